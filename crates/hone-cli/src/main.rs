@@ -1,0 +1,2 @@
+//! The `hone` command-line tool.
+fn main() {}

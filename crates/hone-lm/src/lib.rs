@@ -1,0 +1,1 @@
+//! A thin OpenAI-compatible LM client.

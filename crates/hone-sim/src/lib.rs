@@ -1,0 +1,1 @@
+//! A simulated OpenAI-compatible LM server.
