@@ -4,12 +4,17 @@
 //! about HTTP, async runtimes or files; callers hand it values and get values back, which is what
 //! lets any executor, thread or task queue drive it.
 
+pub mod adapter;
+pub mod coerce;
+pub mod conformance;
 pub mod example;
 pub mod message;
 pub mod pytype;
 pub mod schema;
 pub mod signature;
 mod signature_parse;
+pub mod state;
+pub mod typed;
 pub mod types;
 
 pub use example::{Example, Prediction};
@@ -17,3 +22,9 @@ pub use message::{Message, Role};
 pub use schema::SchemaError;
 pub use signature::{Field, FieldRole, Signature, SignatureBuilder, SignatureError, infer_prefix};
 pub use types::{FieldType, ModelField, ModelType};
+
+/// `#[derive(Signature)]` and `#[derive(FieldTyped)]` (feature `derive`, on by default).
+#[cfg(feature = "derive")]
+pub use hone_derive::{FieldTyped, Signature};
+pub use state::{PredictorState, ProgramState, ProgramStructure, StateError};
+pub use typed::{FieldTyped, TypedSignature};

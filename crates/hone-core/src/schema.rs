@@ -97,10 +97,10 @@ impl Reader {
                 return Ok(FieldType::union(variants));
             }
         }
-        if let Some(all) = obj.get("allOf").and_then(Value::as_array) {
-            if all.len() == 1 {
-                return self.read(&all[0], &format!("{ptr}/allOf/0"));
-            }
+        if let Some(all) = obj.get("allOf").and_then(Value::as_array)
+            && all.len() == 1
+        {
+            return self.read(&all[0], &format!("{ptr}/allOf/0"));
         }
         match obj.get("type") {
             None => {

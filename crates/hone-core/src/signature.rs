@@ -96,10 +96,10 @@ mod type_as_schema {
         // annotation, when present and parseable, restores the exact Python shape.
         if let Some(annotation) = repr.annotation {
             let model_by_name = |name: &str| find_model(&ty, name);
-            if let Ok(exact) = crate::pytype::parse_type(&annotation, &model_by_name) {
-                if exact.json_schema() == repr.schema {
-                    return Ok(exact);
-                }
+            if let Ok(exact) = crate::pytype::parse_type(&annotation, &model_by_name)
+                && exact.json_schema() == repr.schema
+            {
+                return Ok(exact);
             }
         }
         Ok(ty)
@@ -498,12 +498,11 @@ pub fn infer_prefix(name: &str) -> String {
     let mut s3 = String::new();
     for (i, c) in s2.iter().enumerate() {
         s3.push(*c);
-        if let Some(n) = s2.get(i + 1) {
-            if (c.is_ascii_alphabetic() && n.is_ascii_digit())
-                || (c.is_ascii_digit() && n.is_ascii_alphabetic())
-            {
-                s3.push('_');
-            }
+        if let Some(n) = s2.get(i + 1)
+            && ((c.is_ascii_alphabetic() && n.is_ascii_digit())
+                || (c.is_ascii_digit() && n.is_ascii_alphabetic()))
+        {
+            s3.push('_');
         }
     }
     s3.split('_')

@@ -254,15 +254,15 @@ impl FieldType {
             FieldType::Model(m) => model_schema(m, &mut defs),
             other => other.schema_in(&mut defs),
         };
-        if !defs.is_empty() {
-            if let Value::Object(obj) = &mut schema {
-                let mut with_defs = Map::new();
-                with_defs.insert("$defs".into(), Value::Object(defs));
-                for (k, v) in std::mem::take(obj) {
-                    with_defs.insert(k, v);
-                }
-                *obj = with_defs;
+        if !defs.is_empty()
+            && let Value::Object(obj) = &mut schema
+        {
+            let mut with_defs = Map::new();
+            with_defs.insert("$defs".into(), Value::Object(defs));
+            for (k, v) in std::mem::take(obj) {
+                with_defs.insert(k, v);
             }
+            *obj = with_defs;
         }
         schema
     }
@@ -278,7 +278,12 @@ impl FieldType {
             FieldType::Any => json!({}),
             FieldType::List { item } => json!({"items": item.schema_in(defs), "type": "array"}),
             FieldType::Dict { value, .. } => {
-                json!({"additionalProperties": value.schema_in(defs), "type": "object"})
+                // pydantic writes `true` for `dict[str, Any]`.
+                let additional = match value.as_ref() {
+                    FieldType::Any => Value::Bool(true),
+                    other => other.schema_in(defs),
+                };
+                json!({"additionalProperties": additional, "type": "object"})
             }
             FieldType::Literal { values } => literal_schema(values),
             FieldType::Union { variants } => {
@@ -346,7 +351,12 @@ fn model_schema(m: &ModelType, defs: &mut Map<String, Value>) -> Value {
         if let Some(desc) = &f.description {
             prop.insert("description".into(), Value::String(desc.clone()));
         }
-        prop.insert("title".into(), Value::String(pydantic_title(&f.name)));
+        // pydantic leaves the title out when the field is a (possibly optional) model reference.
+        let is_model_ref = matches!(f.ty, FieldType::Model(_))
+            || matches!(f.ty.optional_inner(), Some(FieldType::Model(_)));
+        if !is_model_ref {
+            prop.insert("title".into(), Value::String(pydantic_title(&f.name)));
+        }
         properties.insert(f.name.clone(), Value::Object(sort_like_pydantic(prop)));
         if f.is_required() {
             required.push(Value::String(f.name.clone()));
@@ -389,10 +399,8 @@ fn literal_schema(values: &[Value]) -> Value {
     } else {
         out.insert("enum".into(), Value::Array(values.to_vec()));
     }
-    if same {
-        if let Some(k) = first {
-            out.insert("type".into(), Value::String(k.into()));
-        }
+    if same && let Some(k) = first {
+        out.insert("type".into(), Value::String(k.into()));
     }
     Value::Object(out)
 }
@@ -421,6 +429,7 @@ fn python_literal_repr(v: &Value) -> String {
         Value::Bool(true) => "True".into(),
         Value::Bool(false) => "False".into(),
         Value::Null => "None".into(),
+        Value::Number(n) => crate::adapter::pyfmt::py_number(n),
         other => other.to_string(),
     }
 }
@@ -444,6 +453,7 @@ pub fn python_str(v: &Value) -> String {
         Value::Bool(true) => "True".into(),
         Value::Bool(false) => "False".into(),
         Value::Null => "None".into(),
+        Value::Number(n) => crate::adapter::pyfmt::py_number(n),
         other => other.to_string(),
     }
 }
