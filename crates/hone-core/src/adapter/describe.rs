@@ -114,7 +114,20 @@ pub(crate) fn type_reminder(field: &Field) -> String {
 /// How a field value is written into a message (DSPy's `format_field_value`): a list given to a
 /// `str` field as a numbered list of «quoted» items, lists and dicts as one-line JSON, anything
 /// else as Python's `str()`.
-pub(crate) fn format_field_value(field: &Field, value: &Value) -> String {
+///
+/// This is the text an input value takes in every adapter's user message; exported prompt
+/// templates are filled with it.
+///
+/// ```
+/// use hone_core::adapter::format_field_value;
+/// use hone_core::{Field, FieldType};
+/// use serde_json::json;
+/// let notes = Field::new("notes", FieldType::Str);
+/// assert_eq!(format_field_value(&notes, &json!(["a", "b"])), "[1] «a»\n[2] «b»");
+/// let n = Field::new("n", FieldType::Int);
+/// assert_eq!(format_field_value(&n, &json!(3)), "3");
+/// ```
+pub fn format_field_value(field: &Field, value: &Value) -> String {
     match value {
         Value::Array(items) if field.ty == FieldType::Str => format_text_list(items),
         Value::Array(_) | Value::Object(_) => json_dumps(value),

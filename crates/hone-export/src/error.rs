@@ -1,0 +1,102 @@
+//! What can go wrong while exporting, importing, parsing or diffing.
+
+use hone_core::adapter::AdapterError;
+use hone_core::state::StateError;
+
+/// An export, import or parse that could not be done: what is wrong, where, and what to do.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ExportError {
+    /// The adapter could not render a predictor's prompt.
+    #[error("predictor `{predictor}`: the {adapter} adapter cannot render its prompt: {source}")]
+    Render {
+        /// The predictor name.
+        predictor: String,
+        /// The adapter's short name.
+        adapter: String,
+        /// The adapter's error.
+        source: Box<AdapterError>,
+    },
+    /// The rendered prompt's literal text contains a slot of one of its own input fields, so
+    /// `{{name}}` substitution would be ambiguous.
+    #[error(
+        "predictor `{predictor}`: the prompt text itself contains `{{{{{field}}}}}`, which is also \
+         the slot of input `{field}`; rename the field or remove that text from the prompt"
+    )]
+    SlotCollision {
+        /// The predictor name.
+        predictor: String,
+        /// The input field whose slot occurs in the text.
+        field: String,
+    },
+    /// The prompt's own text holds hone's internal slot marker.
+    #[error(
+        "predictor `{predictor}`: its prompt text contains hone's internal slot marker \
+         (private-use characters U+E000/U+E001 around `hone-slot-N`); remove them from the \
+         instructions or demos"
+    )]
+    Marker {
+        /// The predictor name.
+        predictor: String,
+    },
+    /// A field name that Jinja reads as something other than a variable.
+    #[error(
+        "predictor `{predictor}`: input field `{field}` cannot be a Jinja variable (Jinja reads \
+         `{field}` as a keyword or constant); rename the field to export Jinja templates"
+    )]
+    ReservedName {
+        /// The predictor name.
+        predictor: String,
+        /// The field name.
+        field: String,
+    },
+    /// An input needed to fill a template was not given.
+    #[error(
+        "predictor `{predictor}`: no value for input `{field}`; the exported prompt needs every \
+         input field ({fields})"
+    )]
+    MissingInput {
+        /// The predictor name.
+        predictor: String,
+        /// The missing input.
+        field: String,
+        /// All input fields, comma-separated.
+        fields: String,
+    },
+    /// The program has no predictor of this name.
+    #[error("the program has no predictor `{name}` (its predictors: {available})")]
+    UnknownPredictor {
+        /// The requested name.
+        name: String,
+        /// The program's predictor names, comma-separated.
+        available: String,
+    },
+    /// A program file (DSPy's or hone's) could not be read.
+    #[error("{0}")]
+    State(#[from] StateError),
+    /// A file is JSON but not the kind of file expected.
+    #[error("not {what}: {problem}")]
+    Foreign {
+        /// The kind of file expected ("a hone openai export", "a DSPy program file").
+        what: String,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+    /// A signature given as text could not be read.
+    #[error("predictor `{predictor}`: the signature `{text}` is not valid: {message}")]
+    Signature {
+        /// The predictor name.
+        predictor: String,
+        /// The signature text.
+        text: String,
+        /// Why it is not valid.
+        message: String,
+    },
+    /// A completion could not be parsed into the predictor's outputs.
+    #[error("predictor `{predictor}`: {source}")]
+    Parse {
+        /// The predictor name.
+        predictor: String,
+        /// The adapter's parse error.
+        source: Box<AdapterError>,
+    },
+}

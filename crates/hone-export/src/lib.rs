@@ -1,0 +1,91 @@
+//! Portable exports of hone programs, DSPy import, output parsing and program diffs.
+//!
+//! An optimized program is worth its instructions, field descriptions and demos. This crate
+//! writes them out in forms that run without hone — and proves nothing is lost: every export
+//! renders exactly the messages hone's adapters send (and so DSPy's), byte for byte.
+//!
+//! | Format | What | API |
+//! |---|---|---|
+//! | `openai` | chat request per predictor: messages with `{{field}}` slots, `response_format` | [`OpenAiExport`] |
+//! | `jinja` | one Jinja2 template per message (Python `jinja2` and `minijinja`) | [`JinjaExport`] |
+//! | `markdown` | a review document: provenance, instructions, fields, demos, the prompt | [`review_markdown`] |
+//! | `dspy` | DSPy's saved-program JSON, for `program.load()` | [`dspy_json`] |
+//! | `bundle` | all of the above plus a manifest of hashes, versions and provenance | [`bundle()`] |
+//!
+//! Besides: [`parse_output`] / [`parse_with_export`] read the answer an exported prompt asks
+//! for; [`import_dspy`] reads a DSPy-saved program onto a structure; [`diff_programs`] compares
+//! two versions of a program, rendered by [`render_text`] and [`render_markdown`].
+//!
+//! # One template, written many ways
+//!
+//! [`PromptTemplate`] asks the adapter itself to render the predictor's prompt with a marker
+//! for each input, and cuts the last message at the markers. Each export writes that template
+//! in its own syntax. Filling a slot inserts the input's formatted value
+//! ([`format_input_value`]) once: values are never read as template text, so `{{`, `{%` or
+//! `[[ ## x ## ]]` in an input is sent literally.
+//!
+//! ```
+//! use hone_core::adapter::{Adapter, AdapterKind};
+//! use hone_core::state::{ProgramState, ProgramStructure};
+//! use hone_core::{Example, Signature};
+//! use hone_export::{OpenAiExport, format_input_value};
+//! use indexmap::IndexMap;
+//! use serde_json::json;
+//!
+//! let sig = Signature::parse("question -> answer")?.with_instructions("Answer in one word.");
+//! let program = ProgramState::from_structure(&ProgramStructure::single(sig.clone()));
+//! let export = OpenAiExport::new(&program, AdapterKind::Chat)?;
+//! let predictor = &export.predictors["self"];
+//! assert!(predictor.request.messages.last().unwrap().content.contains("{{question}}"));
+//!
+//! // Any client: fill the slots of the last message with the formatted values.
+//! let question = "What is {{this}}?";
+//! let values = IndexMap::from([("question".to_string(), question.to_string())]);
+//! let sent = predictor.fill(&values);
+//!
+//! let inputs = Example::from_json(json!({"question": question})).unwrap();
+//! assert_eq!(sent, AdapterKind::Chat.adapter().format(&sig, &[], &inputs)?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Architecture invariant: this crate does no IO and reads no clock. Callers pass file
+//! contents and dates in and write the strings and file sets it returns.
+
+mod bundle;
+mod diff;
+mod error;
+mod import;
+mod jinja;
+mod markdown;
+mod openai;
+mod parse;
+mod template;
+
+pub use bundle::{
+    BUNDLE_FORMAT, Bundle, BundleOptions, Manifest, bundle, sha256_hex, verify_bundle,
+};
+pub use diff::{
+    Color, DemoChange, FieldChange, PredictorDiff, ProgramDiff, WordChange, diff_predictor,
+    diff_programs, render_markdown, render_text, word_diff,
+};
+pub use error::ExportError;
+pub use import::{check_program_like, import_dspy, structure_from_signatures};
+pub use jinja::{JINJA_FORMAT, JinjaExport, JinjaMessage, JinjaPredictor, jinja_source};
+pub use markdown::{Provenance, ReviewOptions, review_markdown};
+pub use openai::{
+    OPENAI_FORMAT, OPENAI_FORMAT_VERSION, OpenAiExport, OpenAiPredictor, OpenAiRequest, SlotInfo,
+    fill_slots, slot,
+};
+pub use parse::{parse_output, parse_with_export};
+pub use template::{Part, PromptTemplate, TemplateMessage, format_input_value};
+
+use hone_core::state::ProgramState;
+
+/// The version of hone this crate belongs to.
+pub const HONE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The `dspy` export: the program in DSPy's saved format, which DSPy's `program.load()`
+/// accepts (no hone keys).
+pub fn dspy_json(program: &ProgramState) -> String {
+    program.to_dspy_json_string_pretty()
+}
