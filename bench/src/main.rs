@@ -4,6 +4,8 @@
 //!   layer stack, and a bare reqwest client; the difference is the framework's overhead.
 //! * `lm-concurrency`: many calls at a fixed simulated latency through the layer stack with
 //!   a concurrency limit; wall time against the ideal `calls × latency ÷ concurrency`.
+//! * `bootstrap-rs`: `BootstrapFewShotWithRandomSearch` driven in process; wall time against
+//!   the ideal `calls × latency ÷ concurrency`, calls counted by the server.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,6 +14,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use hone_lm::{CallOptions, ChatRequest, HttpLm, Lm, LmBuilder, Message};
 use hone_sim::{SimConfig, SimServer};
+
+mod bootstrap_rs;
+mod distributed;
+mod instruction_opt;
 
 #[derive(Parser)]
 #[command(about = "Benchmarks of hone components against the simulated server")]
@@ -39,6 +45,75 @@ enum Command {
         /// Requests in flight.
         #[arg(long, default_value_t = 100)]
         concurrency: usize,
+    },
+    /// BootstrapFewShotWithRandomSearch in process: wall time against the ideal.
+    BootstrapRs {
+        /// Training examples.
+        #[arg(long, default_value_t = 50)]
+        train: usize,
+        /// Validation examples.
+        #[arg(long, default_value_t = 50)]
+        val: usize,
+        /// Shuffled candidates (DSPy's `num_candidate_programs`).
+        #[arg(long, default_value_t = 16)]
+        candidates: usize,
+        /// Simulated latency per call.
+        #[arg(long, default_value_t = 200)]
+        latency_ms: u64,
+        /// LM calls in flight.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Write a checkpoint after each result to this file.
+        #[arg(long)]
+        checkpoint: Option<std::path::PathBuf>,
+    },
+    /// MIPROv2 (light), GEPA and COPRO in process: wall time against the ideal.
+    InstructionOpt {
+        /// Optimizers to run, comma-separated (mipro, gepa, copro).
+        #[arg(long, value_delimiter = ',', default_value = "mipro,gepa,copro")]
+        optimizers: Vec<String>,
+        /// Training examples.
+        #[arg(long, default_value_t = 100)]
+        train: usize,
+        /// Validation examples.
+        #[arg(long, default_value_t = 100)]
+        val: usize,
+        /// Simulated latency per call.
+        #[arg(long, default_value_t = 200)]
+        latency_ms: u64,
+        /// LM calls in flight.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// GEPA's proposals per iteration.
+        #[arg(long, default_value_t = 8)]
+        gepa_parallel: usize,
+    },
+    /// Distributed optimization over Redis: throughput with 1, 2, 4... worker processes.
+    Distributed {
+        /// Worker counts, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+        workers: Vec<usize>,
+        /// Simulated latency per call.
+        #[arg(long, default_value_t = 200)]
+        latency_ms: u64,
+        /// LM calls in flight per worker.
+        #[arg(long, default_value_t = 8)]
+        per_worker_concurrency: usize,
+        /// Training examples.
+        #[arg(long, default_value_t = 50)]
+        train: usize,
+        /// Validation examples.
+        #[arg(long, default_value_t = 64)]
+        val: usize,
+        /// Shuffled candidates.
+        #[arg(long, default_value_t = 16)]
+        candidates: usize,
+    },
+    /// A worker process of `distributed` (started by it).
+    #[command(hide = true)]
+    DistributedWorker {
+        /// The worker spec (JSON).
+        spec: std::path::PathBuf,
     },
 }
 
@@ -175,5 +250,53 @@ async fn main() -> anyhow::Result<()> {
             latency_ms,
             concurrency,
         } => lm_concurrency(calls, latency_ms, concurrency).await,
+        Command::BootstrapRs {
+            train,
+            val,
+            candidates,
+            latency_ms,
+            concurrency,
+            checkpoint,
+        } => {
+            bootstrap_rs::bootstrap_rs(train, val, candidates, latency_ms, concurrency, checkpoint)
+                .await
+        }
+        Command::InstructionOpt {
+            optimizers,
+            train,
+            val,
+            latency_ms,
+            concurrency,
+            gepa_parallel,
+        } => {
+            instruction_opt::instruction_opt(
+                optimizers,
+                train,
+                val,
+                latency_ms,
+                concurrency,
+                gepa_parallel,
+            )
+            .await
+        }
+        Command::Distributed {
+            workers,
+            latency_ms,
+            per_worker_concurrency,
+            train,
+            val,
+            candidates,
+        } => {
+            distributed::distributed(distributed::Settings {
+                workers,
+                latency_ms,
+                per_worker_concurrency,
+                train,
+                val,
+                candidates,
+            })
+            .await
+        }
+        Command::DistributedWorker { spec } => distributed::worker(&spec).await,
     }
 }

@@ -1,0 +1,129 @@
+//! `instruction-opt`: MIPROv2 (auto = light), GEPA and COPRO driven in process against the
+//! simulated server at a fixed latency; wall time against the ideal
+//! `calls × latency ÷ concurrency`, with calls counted by the server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use hone_core::Example;
+use hone_eval::metric::ExactMatch;
+use hone_eval::{DriverConfig, Evaluate, InProcessExecutor, run_optimizer};
+use hone_lm::{HttpLm, LmHandle};
+use hone_modules::{CallContext, Module, Predict};
+use hone_optimize::{
+    AutoLevel, Copro, CoproConfig, Gepa, GepaBudget, GepaConfig, LmRole, MiproConfig, MiproV2,
+    Optimizer,
+};
+use hone_sim::{SimConfig, SimServer};
+
+fn arithmetic(n: usize, seed: u64) -> Vec<Example> {
+    hone_sim::datasets::arithmetic(n, seed)
+        .into_iter()
+        .map(|e| {
+            Example::new()
+                .with("question", e.question)
+                .with("answer", e.answer)
+                .with_inputs(["question"])
+        })
+        .collect()
+}
+
+/// Runs each named optimizer (`mipro`, `gepa`, `copro`) and prints a Markdown table.
+pub async fn instruction_opt(
+    optimizers: Vec<String>,
+    train: usize,
+    val: usize,
+    latency_ms: u64,
+    concurrency: usize,
+    gepa_parallel: usize,
+) -> anyhow::Result<()> {
+    let latency = Duration::from_millis(latency_ms);
+    let sim = SimServer::start(SimConfig {
+        latency,
+        seed: 1,
+        ..Default::default()
+    })
+    .await
+    .context("starting the simulated server")?;
+    let lm = LmHandle::new(
+        HttpLm::builder()
+            .model("sim-1")
+            .base_url(sim.base_url())
+            .no_api_key()
+            .timeout(Duration::from_secs(120))
+            .build()?,
+    );
+    let program = Predict::new("question -> answer: int")?;
+    let metric = Arc::new(ExactMatch::new("answer"));
+    let executor = InProcessExecutor::from_template(program.clone(), lm.clone(), metric.clone())
+        .with_lm(LmRole::Proposer, lm.clone());
+    let trainset = arithmetic(train, 1);
+    let valset = arithmetic(val, 2);
+    let devset = arithmetic(100, 3);
+    let student = program.state();
+    println!(
+        "| optimizer | train | val | concurrency | latency ms | LM calls | wall s | ideal s | wall/ideal | peak in flight | dev score |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for name in optimizers {
+        let mut opt: Box<dyn Optimizer> = match name.as_str() {
+            "mipro" => Box::new(MiproV2::new(
+                &student,
+                &trainset,
+                Some(&valset),
+                MiproConfig {
+                    auto: Some(AutoLevel::Light),
+                    ..Default::default()
+                },
+            )?),
+            "gepa" => Box::new(Gepa::new(
+                &student,
+                &trainset,
+                Some(&valset),
+                GepaConfig {
+                    budget: GepaBudget::Auto(AutoLevel::Light),
+                    num_parallel_proposals: gepa_parallel,
+                    ..Default::default()
+                },
+            )?),
+            "copro" => Box::new(Copro::new(&student, &trainset, CoproConfig::default())?),
+            other => anyhow::bail!("unknown optimizer `{other}`; use mipro, gepa or copro"),
+        };
+        sim.reset_stats();
+        let report = run_optimizer(
+            opt.as_mut(),
+            &executor,
+            &DriverConfig::with_concurrency(concurrency),
+        )
+        .await?;
+        let stats = sim.stats();
+        let calls = stats
+            .requests_by_path
+            .get("/v1/chat/completions")
+            .copied()
+            .unwrap_or(0);
+        let wall = report.elapsed.as_secs_f64();
+        let ideal = calls as f64 * latency.as_secs_f64() / concurrency.max(1) as f64;
+        let dev = match report.best {
+            Some(best) => {
+                let mut p = program.clone();
+                p.load_state(&best)?;
+                Evaluate::with_metric(devset.clone(), metric.clone())
+                    .concurrency(concurrency)
+                    .run(&p, &CallContext::with_default_lm(lm.clone()))
+                    .await?
+                    .summary
+                    .mean
+            }
+            None => 0.0,
+        };
+        println!(
+            "| {name} | {train} | {val} | {concurrency} | {latency_ms} | {calls} | {wall:.2} | {ideal:.2} | {:.3} | {} | {dev:.3} |",
+            wall / ideal.max(f64::MIN_POSITIVE),
+            stats.peak_concurrency
+        );
+    }
+    sim.shutdown().await;
+    Ok(())
+}

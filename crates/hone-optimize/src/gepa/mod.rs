@@ -1,0 +1,1016 @@
+//! `GEPA`: reflective prompt evolution (Agrawal et al., arXiv 2507.19457) — DSPy's `dspy.GEPA`
+//! on the algorithm of the `gepa` package, with their parameters and defaults.
+//!
+//! A *candidate* maps each component (predictor name) to its instruction text. Starting from the
+//! student's instructions, every iteration:
+//!
+//! 1. picks a parent from the **Pareto front** over per-instance validation scores (a candidate
+//!    is drawn with probability proportional to the number of validation examples on which it
+//!    is best, after removing dominated candidates) and a training minibatch
+//!    (`reflection_minibatch_size`, epoch-shuffled);
+//! 2. runs the parent on the minibatch with traces, and asks the **reflection LM** (the
+//!    [`LmRole::Proposer`](crate::LmRole::Proposer) role, distinct from the task LM) to rewrite
+//!    one component's instruction (round robin over components) from the inputs, outputs and the
+//!    metric's **textual feedback** (DSPy's `ProposeInstruction` signature);
+//! 3. runs the child on the same minibatch; if its sum of scores is strictly higher, scores it on
+//!    the whole valset and adds it to the pool and the Pareto front.
+//!
+//! After an iteration that found a new candidate, a **merge** is scheduled (up to
+//! `max_merge_invocations`): two Pareto-front candidates sharing an ancestor are combined
+//! component by component, scored on five validation examples chosen where the parents differ,
+//! and kept if they do at least as well as the better parent.
+//!
+//! The budget is counted in metric calls (one per example run), exactly as gepa counts them:
+//! parent and child minibatches, merge subsamples and full validation runs. The run stops at the
+//! start of the first iteration once the budget is spent. The best candidate is the one with the
+//! highest mean validation score; [`Gepa::best_candidate`] returns its texts.
+//!
+//! # Concurrency
+//!
+//! Each phase of an iteration is one step of jobs. With `num_parallel_proposals = n > 1`, each
+//! iteration samples `n` independent (parent, minibatch) tasks and runs their parent
+//! evaluations, reflections and child evaluations together — gepa's own
+//! `IndependentSampling(n)` strategy with its default `AllImprovements` selection. The default
+//! (1) is gepa's and DSPy's sequential behaviour.
+//!
+//! # Deviations
+//!
+//! * The reflection prompt is DSPy 3.4's `ProposeInstruction` signature, rendered by the
+//!   executor's adapter (DSPy renders it with its `JSONAdapter`).
+//! * Random draws come from a seeded generator stored in the state, not Python's `random`, so
+//!   runs are reproducible in hone but do not replay DSPy's exact choices.
+
+mod merge;
+pub mod pareto;
+pub mod reflective;
+
+use hone_core::Example;
+use hone_core::state::ProgramState;
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::book::JobBook;
+use crate::labeled::no_predictors;
+use crate::log::{LogEvent, RunLog};
+use crate::program::StoredProgram;
+use crate::protocol::{
+    CallSettings, Job, JobExample, JobResult, Optimizer, OptimizerError, Split, Told,
+};
+use crate::restore::{Restore, from_state, to_state};
+use crate::rng::OptRng;
+use crate::steps::{
+    self, Scored, eval_spec, mean, predict_failure, predict_spec, predictions, text_field,
+};
+use merge::{MergeHistory, MergeView, Merged, attempt_merge, merge_subsample};
+use pareto::ParetoFront;
+use reflective::{BatchSampler, propose_instruction_signature, reflection_inputs};
+
+const NAME: &str = "gepa";
+
+/// How much GEPA may spend: exactly one of DSPy's `auto`, `max_full_evals`, `max_metric_calls`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GepaBudget {
+    /// DSPy's `auto`: the budget of a MIPROv2-like run with 6 (light), 12 (medium) or 18 (heavy)
+    /// candidates, computed by DSPy's `auto_budget`.
+    Auto(AutoLevel),
+    /// Full evaluations: `max_full_evals × (|trainset| + |valset|)` metric calls (the valset
+    /// counts only when given separately, as in DSPy).
+    MaxFullEvals(u64),
+    /// Metric calls (example runs).
+    MaxMetricCalls(u64),
+}
+
+/// The `auto` presets shared by GEPA and MIPROv2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoLevel {
+    /// 6 candidates.
+    Light,
+    /// 12 candidates.
+    Medium,
+    /// 18 candidates.
+    Heavy,
+}
+
+impl AutoLevel {
+    /// The number of candidates of the preset (DSPy's `AUTO_RUN_SETTINGS[auto]["n"]`).
+    pub fn candidates(self) -> usize {
+        match self {
+            AutoLevel::Light => 6,
+            AutoLevel::Medium => 12,
+            AutoLevel::Heavy => 18,
+        }
+    }
+}
+
+/// DSPy's `GEPA.auto_budget`: metric calls of a run over `num_preds` components with
+/// `num_candidates` candidates and a valset of `valset_size` (minibatches of 35, a full
+/// evaluation every 5 trials).
+pub fn auto_budget(num_preds: usize, num_candidates: usize, valset_size: usize) -> u64 {
+    let (m, steps) = (35u64, 5u64);
+    let n = num_candidates.max(1) as f64;
+    let trials = (2.0 * (num_preds as f64 * 2.0) * n.log2()).max(1.5 * n) as u64;
+    let v = valset_size as u64;
+    let mut total = v + num_candidates as u64 * 5 + trials * m;
+    if trials == 0 {
+        return total;
+    }
+    let periodic = (trials + 1) / steps + 1;
+    let extra = u64::from(trials < steps);
+    total += (periodic + extra) * v;
+    total
+}
+
+/// How the parent of a reflective mutation is chosen (DSPy's `candidate_selection_strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CandidateSelection {
+    /// Sample from the per-instance Pareto front (default).
+    #[default]
+    Pareto,
+    /// Always the candidate with the best mean validation score.
+    CurrentBest,
+}
+
+/// Which components a reflective mutation rewrites (DSPy's `component_selector`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentSelection {
+    /// One component per mutation, in turn per candidate (default).
+    #[default]
+    RoundRobin,
+    /// Every component at once.
+    All,
+}
+
+/// Settings of [`Gepa`]: DSPy's parameters and defaults, plus hone's parallelism.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GepaConfig {
+    /// The budget (DSPy requires exactly one of `auto`, `max_full_evals`, `max_metric_calls`;
+    /// hone's default is `auto="light"`).
+    pub budget: GepaBudget,
+    /// Training examples per reflection (default 3).
+    pub reflection_minibatch_size: usize,
+    /// Parent selection (default Pareto).
+    pub candidate_selection_strategy: CandidateSelection,
+    /// Skip reflecting on a minibatch where the parent is already perfect (default true).
+    pub skip_perfect_score: bool,
+    /// The score counted as perfect (default 1.0).
+    pub perfect_score: f64,
+    /// Component selection (default round robin).
+    pub component_selector: ComponentSelection,
+    /// Try merges (default true).
+    pub use_merge: bool,
+    /// Merges accepted at most (default 5).
+    pub max_merge_invocations: usize,
+    /// Shared validation examples two candidates need before they are merged (gepa's
+    /// `merge_val_overlap_floor`, default 5).
+    pub merge_val_overlap_floor: usize,
+    /// Score of an example whose program run or metric failed (default 0.0).
+    pub failure_score: f64,
+    /// Independent (parent, minibatch) proposals per iteration (default 1, DSPy's behaviour;
+    /// larger values are gepa's `IndependentSampling(n)` and keep the LM busier).
+    pub num_parallel_proposals: usize,
+    /// Validation examples per evaluation job (default 16).
+    pub eval_batch_size: usize,
+    /// Seed (default 0).
+    pub seed: u64,
+}
+
+impl Default for GepaConfig {
+    fn default() -> Self {
+        GepaConfig {
+            budget: GepaBudget::Auto(AutoLevel::Light),
+            reflection_minibatch_size: 3,
+            candidate_selection_strategy: CandidateSelection::Pareto,
+            skip_perfect_score: true,
+            perfect_score: 1.0,
+            component_selector: ComponentSelection::RoundRobin,
+            use_merge: true,
+            max_merge_invocations: 5,
+            merge_val_overlap_floor: 5,
+            failure_score: 0.0,
+            num_parallel_proposals: 1,
+            eval_batch_size: 16,
+            seed: 0,
+        }
+    }
+}
+
+/// One candidate of the pool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GepaCandidate {
+    /// Component name → instruction text.
+    pub texts: IndexMap<String, String>,
+    /// Indices of the candidates it came from (none for the seed; two for a merge).
+    pub parents: Vec<usize>,
+    /// Per-validation-example scores.
+    pub val_scores: Vec<f64>,
+    /// Metric calls spent when it was found.
+    pub discovered_at: u64,
+    next_component: usize,
+}
+
+impl GepaCandidate {
+    /// The mean validation score.
+    pub fn score(&self) -> f64 {
+        mean(&self.val_scores)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Task {
+    parent: usize,
+    minibatch: Vec<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Child {
+    parent: usize,
+    texts: IndexMap<String, String>,
+    minibatch: Vec<usize>,
+    before: Vec<f64>,
+    #[serde(default)]
+    after: Vec<f64>,
+    #[serde(default)]
+    merge: Option<(usize, usize, usize)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+enum Phase {
+    /// The seed candidate on the valset.
+    SeedEval { jobs: usize },
+    /// A merged candidate on its validation subsample.
+    MergeEval {
+        child: Child,
+        parent_sums: (f64, f64),
+    },
+    /// Parents on their minibatches, with traces.
+    ParentEval { tasks: Vec<Task> },
+    /// Reflection calls: per job, the task and component.
+    Reflect {
+        tasks: Vec<Task>,
+        before: Vec<Vec<f64>>,
+        calls: Vec<(usize, String)>,
+    },
+    /// Children on their parents' minibatches.
+    ChildEval { children: Vec<Child> },
+    /// Accepted candidates on the valset: per candidate its number of jobs.
+    FullEval {
+        children: Vec<Child>,
+        jobs: Vec<usize>,
+    },
+    /// Over.
+    Done,
+}
+
+/// DSPy's `GEPA` as a sans-IO [`Optimizer`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Gepa {
+    optimizer: String,
+    config: GepaConfig,
+    student: StoredProgram,
+    components: Vec<String>,
+    trainset: Vec<JobExample>,
+    valset: Vec<JobExample>,
+    max_metric_calls: u64,
+    metric_calls: u64,
+    iteration: i64,
+    programs: Vec<GepaCandidate>,
+    front: ParetoFront,
+    sampler: BatchSampler,
+    merges_due: usize,
+    merges_tested: usize,
+    merge_history: MergeHistory,
+    last_iter_found_new_program: bool,
+    rng: OptRng,
+    book: JobBook,
+    phase: Phase,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failure: Option<String>,
+    log: RunLog,
+}
+
+impl Gepa {
+    /// Starts optimizing `student`'s instructions: reflections on `trainset`, the Pareto front
+    /// over `valset` (the trainset when `None`, as in DSPy).
+    pub fn new(
+        student: &ProgramState,
+        trainset: &[Example],
+        valset: Option<&[Example]>,
+        config: GepaConfig,
+    ) -> Result<Self, OptimizerError> {
+        if trainset.is_empty() {
+            return Err(OptimizerError::Config {
+                optimizer: NAME,
+                message: "the trainset is empty; GEPA reflects on training examples".into(),
+            });
+        }
+        if student.predictors.is_empty() {
+            return Err(no_predictors(NAME));
+        }
+        let separate_val = valset.is_some_and(|v| !v.is_empty());
+        let train = JobExample::dataset(Split::Train, trainset.iter().cloned());
+        let val = match valset.filter(|v| !v.is_empty()) {
+            Some(v) => JobExample::dataset(Split::Val, v.iter().cloned()),
+            None => train.clone(),
+        };
+        let components: Vec<String> = student.predictors.keys().cloned().collect();
+        let max_metric_calls = match config.budget {
+            GepaBudget::Auto(level) => {
+                auto_budget(components.len().max(1), level.candidates(), val.len())
+            }
+            GepaBudget::MaxFullEvals(n) => {
+                n * (train.len() + if separate_val { val.len() } else { 0 }) as u64
+            }
+            GepaBudget::MaxMetricCalls(n) => n,
+        };
+        let mut gepa = Gepa {
+            optimizer: NAME.into(),
+            rng: OptRng::new(config.seed),
+            config,
+            student: StoredProgram(student.clone()),
+            components,
+            front: ParetoFront::new(val.len()),
+            trainset: train,
+            valset: val,
+            max_metric_calls,
+            metric_calls: 0,
+            iteration: -1,
+            programs: Vec::new(),
+            sampler: BatchSampler::new(),
+            merges_due: 0,
+            merges_tested: 0,
+            merge_history: MergeHistory::default(),
+            last_iter_found_new_program: false,
+            book: JobBook::new(),
+            phase: Phase::Done,
+            failure: None,
+            log: RunLog::new(),
+        };
+        gepa.log.push(LogEvent::Note {
+            message: format!(
+                "GEPA: budget of {max_metric_calls} metric calls, {} component(s), {} training and \
+                 {} validation example(s)",
+                gepa.components.len(),
+                gepa.trainset.len(),
+                gepa.valset.len()
+            ),
+        });
+        let seed: IndexMap<String, String> = student
+            .predictors
+            .iter()
+            .map(|(k, p)| (k.clone(), p.signature.instructions.clone()))
+            .collect();
+        let program = gepa.program_for(&seed);
+        let jobs = gepa.full_eval_jobs(&program);
+        gepa.phase = Phase::SeedEval { jobs };
+        Ok(gepa)
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &GepaConfig {
+        &self.config
+    }
+
+    /// The budget in metric calls.
+    pub fn max_metric_calls(&self) -> u64 {
+        self.max_metric_calls
+    }
+
+    /// Metric calls spent so far (gepa's `total_num_evals`).
+    pub fn metric_calls(&self) -> u64 {
+        self.metric_calls
+    }
+
+    /// Every candidate of the pool, in discovery order (index 0 is the seed).
+    pub fn candidates(&self) -> &[GepaCandidate] {
+        &self.programs
+    }
+
+    /// The per-validation-instance Pareto front.
+    pub fn pareto_front(&self) -> &ParetoFront {
+        &self.front
+    }
+
+    /// The index of the candidate with the highest mean validation score (ties: the earlier).
+    pub fn best_index(&self) -> Option<usize> {
+        let mut best: Option<(usize, f64)> = None;
+        for (i, p) in self.programs.iter().enumerate() {
+            let s = p.score();
+            if best.is_none_or(|(_, b)| s > b) {
+                best = Some((i, s));
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+
+    /// The best candidate's texts, component name → instruction (the student's before any
+    /// candidate was scored).
+    pub fn best_candidate(&self) -> IndexMap<String, String> {
+        match self.best_index() {
+            Some(i) => self.programs[i].texts.clone(),
+            None => self
+                .student
+                .0
+                .predictors
+                .iter()
+                .map(|(k, p)| (k.clone(), p.signature.instructions.clone()))
+                .collect(),
+        }
+    }
+
+    fn program_for(&self, texts: &IndexMap<String, String>) -> ProgramState {
+        let mut program = self.student.0.clone();
+        for (name, text) in texts {
+            steps::set_instructions(&mut program, name, text);
+        }
+        program
+    }
+
+    fn full_eval_jobs(&mut self, program: &ProgramState) -> usize {
+        let batch = self.config.eval_batch_size.max(1);
+        let chunks: Vec<Vec<JobExample>> = self.valset.chunks(batch).map(<[_]>::to_vec).collect();
+        let n = chunks.len();
+        for chunk in chunks {
+            self.book
+                .create(eval_spec(program, chunk, false, CallSettings::default()));
+        }
+        n
+    }
+
+    fn scores_of(&self, outcomes: &[Scored]) -> Vec<f64> {
+        outcomes
+            .iter()
+            .map(|o| {
+                if o.error.is_some() {
+                    self.config.failure_score
+                } else {
+                    o.score
+                }
+            })
+            .collect()
+    }
+
+    fn tracked_scores(&self) -> Vec<f64> {
+        self.programs.iter().map(GepaCandidate::score).collect()
+    }
+
+    fn add_program(&mut self, child: &Child, val_scores: Vec<f64>) -> usize {
+        let parents: Vec<usize> = match child.merge {
+            Some((a, b, _)) => vec![a, b],
+            None if self.programs.is_empty() => Vec::new(),
+            None => vec![child.parent],
+        };
+        let next_component = parents
+            .iter()
+            .filter_map(|&p| self.programs.get(p).map(|c| c.next_component))
+            .max()
+            .unwrap_or(0);
+        let previous_best = self.best_index().map(|i| self.programs[i].score());
+        let index = self.programs.len();
+        self.front.add(index, &val_scores);
+        let score = mean(&val_scores);
+        let trial = self.log.next_trial();
+        self.log.push(LogEvent::Trial {
+            trial,
+            candidate: index as u64,
+            score,
+            examples: val_scores.len(),
+            full: true,
+            detail: json!({"parents": parents, "texts": child.texts, "metric_calls": self.metric_calls}),
+        });
+        if previous_best.is_none_or(|b| score > b) {
+            self.log.push(LogEvent::NewBest {
+                candidate: index as u64,
+                score,
+            });
+        }
+        self.programs.push(GepaCandidate {
+            texts: child.texts.clone(),
+            parents,
+            val_scores,
+            discovered_at: self.metric_calls,
+            next_component,
+        });
+        index
+    }
+
+    fn advance(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
+        let phase = std::mem::replace(&mut self.phase, Phase::Done);
+        let mut results = results.into_iter();
+        match phase {
+            Phase::SeedEval { jobs } => {
+                let outcomes = self.collect_full(&mut results, jobs);
+                let scores = self.scores_of(&outcomes);
+                self.metric_calls += scores.len() as u64;
+                let seed = Child {
+                    parent: 0,
+                    texts: self.best_candidate(),
+                    minibatch: Vec::new(),
+                    before: Vec::new(),
+                    after: Vec::new(),
+                    merge: None,
+                };
+                self.add_program(&seed, scores);
+                self.next_iteration();
+            }
+            Phase::MergeEval { child, parent_sums } => {
+                let examples = self.val_examples(&child.minibatch);
+                let outcomes = steps::outcomes(next_output(&mut results), &examples);
+                let after = self.scores_of(&outcomes);
+                self.metric_calls += after.len() as u64;
+                let new_sum: f64 = after.iter().sum();
+                let merged_id = self.log.next_trial();
+                self.log.push(LogEvent::Trial {
+                    trial: merged_id,
+                    candidate: self.programs.len() as u64,
+                    score: mean(&after),
+                    examples: after.len(),
+                    full: false,
+                    detail: json!({"merge": child.merge, "parent_sums": [parent_sums.0, parent_sums.1]}),
+                });
+                if new_sum >= parent_sums.0.max(parent_sums.1) {
+                    let program = self.program_for(&child.texts);
+                    let jobs = self.full_eval_jobs(&program);
+                    let child = Child { after, ..child };
+                    self.phase = Phase::FullEval {
+                        children: vec![child],
+                        jobs: vec![jobs],
+                    };
+                } else {
+                    self.log.push(LogEvent::Note {
+                        message: format!(
+                            "iteration {}: merged candidate scored {new_sum} on its subsample, \
+                             below its parents {parent_sums:?}; skipping the merge",
+                            self.iteration + 1
+                        ),
+                    });
+                    self.start_reflective();
+                }
+            }
+            Phase::ParentEval { tasks } => {
+                let mut kept = Vec::new();
+                let mut before = Vec::new();
+                let mut calls = Vec::new();
+                for task in tasks {
+                    let examples = self.train_examples(&task.minibatch);
+                    let outcomes = steps::outcomes(next_output(&mut results), &examples);
+                    self.metric_calls += outcomes.len() as u64;
+                    let scores = self.scores_of(&outcomes);
+                    if outcomes.iter().all(|o| o.trace.is_empty()) {
+                        self.note(format!(
+                            "no trajectories for parent {}; skipping",
+                            task.parent
+                        ));
+                        continue;
+                    }
+                    if self.config.skip_perfect_score
+                        && scores.iter().all(|&s| s >= self.config.perfect_score)
+                    {
+                        self.note(format!(
+                            "all subsample scores perfect for parent {}; skipping",
+                            task.parent
+                        ));
+                        continue;
+                    }
+                    let components = self.select_components(task.parent);
+                    let parent_texts = self.programs[task.parent].texts.clone();
+                    let index = kept.len();
+                    let mut any = false;
+                    for component in components {
+                        let items =
+                            reflective::reflective_examples(&component, &outcomes, &mut self.rng);
+                        if items.is_empty() {
+                            self.note(format!(
+                                "no reflective examples for component `{component}` of candidate {}",
+                                task.parent
+                            ));
+                            continue;
+                        }
+                        let current = parent_texts.get(&component).cloned().unwrap_or_default();
+                        self.book.create(predict_spec(
+                            "gepa_reflection",
+                            propose_instruction_signature(),
+                            reflection_inputs(&current, &items),
+                            1,
+                            CallSettings::default(),
+                        ));
+                        calls.push((index, component));
+                        any = true;
+                    }
+                    if any {
+                        kept.push(task);
+                        before.push(scores);
+                    }
+                }
+                if calls.is_empty() {
+                    self.next_iteration();
+                } else {
+                    self.phase = Phase::Reflect {
+                        tasks: kept,
+                        before,
+                        calls,
+                    };
+                }
+            }
+            Phase::Reflect {
+                tasks,
+                before,
+                calls,
+            } => {
+                let mut texts: Vec<Option<IndexMap<String, String>>> =
+                    vec![Some(IndexMap::new()); tasks.len()];
+                for (task, component) in calls {
+                    let Some(result) = results.next() else { break };
+                    let proposal = predictions(&result.output)
+                        .first()
+                        .and_then(|p| text_field(p, "new_instruction"));
+                    match proposal {
+                        Some(text) => {
+                            self.log.push(LogEvent::Proposal {
+                                predictor: component.clone(),
+                                text: text.clone(),
+                                source: "reflection".into(),
+                            });
+                            if let Some(Some(map)) = texts.get_mut(task) {
+                                map.insert(component, text);
+                            }
+                        }
+                        None => {
+                            // DSPy's proposer raises on an empty instruction, failing the task.
+                            let why = predict_failure(&result.output);
+                            self.note(format!(
+                                "reflection for component `{component}` produced no instruction \
+                                 ({why}); dropping the proposal"
+                            ));
+                            texts[task] = None;
+                        }
+                    }
+                }
+                let mut children = Vec::new();
+                for ((task, before), new_texts) in tasks.into_iter().zip(before).zip(texts) {
+                    let Some(new_texts) = new_texts.filter(|t| !t.is_empty()) else {
+                        continue;
+                    };
+                    let mut child_texts = self.programs[task.parent].texts.clone();
+                    for (k, v) in new_texts {
+                        child_texts.insert(k, v);
+                    }
+                    let program = self.program_for(&child_texts);
+                    let examples = self.train_examples(&task.minibatch);
+                    self.book.create(eval_spec(
+                        &program,
+                        examples,
+                        false,
+                        CallSettings::default(),
+                    ));
+                    children.push(Child {
+                        parent: task.parent,
+                        texts: child_texts,
+                        minibatch: task.minibatch,
+                        before,
+                        after: Vec::new(),
+                        merge: None,
+                    });
+                }
+                if children.is_empty() {
+                    self.next_iteration();
+                } else {
+                    self.phase = Phase::ChildEval { children };
+                }
+            }
+            Phase::ChildEval { children } => {
+                let mut accepted: Vec<Child> = Vec::new();
+                for mut child in children {
+                    let examples = self.train_examples(&child.minibatch);
+                    let outcomes = steps::outcomes(next_output(&mut results), &examples);
+                    child.after = self.scores_of(&outcomes);
+                    self.metric_calls += child.after.len() as u64;
+                    let (old, new): (f64, f64) =
+                        (child.before.iter().sum(), child.after.iter().sum());
+                    let trial = self.log.next_trial();
+                    self.log.push(LogEvent::Trial {
+                        trial,
+                        candidate: (self.programs.len() + accepted.len()) as u64,
+                        score: mean(&child.after),
+                        examples: child.after.len(),
+                        full: false,
+                        detail: json!({
+                            "parent": child.parent,
+                            "minibatch": child.minibatch,
+                            "parent_score": mean(&child.before),
+                            "accepted": new > old,
+                        }),
+                    });
+                    let duplicate = accepted.iter().any(|c| c.texts == child.texts);
+                    if new > old && !duplicate {
+                        accepted.push(child);
+                    }
+                }
+                if accepted.is_empty() {
+                    self.next_iteration();
+                } else {
+                    let mut jobs = Vec::new();
+                    for child in &accepted {
+                        let program = self.program_for(&child.texts);
+                        jobs.push(self.full_eval_jobs(&program));
+                    }
+                    self.phase = Phase::FullEval {
+                        children: accepted,
+                        jobs,
+                    };
+                }
+            }
+            Phase::FullEval { children, jobs } => {
+                let mut reflective_accepted = false;
+                for (child, n) in children.into_iter().zip(jobs) {
+                    let outcomes = self.collect_full(&mut results, n);
+                    let scores = self.scores_of(&outcomes);
+                    self.metric_calls += scores.len() as u64;
+                    self.add_program(&child, scores);
+                    if child.merge.is_some() {
+                        self.merges_due = self.merges_due.saturating_sub(1);
+                        self.merges_tested += 1;
+                    } else {
+                        reflective_accepted = true;
+                        if self.config.use_merge
+                            && self.merges_tested < self.config.max_merge_invocations
+                        {
+                            self.merges_due += 1;
+                        }
+                    }
+                }
+                if reflective_accepted {
+                    self.last_iter_found_new_program = true;
+                }
+                self.next_iteration();
+            }
+            Phase::Done => {}
+        }
+        Ok(())
+    }
+
+    fn note(&mut self, message: String) {
+        let iteration = self.iteration + 1;
+        self.log.push(LogEvent::Note {
+            message: format!("iteration {iteration}: {message}"),
+        });
+    }
+
+    fn collect_full(
+        &self,
+        results: &mut impl Iterator<Item = JobResult>,
+        jobs: usize,
+    ) -> Vec<Scored> {
+        let batch = self.config.eval_batch_size.max(1);
+        let mut all = Vec::with_capacity(self.valset.len());
+        for chunk in self.valset.chunks(batch).take(jobs) {
+            all.extend(steps::outcomes(next_output(results), chunk));
+        }
+        all
+    }
+
+    fn train_examples(&self, ids: &[usize]) -> Vec<JobExample> {
+        ids.iter()
+            .filter_map(|&i| self.trainset.get(i).cloned())
+            .collect()
+    }
+
+    fn val_examples(&self, ids: &[usize]) -> Vec<JobExample> {
+        ids.iter()
+            .filter_map(|&i| self.valset.get(i).cloned())
+            .collect()
+    }
+
+    fn select_components(&mut self, parent: usize) -> Vec<String> {
+        match self.config.component_selector {
+            ComponentSelection::All => self.components.clone(),
+            ComponentSelection::RoundRobin => {
+                let n = self.components.len().max(1);
+                let program = &mut self.programs[parent];
+                let pid = program.next_component % n;
+                program.next_component = (pid + 1) % n;
+                self.components.get(pid).cloned().into_iter().collect()
+            }
+        }
+    }
+
+    fn select_parent(&mut self) -> usize {
+        let scores = self.tracked_scores();
+        match self.config.candidate_selection_strategy {
+            CandidateSelection::CurrentBest => self.best_index().unwrap_or(0),
+            CandidateSelection::Pareto => self
+                .front
+                .sample(&scores, &mut self.rng)
+                .or_else(|| self.best_index())
+                .unwrap_or(0),
+        }
+    }
+
+    /// The start of gepa's loop body: the budget check, a scheduled merge, or a reflective
+    /// mutation.
+    fn next_iteration(&mut self) {
+        if self.metric_calls >= self.max_metric_calls {
+            self.finish();
+            return;
+        }
+        self.iteration += 1;
+        if self.config.use_merge && self.merges_due > 0 && self.last_iter_found_new_program {
+            self.last_iter_found_new_program = false;
+            if let Some(merged) = self.propose_merge() {
+                let id1 = merged.id1;
+                let id2 = merged.id2;
+                let subsample = merge_subsample(
+                    &self.programs[id1].val_scores,
+                    &self.programs[id2].val_scores,
+                    5,
+                    &mut self.rng,
+                );
+                if !subsample.is_empty() {
+                    self.merge_history
+                        .triplets
+                        .push((id1, id2, merged.ancestor));
+                    let sums = (
+                        subsample
+                            .iter()
+                            .map(|&i| self.programs[id1].val_scores[i])
+                            .sum(),
+                        subsample
+                            .iter()
+                            .map(|&i| self.programs[id2].val_scores[i])
+                            .sum(),
+                    );
+                    for (name, text) in &merged.candidate {
+                        if self.programs[id1].texts.get(name) != Some(text)
+                            || self.programs[id2].texts.get(name) != Some(text)
+                        {
+                            self.log.push(LogEvent::Proposal {
+                                predictor: name.clone(),
+                                text: text.clone(),
+                                source: "merge".into(),
+                            });
+                        }
+                    }
+                    self.note(format!(
+                        "merging candidates {id1} and {id2} via ancestor {}",
+                        merged.ancestor
+                    ));
+                    let program = self.program_for(&merged.candidate);
+                    let examples = self.val_examples(&subsample);
+                    self.book.create(eval_spec(
+                        &program,
+                        examples,
+                        false,
+                        CallSettings::default(),
+                    ));
+                    self.phase = Phase::MergeEval {
+                        child: Child {
+                            parent: id1,
+                            texts: merged.candidate,
+                            minibatch: subsample,
+                            before: Vec::new(),
+                            after: Vec::new(),
+                            merge: Some((id1, id2, merged.ancestor)),
+                        },
+                        parent_sums: sums,
+                    };
+                    return;
+                }
+            } else {
+                self.note("no merge candidates found".into());
+            }
+        }
+        self.last_iter_found_new_program = false;
+        self.start_reflective();
+    }
+
+    fn propose_merge(&mut self) -> Option<Merged> {
+        let scores = self.tracked_scores();
+        let pool = self.front.dominators(&scores);
+        let floor = self.config.merge_val_overlap_floor;
+        let val_len = self.valset.len();
+        let view = MergeView {
+            candidates: self.programs.iter().map(|p| &p.texts).collect(),
+            parents: self.programs.iter().map(|p| p.parents.as_slice()).collect(),
+            scores: &scores,
+        };
+        // Every candidate is scored on the whole valset, so any two share all of it.
+        let overlap = move |_: usize, _: usize| val_len >= floor;
+        attempt_merge(
+            &view,
+            &pool,
+            &mut self.merge_history,
+            &mut self.rng,
+            &overlap,
+        )
+    }
+
+    fn start_reflective(&mut self) {
+        let n = self.config.num_parallel_proposals.max(1);
+        let mut tasks = Vec::with_capacity(n);
+        for _ in 0..n {
+            let parent = self.select_parent();
+            let minibatch = self.sampler.next(
+                self.trainset.len(),
+                self.config.reflection_minibatch_size,
+                self.iteration,
+                &mut self.rng,
+            );
+            let program = self.program_for(&self.programs[parent].texts);
+            let examples = self.train_examples(&minibatch);
+            self.book
+                .create(eval_spec(&program, examples, true, CallSettings::default()));
+            tasks.push(Task { parent, minibatch });
+        }
+        self.phase = Phase::ParentEval { tasks };
+    }
+
+    fn finish(&mut self) {
+        self.phase = Phase::Done;
+        let best = self.best_index();
+        self.log.push(LogEvent::Note {
+            message: format!(
+                "GEPA finished after {} iteration(s) and {} metric call(s): {} candidate(s), best \
+                 #{} with {:.4}",
+                self.iteration + 1,
+                self.metric_calls,
+                self.programs.len(),
+                best.unwrap_or(0),
+                best.map(|i| self.programs[i].score()).unwrap_or(0.0)
+            ),
+        });
+    }
+}
+
+fn next_output(results: &mut impl Iterator<Item = JobResult>) -> crate::protocol::JobOutput {
+    results
+        .next()
+        .map(|r| r.output)
+        .unwrap_or(crate::protocol::JobOutput::Failed {
+            error: "missing result".into(),
+        })
+}
+
+impl Restore for Gepa {
+    const NAME: &'static str = NAME;
+
+    fn restore(state: Value) -> Result<Self, OptimizerError> {
+        from_state(NAME, state)
+    }
+}
+
+impl Optimizer for Gepa {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn ask(&mut self) -> Vec<Job> {
+        if self.is_done() {
+            return Vec::new();
+        }
+        self.book.drain()
+    }
+
+    fn tell(&mut self, result: JobResult) -> Result<Told, OptimizerError> {
+        if self.is_done() {
+            return Ok(steps::told_after_end(&self.book, &result));
+        }
+        let (told, step) = steps::record(NAME, &mut self.book, result)?;
+        if let Some(results) = step
+            && let Err(e) = self.advance(results)
+        {
+            self.failure = Some(e.to_string());
+            return Err(e);
+        }
+        Ok(told)
+    }
+
+    fn pending(&self) -> Vec<Job> {
+        if self.is_done() {
+            return Vec::new();
+        }
+        self.book.pending()
+    }
+
+    fn is_done(&self) -> bool {
+        self.failure.is_some() || matches!(self.phase, Phase::Done)
+    }
+
+    fn best(&self) -> Option<ProgramState> {
+        self.best_index()
+            .map(|i| self.program_for(&self.programs[i].texts))
+    }
+
+    fn state(&self) -> Result<Value, OptimizerError> {
+        to_state(NAME, self)
+    }
+
+    fn log(&self) -> &RunLog {
+        &self.log
+    }
+}

@@ -1,0 +1,51 @@
+//! Sans-IO prompt optimizers for hone.
+//!
+//! Optimizers are state machines: [`Optimizer::ask`] hands out [`Job`]s (run this candidate
+//! program on these examples; call this proposer), [`Optimizer::tell`] takes their results, and
+//! [`Optimizer::state`] serializes everything so a run can checkpoint and resume. The caller's
+//! executor runs the jobs — in-process with bounded concurrency, or on workers elsewhere.
+//!
+//! The few-shot family follows DSPy 3.x: [`LabeledFewShot`], [`BootstrapFewShot`] and
+//! [`BootstrapFewShotWithRandomSearch`], with DSPy's parameters, defaults and (thanks to
+//! [`PyRandom`], Python's own generator) DSPy's demo choices. [`knn`] holds the vector search
+//! behind `KNNFewShot`; [`stats`] the evaluation math.
+//!
+//! Architecture invariant: this crate does no IO. It knows nothing about LMs, HTTP, async
+//! runtimes, files or the clock; randomness comes from seeds stored in the state.
+
+pub mod book;
+pub mod bootstrap;
+pub mod copro;
+pub mod eval_run;
+pub mod gepa;
+pub mod instruction;
+pub mod knn;
+pub mod labeled;
+pub mod log;
+pub mod mipro;
+pub mod program;
+pub mod protocol;
+pub mod pyrandom;
+pub mod random_search;
+pub mod restore;
+pub mod rng;
+pub mod stats;
+mod steps;
+
+pub use book::JobBook;
+pub use bootstrap::{BootstrapConfig, BootstrapFewShot, DEFAULT_MAX_ERRORS, Teacher};
+pub use copro::{Copro, CoproConfig};
+pub use eval_run::{EvalRun, EvalScore};
+pub use gepa::{AutoLevel, Gepa, GepaBudget, GepaConfig};
+pub use labeled::{LabeledFewShot, LabeledFewShotConfig, labeled_few_shot};
+pub use log::{LogEvent, RunLog};
+pub use mipro::{MiproConfig, MiproV2};
+pub use protocol::{
+    CallSettings, ExampleOutcome, Job, JobExample, JobId, JobOutput, JobResult, JobSpec, LmRole,
+    Optimizer, OptimizerError, Split, Told, TraceStep,
+};
+pub use pyrandom::PyRandom;
+pub use random_search::{BootstrapFewShotWithRandomSearch, CandidateProgram, RandomSearchConfig};
+pub use restore::{Registry, Restore, RestoreFn};
+pub use rng::OptRng;
+pub use stats::ScoreSummary;

@@ -1,0 +1,271 @@
+//! Building blocks the instruction optimizers (COPRO, MIPROv2, SIMBA, GEPA) share: step-wise
+//! job bookkeeping, job specs, reading outcomes and LM answers, and program-text helpers.
+//!
+//! Each of those optimizers runs as a sequence of *steps*: it creates every job that can run
+//! now, waits until all of them have results, reads the results in job-id order and decides the
+//! next step. Nothing it decides depends on the order results arrived in or on the executor's
+//! concurrency.
+
+use hone_core::state::ProgramState;
+use hone_core::{Example, Prediction, Signature};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::book::JobBook;
+use crate::protocol::{
+    CallSettings, ExampleOutcome, JobExample, JobOutput, JobResult, JobSpec, LmRole,
+    OptimizerError, Told, TraceStep,
+};
+
+/// Records `result` in `book`; returns the step's results (in job-id order) once the step is
+/// complete. Results that do not fit their job are rejected without being recorded.
+pub(crate) fn record(
+    optimizer: &'static str,
+    book: &mut JobBook,
+    result: JobResult,
+) -> Result<(Told, Option<Vec<JobResult>>), OptimizerError> {
+    if let Some(job) = book.issued_job(result.id) {
+        result
+            .check_against(job)
+            .map_err(|message| OptimizerError::BadResult {
+                optimizer,
+                job: result.id,
+                message,
+            })?;
+    }
+    let told = book.record(result);
+    if told == Told::Accepted && book.step_complete() {
+        return Ok((told, Some(book.take_step())));
+    }
+    Ok((told, None))
+}
+
+/// What `tell` answers once a run is over: stale for jobs it issued, unknown otherwise.
+pub(crate) fn told_after_end(book: &JobBook, result: &JobResult) -> Told {
+    if book.issued_job(result.id).is_some() {
+        Told::Stale
+    } else if book.created(result.id) {
+        Told::Duplicate
+    } else {
+        Told::Unknown
+    }
+}
+
+/// An evaluation job: `program` on `examples`, on the task LM.
+pub(crate) fn eval_spec(
+    program: &ProgramState,
+    examples: Vec<JobExample>,
+    capture_traces: bool,
+    settings: CallSettings,
+) -> JobSpec {
+    JobSpec::Evaluate {
+        program: Box::new(program.clone()),
+        examples,
+        lm: LmRole::Task,
+        capture_traces,
+        settings,
+    }
+}
+
+/// A proposer call: `signature` on `inputs`, `n` completions, on the proposer LM.
+pub(crate) fn predict_spec(
+    purpose: &str,
+    signature: Signature,
+    inputs: Example,
+    n: u32,
+    settings: CallSettings,
+) -> JobSpec {
+    JobSpec::Predict {
+        purpose: purpose.to_owned(),
+        signature,
+        demos: Vec::new(),
+        inputs,
+        lm: LmRole::Proposer,
+        n: n.max(1),
+        settings,
+    }
+}
+
+/// One example's outcome as the instruction optimizers use it: failures score 0 (DSPy's
+/// `failure_score`) and keep their error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Scored {
+    /// The example's index in its split.
+    pub index: usize,
+    /// The score in `[0, 1]` (0 on failure).
+    pub score: f64,
+    /// The program's outputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction: Option<Prediction>,
+    /// The metric's feedback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<String>,
+    /// What failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Predictor calls, when traces were captured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<TraceStep>,
+}
+
+fn scored(outcome: ExampleOutcome) -> Scored {
+    let (score, error) = match (outcome.error, outcome.score) {
+        (None, Some(s)) if s.is_finite() => (s.clamp(0.0, 1.0), None),
+        (Some(e), _) => (0.0, Some(e)),
+        (None, _) => (0.0, Some("the metric returned no score".to_owned())),
+    };
+    Scored {
+        index: outcome.index,
+        score,
+        prediction: outcome.prediction,
+        feedback: outcome.feedback,
+        error,
+        trace: outcome.trace,
+    }
+}
+
+/// The outcomes of an evaluation job for `examples`, one per example in order. A failed job
+/// scores 0 on every example.
+pub(crate) fn outcomes(output: JobOutput, examples: &[JobExample]) -> Vec<Scored> {
+    match output {
+        JobOutput::Evaluated { outcomes } if outcomes.len() == examples.len() => {
+            outcomes.into_iter().map(scored).collect()
+        }
+        JobOutput::Evaluated { .. } | JobOutput::Predicted { .. } => examples
+            .iter()
+            .map(|e| failed(e.index, "the job returned no outcome for this example"))
+            .collect(),
+        JobOutput::Failed { error } => examples
+            .iter()
+            .map(|e| failed(e.index, &format!("evaluation job failed: {error}")))
+            .collect(),
+    }
+}
+
+fn failed(index: usize, error: &str) -> Scored {
+    Scored {
+        index,
+        score: 0.0,
+        prediction: None,
+        feedback: None,
+        error: Some(error.to_owned()),
+        trace: Vec::new(),
+    }
+}
+
+/// The predictions of a predict job (none when it failed).
+pub(crate) fn predictions(output: &JobOutput) -> &[Prediction] {
+    match output {
+        JobOutput::Predicted { predictions } => predictions,
+        _ => &[],
+    }
+}
+
+/// Why a predict job produced nothing usable, for the run log.
+pub(crate) fn predict_failure(output: &JobOutput) -> String {
+    match output {
+        JobOutput::Failed { error } => error.clone(),
+        JobOutput::Predicted { predictions } if predictions.is_empty() => {
+            "the proposer returned no completion".into()
+        }
+        JobOutput::Predicted { .. } => "the proposer's answer had no usable text".into(),
+        JobOutput::Evaluated { .. } => "the proposer job returned an evaluation".into(),
+    }
+}
+
+/// A field of a prediction as text: strings as they are, other values as JSON. `None` when
+/// missing or blank.
+pub(crate) fn text_field(prediction: &Prediction, field: &str) -> Option<String> {
+    let text = match prediction.get(field)? {
+        Value::String(s) => s.clone(),
+        Value::Null => return None,
+        other => other.to_string(),
+    };
+    let text = text.trim().to_owned();
+    (!text.is_empty()).then_some(text)
+}
+
+/// The mean of `scores` (0 when empty).
+pub(crate) fn mean(scores: &[f64]) -> f64 {
+    if scores.is_empty() {
+        0.0
+    } else {
+        scores.iter().sum::<f64>() / scores.len() as f64
+    }
+}
+
+/// DSPy's `strip_prefix`: drops a leading `Label:` of up to five words (and stray `*`), then
+/// surrounding double quotes.
+pub(crate) fn strip_prefix(text: &str) -> String {
+    let trimmed = text.trim_start_matches(|c: char| c == '*' || c.is_whitespace());
+    let mut rest = text;
+    if let Some(colon) = trimmed.find(':') {
+        let head = &trimmed[..colon];
+        let words: Vec<&str> = head.split_whitespace().collect();
+        let wordy = |w: &str| {
+            !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '\'' || c == '-')
+        };
+        // The regex requires single-space-separated words directly before the colon.
+        if !words.is_empty()
+            && words.len() <= 5
+            && words.iter().all(|w| wordy(w))
+            && !head.ends_with(char::is_whitespace)
+        {
+            rest = trimmed[colon + 1..].trim_start();
+        }
+    }
+    rest.trim_matches('"').to_owned()
+}
+
+/// Sets a predictor's instructions.
+pub(crate) fn set_instructions(program: &mut ProgramState, predictor: &str, text: &str) {
+    if let Some(p) = program.predictors.get_mut(predictor) {
+        p.signature.instructions = text.to_owned();
+    }
+}
+
+/// A short pseudo-code listing of the program, standing in for the Python source DSPy shows
+/// its proposers (`get_dspy_source_code`, `inspect.getsource`): one line per predictor.
+pub(crate) fn program_code(program: &ProgramState) -> String {
+    let mut lines = vec![
+        "class Program(dspy.Module):".to_owned(),
+        "    def __init__(self):".to_owned(),
+        "        super().__init__()".to_owned(),
+    ];
+    for (name, predictor) in &program.predictors {
+        let attr = if name == "self" {
+            "predict".to_owned()
+        } else {
+            name.replace('.', "_")
+        };
+        lines.push(format!(
+            "        self.{attr} = dspy.Predict(\"{}\")",
+            predictor.signature.field_string()
+        ));
+    }
+    lines.join("\n")
+}
+
+/// An example's inputs (the fields it marks as inputs; all fields when unmarked).
+pub(crate) fn input_fields(example: &Example) -> serde_json::Map<String, Value> {
+    example.inputs().into_fields()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_prefix_like_dspy() {
+        assert_eq!(strip_prefix("Proposed Instruction: Do it."), "Do it.");
+        assert_eq!(strip_prefix("**Instruction: Do it."), "Do it.");
+        assert_eq!(strip_prefix("\"Solve it.\""), "Solve it.");
+        assert_eq!(strip_prefix("No colon here"), "No colon here");
+        assert_eq!(
+            strip_prefix("a b c d e f: too many words"),
+            "a b c d e f: too many words"
+        );
+    }
+}

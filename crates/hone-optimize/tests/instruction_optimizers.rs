@@ -1,0 +1,135 @@
+//! The instruction optimizers against a fake instruction-sensitive model: each finishes and
+//! beats the student, is deterministic under any concurrency and arrival order, and resumes
+//! from its saved state to the same end.
+
+mod fake_lm;
+
+use fake_lm::{check_optimizer, dataset, student};
+use hone_optimize::{
+    Copro, CoproConfig, Gepa, GepaBudget, GepaConfig, MiproConfig, MiproV2, Optimizer,
+};
+
+#[test]
+fn gepa_improves_deterministically_and_resumes() {
+    let train = dataset(12, 1);
+    let val = dataset(10, 2);
+    let dev = dataset(200, 3);
+    let st = student(false);
+    let make = || -> Box<dyn Optimizer> {
+        let config = GepaConfig {
+            budget: GepaBudget::MaxMetricCalls(300),
+            num_parallel_proposals: 2,
+            ..Default::default()
+        };
+        Box::new(Gepa::new(&st, &train, Some(&val), config).expect("valid"))
+    };
+    check_optimizer(&make, &st, &dev, &[1, 3, 10, 25, 60]);
+}
+
+#[test]
+fn gepa_merges_and_keeps_pareto_bookkeeping_for_two_components() {
+    let train = dataset(12, 4);
+    let val = dataset(8, 5);
+    let st = student(true);
+    let config = GepaConfig {
+        budget: GepaBudget::MaxFullEvals(12),
+        ..Default::default()
+    };
+    let mut gepa = Gepa::new(&st, &train, Some(&val), config).expect("valid");
+    fake_lm::drive(&mut gepa, Default::default());
+    assert!(gepa.is_done());
+    assert!(gepa.metric_calls() >= gepa.max_metric_calls());
+    let best = gepa.best_candidate();
+    assert_eq!(best.keys().collect::<Vec<_>>(), vec!["draft", "answer"]);
+    let front = gepa.pareto_front();
+    assert_eq!(front.members().len(), 8);
+    for (i, members) in front.members().iter().enumerate() {
+        let best_score = front.best_scores()[i].expect("scored");
+        for &p in members {
+            assert_eq!(gepa.candidates()[p].val_scores[i], best_score);
+        }
+    }
+    assert!(gepa.candidates().len() > 1, "GEPA found new candidates");
+}
+
+#[test]
+fn gepa_rejects_bad_configurations() {
+    let st = student(false);
+    assert!(Gepa::new(&st, &[], None, GepaConfig::default()).is_err());
+}
+
+#[test]
+fn mipro_v2_improves_deterministically_and_resumes() {
+    let train = dataset(16, 6);
+    let val = dataset(12, 7);
+    let dev = dataset(200, 8);
+    let st = student(false);
+    let make = || -> Box<dyn Optimizer> {
+        let config = MiproConfig {
+            auto: None,
+            num_candidates: Some(6),
+            num_trials: Some(12),
+            minibatch_size: 6,
+            minibatch_full_eval_steps: 4,
+            ..Default::default()
+        };
+        Box::new(MiproV2::new(&st, &train, Some(&val), config).expect("valid"))
+    };
+    check_optimizer(&make, &st, &dev, &[1, 4, 9, 20, 40]);
+}
+
+#[test]
+fn mipro_v2_zero_shot_keeps_the_students_demos_and_auto_light_works() {
+    let train = dataset(20, 9);
+    let st = student(true);
+    let config = MiproConfig {
+        max_bootstrapped_demos: 0,
+        max_labeled_demos: 0,
+        ..Default::default()
+    };
+    let mut mipro = MiproV2::new(&st, &train, None, config).expect("valid");
+    fake_lm::drive(&mut mipro, Default::default());
+    assert!(mipro.is_done());
+    let best = mipro.best().expect("a program");
+    assert!(best.predictors.values().all(|p| p.demos.is_empty()));
+    let candidates = mipro.instruction_candidates();
+    assert_eq!(candidates.len(), 2);
+    for (name, list) in candidates {
+        assert_eq!(list[0], st.predictors[&name].signature.instructions);
+    }
+    // auto with num_trials is refused, as in DSPy.
+    let bad = MiproConfig {
+        num_trials: Some(3),
+        ..Default::default()
+    };
+    assert!(MiproV2::new(&st, &train, None, bad).is_err());
+}
+
+#[test]
+fn copro_improves_deterministically_and_resumes() {
+    let train = dataset(15, 10);
+    let dev = dataset(200, 11);
+    for two in [false, true] {
+        let st = student(two);
+        let make = || -> Box<dyn Optimizer> {
+            let config = CoproConfig {
+                breadth: 4,
+                depth: 3,
+                ..Default::default()
+            };
+            Box::new(Copro::new(&st, &train, config).expect("valid"))
+        };
+        check_optimizer(&make, &st, &dev, &[1, 3, 7, 15]);
+    }
+    assert!(
+        Copro::new(
+            &student(false),
+            &train,
+            CoproConfig {
+                breadth: 1,
+                ..Default::default()
+            }
+        )
+        .is_err()
+    );
+}
