@@ -1,0 +1,241 @@
+//! A worker configured from plain data: the program, the LMs by role and the metric, for the
+//! `hone worker` command and the `hone-redis-worker` binary.
+//!
+//! Programs with one predictor (a `Predict`, or a `ChainOfThought` saved as its inner
+//! `predict`) are built from their saved state alone. A program with several predictors needs
+//! its own code: embed a [`Worker`](crate::Worker) in a service with an
+//! [`InProcessExecutor`] built from that program's template.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hone_core::state::{ProgramState, ROOT_PREDICTOR};
+use hone_core::{Example, Prediction};
+use hone_eval::metric::{Contains, ExactMatch, Metric, NumericTolerance, TokenF1};
+use hone_eval::{InProcessExecutor, ProgramFactory};
+use hone_lm::{BoxFuture, HttpLm, LmBuilder, LmHandle};
+use hone_modules::{CallContext, Module, ModuleError, Predict};
+use hone_optimize::LmRole;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::conn::{Redis, RedisOptions};
+use crate::error::Error;
+use crate::keys::{Keys, RunId};
+use crate::worker::{RunSelection, Worker, WorkerConfig, WorkerStats};
+
+/// An OpenAI-compatible LM endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LmSpec {
+    /// The base URL, e.g. `http://127.0.0.1:8000/v1`.
+    pub base_url: String,
+    /// The model id.
+    pub model: String,
+    /// The environment variable holding the API key; none is sent when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+}
+
+/// Everything a stand-alone worker needs, as JSON-friendly data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerSpec {
+    /// The Redis URL.
+    pub redis_url: String,
+    /// The key prefix (default `hone`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Runs to serve; empty serves every run in the registry.
+    #[serde(default)]
+    pub runs: Vec<String>,
+    /// The consumer name (default: generated from the process id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer_name: Option<String>,
+    /// LM-calling work items in flight at once (default 8).
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Visibility timeout in milliseconds (default 60000).
+    #[serde(default = "default_visibility_ms")]
+    pub visibility_timeout_ms: u64,
+    /// Deliveries before a job is dead-lettered (default 3).
+    #[serde(default = "default_max_deliveries")]
+    pub max_deliveries: u64,
+    /// The program, in hone's (or DSPy's) saved-program JSON.
+    pub program: Value,
+    /// The LM of each role; the teacher falls back to the task LM.
+    pub lms: BTreeMap<String, LmSpec>,
+    /// The metric: `exact_match:FIELD`, `f1:FIELD`, `contains:FIELD` or `numeric:FIELD`.
+    pub metric: String,
+}
+
+fn default_concurrency() -> usize {
+    8
+}
+fn default_visibility_ms() -> u64 {
+    60_000
+}
+fn default_max_deliveries() -> u64 {
+    3
+}
+
+/// A one-predictor program under the predictor's saved name.
+#[derive(Clone)]
+struct SinglePredictor {
+    name: String,
+    predict: Predict,
+}
+
+impl Module for SinglePredictor {
+    fn forward<'a>(
+        &'a self,
+        inputs: Example,
+        ctx: &'a CallContext,
+    ) -> BoxFuture<'a, Result<Prediction, ModuleError>> {
+        Box::pin(async move {
+            if self.name == ROOT_PREDICTOR {
+                self.predict.forward(inputs, ctx).await
+            } else {
+                self.predict.call(inputs, &ctx.child(&self.name)).await
+            }
+        })
+    }
+
+    fn named_predictors(&self) -> Vec<(String, &Predict)> {
+        vec![(self.name.clone(), &self.predict)]
+    }
+
+    fn named_predictors_mut(&mut self) -> Vec<(String, &mut Predict)> {
+        vec![(self.name.clone(), &mut self.predict)]
+    }
+}
+
+/// A program factory for a one-predictor program saved as `program`.
+pub fn program_factory(program: &ProgramState) -> Result<ProgramFactory, Error> {
+    let mut predictors = program.predictors.iter();
+    let (Some((name, state)), None) = (predictors.next(), predictors.next()) else {
+        return Err(Error::Config {
+            message: format!(
+                "the program has {} predictors; the stand-alone worker runs one-predictor programs. \
+                 Embed hone_redis::Worker with your program's executor for others",
+                program.predictors.len()
+            ),
+        });
+    };
+    let mut template = SinglePredictor {
+        name: name.clone(),
+        predict: Predict::from_signature(state.signature.clone()),
+    };
+    template.load_state(program).map_err(|e| Error::Config {
+        message: format!("the program does not load: {e}"),
+    })?;
+    Ok(hone_eval::template_factory(template))
+}
+
+/// Parses a metric name: `exact_match:FIELD`, `f1:FIELD`, `contains:FIELD`, `numeric:FIELD`.
+pub fn metric_from_name(name: &str) -> Result<Arc<dyn Metric>, Error> {
+    let (kind, field) = name.split_once(':').unwrap_or((name, "answer"));
+    Ok(match kind {
+        "exact_match" => Arc::new(ExactMatch::new(field)),
+        "f1" => Arc::new(TokenF1::new(field)),
+        "contains" => Arc::new(Contains::new(field)),
+        "numeric" => Arc::new(NumericTolerance::new(field)),
+        other => {
+            return Err(Error::Config {
+                message: format!(
+                    "unknown metric `{other}`; use exact_match:FIELD, f1:FIELD, contains:FIELD or numeric:FIELD"
+                ),
+            });
+        }
+    })
+}
+
+fn role(name: &str) -> Result<LmRole, Error> {
+    match name {
+        "task" => Ok(LmRole::Task),
+        "teacher" => Ok(LmRole::Teacher),
+        "proposer" => Ok(LmRole::Proposer),
+        other => Err(Error::Config {
+            message: format!("unknown LM role `{other}`; use task, teacher or proposer"),
+        }),
+    }
+}
+
+fn lm(spec: &LmSpec, concurrency: usize) -> Result<LmHandle, Error> {
+    let mut builder = HttpLm::builder()
+        .model(&spec.model)
+        .base_url(&spec.base_url);
+    builder = match &spec.api_key_env {
+        Some(var) => builder.api_key_env(var),
+        None => builder.no_api_key(),
+    };
+    let http = builder.build().map_err(|e| Error::Config {
+        message: format!("LM {} at {}: {e}", spec.model, spec.base_url),
+    })?;
+    Ok(LmBuilder::new(http)
+        .max_in_flight(concurrency.max(1))
+        .build())
+}
+
+/// Builds the executor a spec describes.
+pub fn build_executor(spec: &WorkerSpec) -> Result<InProcessExecutor, Error> {
+    let program = ProgramState::from_value(&spec.program).map_err(|e| Error::Config {
+        message: format!("the program is not a saved hone or DSPy program: {e}"),
+    })?;
+    let factory = program_factory(&program)?;
+    let task = spec.lms.get("task").ok_or_else(|| Error::Config {
+        message: "the worker needs a `task` LM".into(),
+    })?;
+    let metric = metric_from_name(&spec.metric)?;
+    let mut executor = InProcessExecutor::new(factory, lm(task, spec.concurrency)?, metric);
+    for (name, lm_spec) in &spec.lms {
+        let r = role(name)?;
+        if r != LmRole::Task {
+            executor = executor.with_lm(r, lm(lm_spec, spec.concurrency)?);
+        }
+    }
+    Ok(executor)
+}
+
+/// The worker configuration a spec describes.
+pub fn worker_config(spec: &WorkerSpec) -> Result<WorkerConfig, Error> {
+    let mut config = match &spec.consumer_name {
+        Some(name) => WorkerConfig::new(name.clone()),
+        None => WorkerConfig::default(),
+    };
+    config.concurrency = spec.concurrency.max(1);
+    config.visibility_timeout = Duration::from_millis(spec.visibility_timeout_ms.max(1));
+    config.max_deliveries = spec.max_deliveries.max(1);
+    config.runs = if spec.runs.is_empty() {
+        RunSelection::All
+    } else {
+        RunSelection::Only(
+            spec.runs
+                .iter()
+                .map(|r| RunId::new(r.clone()))
+                .collect::<Result<_, _>>()?,
+        )
+    };
+    Ok(config)
+}
+
+/// Connects, builds the executor and runs a worker until `shutdown` completes.
+pub async fn run_worker(
+    spec: &WorkerSpec,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<WorkerStats, Error> {
+    let executor = build_executor(spec)?;
+    let config = worker_config(spec)?;
+    let options = RedisOptions {
+        keys: spec
+            .prefix
+            .as_ref()
+            .map(Keys::with_prefix)
+            .unwrap_or_default(),
+        ..RedisOptions::default()
+    };
+    let redis = Redis::connect_with(&spec.redis_url, options).await?;
+    Worker::new(redis, Arc::new(executor), config)
+        .run(shutdown)
+        .await
+}

@@ -1,0 +1,115 @@
+//! The documented JSON schemas (`docs/schema/*.v1.json`) accept the messages hone really
+//! writes, and reject broken ones.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use hone_core::{Example, Signature};
+use hone_eval::Executor;
+use hone_optimize::{Job, JobId, JobOutput, JobResult, JobSpec, LmRole};
+use hone_redis::{JobMessage, MESSAGE_VERSION, ResultMessage, RunId, build_executor};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+fn schema(name: &str) -> jsonschema::Validator {
+    let path = format!("{}/../../docs/schema/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let value: Value = serde_json::from_str(&text).expect("the schema is JSON");
+    jsonschema::validator_for(&value).expect("the schema compiles")
+}
+
+fn assert_valid(validator: &jsonschema::Validator, instance: &Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\nfor {instance:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_jobs_and_results_match_the_schemas() {
+    let jobs_schema = schema("job.v1.json");
+    let results_schema = schema("result.v1.json");
+    let run = RunId::new("schema-run").expect("run id");
+    let sim = sim(0).await;
+    let executor =
+        build_executor(&spec("redis://unused", &sim.base_url(), "s", 2)).expect("executor");
+
+    let mut opt = optimizer(1);
+    let mut jobs: Vec<Job> = opt.ask();
+    assert!(!jobs.is_empty());
+    jobs.push(Job {
+        id: JobId(9_999),
+        spec: JobSpec::Predict {
+            purpose: "propose_instruction".into(),
+            signature: Signature::parse("question -> answer: int").expect("parses"),
+            demos: vec![],
+            inputs: Example::new().with("question", "What is 1 + 1?"),
+            lm: LmRole::Task,
+            n: 1,
+            settings: Default::default(),
+        },
+    });
+    let limits = Arc::new(Semaphore::new(2));
+    for job in jobs.into_iter().take(4) {
+        let message = JobMessage::new(run.clone(), Some(42), job.clone());
+        assert_valid(
+            &jobs_schema,
+            &serde_json::to_value(&message).expect("serializes"),
+        );
+        let result = executor.run(job, limits.clone()).await;
+        let message = ResultMessage {
+            v: MESSAGE_VERSION,
+            run: run.clone(),
+            epoch: Some(42),
+            job_entry: Some("1700000000000-0".into()),
+            worker: Some("w".into()),
+            result,
+        };
+        assert_valid(
+            &results_schema,
+            &serde_json::to_value(&message).expect("serializes"),
+        );
+    }
+    let failed = ResultMessage {
+        v: MESSAGE_VERSION,
+        run,
+        epoch: None,
+        job_entry: None,
+        worker: None,
+        result: JobResult {
+            id: JobId(1),
+            output: JobOutput::Failed {
+                error: "boom".into(),
+            },
+            lm_calls: 0,
+        },
+    };
+    assert_valid(
+        &results_schema,
+        &serde_json::to_value(&failed).expect("serializes"),
+    );
+}
+
+#[test]
+fn broken_messages_fail_the_schemas() {
+    let jobs_schema = schema("job.v1.json");
+    let results_schema = schema("result.v1.json");
+    for bad in [
+        json!({"v": 2, "run": "r", "job": {"id": 1, "spec": {"kind": "predict"}}}),
+        json!({"v": 1, "run": "a:b", "job": {"id": 1, "spec": {"kind": "evaluate", "program": {}, "examples": []}}}),
+        json!({"v": 1, "run": "r", "job": {"id": -1, "spec": {"kind": "evaluate", "program": {}, "examples": []}}}),
+        json!({"v": 1, "run": "r", "job": {"id": 1, "spec": {"kind": "sing"}}}),
+    ] {
+        assert!(!jobs_schema.is_valid(&bad), "accepted {bad}");
+    }
+    for bad in [
+        json!({"v": 1, "run": "r", "result": {"id": 1}}),
+        json!({"v": 1, "run": "r", "result": {"id": 1, "output": {"kind": "failed"}}}),
+        json!({"v": 1, "run": "r", "result": {"id": 1, "output": {"kind": "evaluated", "outcomes": [{"split": "val", "index": 0, "score": 2.0}]}}}),
+    ] {
+        assert!(!results_schema.is_valid(&bad), "accepted {bad}");
+    }
+}
