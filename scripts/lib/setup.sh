@@ -33,6 +33,12 @@ ensure_cargo_tool() { # binary crate
 ensure_nextest() { ensure_cargo_tool cargo-nextest cargo-nextest; }
 ensure_deny() { ensure_cargo_tool cargo-deny cargo-deny; }
 
+# Debian's redis-server, for the hone-redis tests (they start their own server on a free
+# port; no system-wide service is started here).
+ensure_redis() {
+  command -v redis-server >/dev/null 2>&1 || ensure_apt redis-server
+}
+
 # A Python venv holding the reference dspy package, used to prove interoperability.
 ensure_dspy_venv() {
   if [ ! -x "$DSPY_PYTHON" ] || ! "$DSPY_PYTHON" -c "import dspy, sys; sys.exit(dspy.__version__ != '$DSPY_VERSION')" 2>/dev/null; then
@@ -42,4 +48,20 @@ ensure_dspy_venv() {
     "$DSPY_VENV/bin/pip" install --quiet --disable-pip-version-check "dspy==$DSPY_VERSION"
   fi
   export DSPY_PYTHON
+}
+
+# Installs and starts the real local LM (scripts/local-lm: llama.cpp's llama-server with Gemma 3
+# 270M) on a free port for the rest of this shell, exports HONE_REAL_LM_URL and
+# HONE_REAL_LM_MODEL, and stops that server when the shell exits. Run from the repository root.
+start_local_lm() {
+  scripts/local-lm install
+  HONE_REAL_LM_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # Quietly, so that the last lines of the calling script stay its own.
+  trap 'scripts/local-lm stop --port "$HONE_REAL_LM_PORT" >/dev/null 2>&1' EXIT
+  trap 'exit 130' INT TERM
+  local out
+  out=$(scripts/local-lm start --port "$HONE_REAL_LM_PORT")
+  HONE_REAL_LM_URL=$(sed -n 1p <<<"$out")
+  HONE_REAL_LM_MODEL=$(sed -n 2p <<<"$out")
+  export HONE_REAL_LM_URL HONE_REAL_LM_MODEL
 }

@@ -49,7 +49,7 @@ async fn demos_and_instructions_raise_accuracy() {
     .await
     .expect("start");
     let url = format!("{}/chat/completions", sim.base_url());
-    let client = reqwest::Client::new();
+    let client = common::http_client_builder().build().expect("client");
     let pool = datasets::arithmetic(10, 99);
     let good_demos: Vec<(String, i64)> = pool
         .iter()

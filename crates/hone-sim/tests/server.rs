@@ -11,7 +11,7 @@ use hone_sim::{Fault, RetryAfter, SimConfig, SimServer};
 use serde_json::{Value, json};
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().build().expect("client")
+    common::http_client_builder().build().expect("client")
 }
 
 fn ask(question: &str) -> Value {
@@ -704,7 +704,7 @@ async fn a_thousand_concurrent_requests() {
     .await
     .expect("start");
     let url = format!("{}/chat/completions", sim.base_url());
-    let c = reqwest::Client::builder()
+    let c = common::http_client_builder()
         .pool_max_idle_per_host(0)
         .build()
         .expect("client");

@@ -7,6 +7,18 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+/// A reqwest client builder with an explicit rustls backend (ring), so tests never depend on
+/// a process-wide default crypto provider.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    reqwest::Client::builder().tls_backend_preconfigured(tls)
+}
+
 /// Path of a fixture file.
 pub fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,0 +1,150 @@
+//! `hone optimize PROGRAM --out RUN_DIR` and `hone resume RUN_DIR`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use hone_cli::run::{Options, Outcome, files};
+use serde_json::json;
+
+use super::common::{
+    DataArgs, EvalBar, Interrupted, LmArgs, Output, RunSpinner, cancel_on_ctrl_c, options, runtime,
+};
+
+/// Arguments of `hone optimize`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  hone optimize qa.toml --out runs/qa
+  hone optimize qa.toml --out runs/qa --lm task=gpt-4o-mini --lm proposer=gpt-4o
+  hone optimize qa.toml --out runs/qa --base-url http://127.0.0.1:8080/v1 --concurrency 4
+
+Ctrl-C stops the run cleanly: the checkpoint is written and `hone resume RUN_DIR` continues.")]
+pub struct OptimizeArgs {
+    /// The program file (TOML) with [optimizer], [metric] and [dataset].
+    program: PathBuf,
+    /// The run directory to create.
+    #[arg(long, short = 'o', value_name = "RUN_DIR")]
+    out: PathBuf,
+    /// A state to start from instead of the program's (e.g. an earlier run's program.json).
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// LM-calling work in flight at once (default: [optimizer] concurrency, else 8).
+    #[arg(long)]
+    concurrency: Option<usize>,
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    lm: LmArgs,
+}
+
+/// Arguments of `hone resume`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:
+  hone resume runs/qa")]
+pub struct ResumeArgs {
+    /// The run directory of an interrupted or failed run.
+    run_dir: PathBuf,
+    /// LM-calling work in flight at once (default: the run's).
+    #[arg(long)]
+    concurrency: Option<usize>,
+    #[command(flatten)]
+    lm: LmArgs,
+}
+
+fn with_progress(mut opts: Options, out: Output) -> (Options, Option<std::sync::Arc<RunSpinner>>) {
+    if out.progress() {
+        let spinner = RunSpinner::new();
+        opts.run_progress = Some(spinner.clone());
+        opts.eval_progress = Some(EvalBar::new("scoring"));
+        (opts, Some(spinner))
+    } else {
+        (opts, None)
+    }
+}
+
+fn report(outcome: &Outcome, out: Output) -> anyhow::Result<bool> {
+    let r = &outcome.record;
+    let dir = outcome.dir.display();
+    if out.json {
+        let line = json!({
+            "run_dir": outcome.dir,
+            "status": r.status,
+            "optimizer": r.optimizer.kind,
+            "baseline": r.baseline,
+            "best": r.best,
+            "trials": r.trials.len(),
+            "usage": r.usage,
+            "elapsed_secs": r.elapsed_secs,
+        });
+        writeln!(std::io::stdout().lock(), "{line}")?;
+    }
+    if outcome.interrupted {
+        out.note(format!(
+            "interrupted after {} result(s); checkpoint in {dir}/{}\ncontinue with: hone resume {dir}",
+            r.tells,
+            files::CHECKPOINT
+        ));
+        return Err(Interrupted.into());
+    }
+    if !out.json && !out.quiet {
+        let score = |s: &Option<hone_cli::run::ScoreRecord>| {
+            s.as_ref()
+                .map_or("–".to_owned(), |s| format!("{:.2}%", s.score))
+        };
+        let mut w = std::io::stdout().lock();
+        writeln!(
+            w,
+            "{}: baseline {} -> best {} on {} dev example(s), {} trial(s), {} LM call(s), ${:.4}, {:.1}s",
+            r.optimizer.kind,
+            score(&r.baseline),
+            score(&r.best),
+            r.best.as_ref().map_or(0, |b| b.examples),
+            r.trials.len(),
+            r.usage.calls,
+            r.usage.cost_usd,
+            r.elapsed_secs
+        )?;
+        writeln!(w, "best program: {dir}/{}", files::BEST)?;
+        writeln!(
+            w,
+            "next: hone report {dir}   hone diff {dir}/{} {dir}/{}",
+            files::BASELINE,
+            files::BEST
+        )?;
+    }
+    Ok(true)
+}
+
+/// Runs `hone optimize`.
+pub fn run(args: &OptimizeArgs, out: Output) -> anyhow::Result<bool> {
+    let opts = options(
+        &args.lm,
+        Some(&args.data),
+        args.state.clone(),
+        args.concurrency,
+    )?;
+    let (opts, spinner) = with_progress(opts, out);
+    let rt = runtime()?;
+    let outcome = rt.block_on(async {
+        cancel_on_ctrl_c(opts.cancel.clone());
+        hone_cli::run::optimize(&args.program, &args.out, &opts).await
+    });
+    if let Some(s) = spinner {
+        s.finish();
+    }
+    report(&outcome?, out)
+}
+
+/// Runs `hone resume`.
+pub fn resume(args: &ResumeArgs, out: Output) -> anyhow::Result<bool> {
+    let opts = options(&args.lm, None, None, args.concurrency)?;
+    let (opts, spinner) = with_progress(opts, out);
+    let rt = runtime()?;
+    let outcome = rt.block_on(async {
+        cancel_on_ctrl_c(opts.cancel.clone());
+        hone_cli::run::resume(&args.run_dir, &opts).await
+    });
+    if let Some(s) = spinner {
+        s.finish();
+    }
+    report(&outcome?, out)
+}

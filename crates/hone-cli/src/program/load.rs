@@ -1,0 +1,659 @@
+//! Reading a program file: TOML into [`ProgramFile`], then the checks serde cannot make, into a
+//! resolved [`Program`]. Errors carry the file, line, column and field, and a suggestion.
+
+use std::path::{Path, PathBuf};
+
+use hone_core::adapter::AdapterKind;
+use hone_core::pytype::{NoCustomTypes, parse_type};
+use hone_core::{Field, FieldType, Signature};
+use toml::Spanned;
+
+use super::spec::{
+    DatasetSpec, FieldSpec, LmSpec, MetricSpec, ModuleKind, ProgramFile, RewardSpec,
+    SignatureTable, StageSpec,
+};
+use crate::error::{Error, FileError, Result, did_you_mean, suggest};
+
+/// The built-in tools a `react` stage can use.
+pub const BUILTIN_TOOLS: &[&str] = &["calculator"];
+
+/// Where a stage input comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A field of the program's inputs.
+    Input(String),
+    /// An output field of an earlier stage.
+    Stage {
+        /// The stage.
+        stage: String,
+        /// Its output field.
+        field: String,
+    },
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Input(field) => write!(f, "input.{field}"),
+            Source::Stage { stage, field } => write!(f, "{stage}.{field}"),
+        }
+    }
+}
+
+/// One checked stage.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    /// The name (the predictor's name).
+    pub name: String,
+    /// The module kind.
+    pub kind: ModuleKind,
+    /// For `best_of_n` / `refine`: the module attempted.
+    pub inner: ModuleKind,
+    /// The signature, with instructions.
+    pub signature: Signature,
+    /// The LM name, if the stage names one.
+    pub lm: Option<Spanned<String>>,
+    /// The adapter.
+    pub adapter: AdapterKind,
+    /// Each signature input and where it comes from, in signature order.
+    pub inputs: Vec<(String, Source)>,
+    /// `react` tools.
+    pub tools: Vec<String>,
+    /// `react` maximum steps.
+    pub max_iters: Option<usize>,
+    /// `best_of_n` / `refine` attempts.
+    pub n: usize,
+    /// `best_of_n` / `refine` threshold.
+    pub threshold: f64,
+    /// `best_of_n` / `refine` reward.
+    pub reward: RewardSpec,
+}
+
+/// A checked program file.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Its text.
+    pub text: String,
+    /// The stages, in run order.
+    pub stages: Vec<Stage>,
+    /// `[lm.*]` tables, by name.
+    pub lms: Vec<(String, Spanned<LmSpec>)>,
+    /// The LM of stages that name none.
+    pub default_lm: Option<Spanned<String>>,
+    /// `[metric]`.
+    pub metric: Option<Spanned<MetricSpec>>,
+    /// `[dataset]`.
+    pub dataset: Option<Spanned<DatasetSpec>>,
+    /// `[optimizer]`.
+    pub optimizer: Option<Spanned<toml::Table>>,
+    /// The program's input fields (every `input.X` a stage reads), in first-use order.
+    pub inputs: Vec<String>,
+    /// The program's output fields (every stage output; later stages win), in order.
+    pub outputs: Vec<String>,
+}
+
+impl Program {
+    /// Reads and checks a program file.
+    pub fn read(path: &Path) -> Result<Program> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        Program::parse(path, &text)
+    }
+
+    /// Parses and checks a program file's text.
+    pub fn parse(path: &Path, text: &str) -> Result<Program> {
+        let file: ProgramFile = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
+        let at = |span: std::ops::Range<usize>, message: String| {
+            FileError::new(path, message).at_offset(text, span.start)
+        };
+        let default_adapter = file.program.adapter.unwrap_or(AdapterKind::Chat);
+        if file.program.stages.is_empty() {
+            return Err(FileError::new(path, "the program has no stages")
+                .field("program.stages")
+                .hint(
+                    "add one: [[program.stages]] with name = \"answer\" and signature = \"question -> answer\"",
+                )
+                .into());
+        }
+        let mut stages: Vec<Stage> = Vec::new();
+        let mut inputs: Vec<String> = Vec::new();
+        let mut outputs: Vec<String> = Vec::new();
+        for (i, spanned) in file.program.stages.iter().enumerate() {
+            let spec: &StageSpec = spanned.get_ref();
+            let field = |key: &str| format!("program.stages[{i}].{key}");
+            let name = spec.name.get_ref().clone();
+            if !is_identifier(&name) {
+                return Err(at(
+                    spec.name.span(),
+                    format!("stage name `{name}` is not an identifier"),
+                )
+                .field(field("name"))
+                .hint("use letters, digits and `_`, e.g. `classify`")
+                .into());
+            }
+            if stages.iter().any(|s| s.name == name) || name == "input" {
+                return Err(at(
+                    spec.name.span(),
+                    format!("stage name `{name}` is used twice (or is the reserved `input`)"),
+                )
+                .field(field("name"))
+                .hint("give every stage its own name")
+                .into());
+            }
+            let kind = spec
+                .module
+                .as_ref()
+                .map_or(ModuleKind::Predict, |m| *m.get_ref());
+            let inner = spec
+                .inner
+                .as_ref()
+                .map_or(ModuleKind::Predict, |m| *m.get_ref());
+            if let Some(m) = &spec.inner
+                && !matches!(
+                    m.get_ref(),
+                    ModuleKind::Predict | ModuleKind::ChainOfThought
+                )
+            {
+                return Err(at(
+                    m.span(),
+                    "`inner` must be `predict` or `chain_of_thought`".into(),
+                )
+                .field(field("inner"))
+                .into());
+            }
+            let signature =
+                stage_signature(path, text, spec).map_err(|e| e.field(field("signature")))?;
+            let mut tools = Vec::new();
+            for t in &spec.tools {
+                if !BUILTIN_TOOLS.contains(&t.get_ref().as_str()) {
+                    return Err(at(t.span(), format!("unknown tool `{}`", t.get_ref()))
+                        .field(field("tools"))
+                        .hint(did_you_mean(t.get_ref(), BUILTIN_TOOLS))
+                        .into());
+                }
+                tools.push(t.get_ref().clone());
+            }
+            if kind == ModuleKind::React && tools.is_empty() {
+                return Err(at(spanned.span(), "a `react` stage needs tools".into())
+                    .field(field("tools"))
+                    .hint("add tools = [\"calculator\"]")
+                    .into());
+            }
+            // Input mapping.
+            let names: Vec<&str> = signature.inputs.iter().map(|f| f.name.as_str()).collect();
+            for (target, src) in &spec.inputs {
+                if !names.contains(&target.as_str()) {
+                    let mut e = at(
+                        src.span(),
+                        format!(
+                            "`{target}` is not an input of stage `{name}` (its inputs: {})",
+                            names.join(", ")
+                        ),
+                    )
+                    .field(field(&format!("inputs.{target}")));
+                    if let Some(s) = suggest(target, names.iter().copied()) {
+                        e = e.hint(format!("did you mean `{s}`?"));
+                    }
+                    return Err(e.into());
+                }
+            }
+            let mut resolved = Vec::new();
+            for input in &signature.inputs {
+                let source = match spec.inputs.get(&input.name) {
+                    Some(src) => {
+                        resolve_source(src.get_ref(), &stages).map_err(|(msg, hint)| {
+                            at(src.span(), msg)
+                                .field(field(&format!("inputs.{}", input.name)))
+                                .maybe_hint(hint)
+                        })?
+                    }
+                    None => stages
+                        .iter()
+                        .rev()
+                        .find(|s| s.signature.outputs.iter().any(|o| o.name == input.name))
+                        .map(|s| Source::Stage {
+                            stage: s.name.clone(),
+                            field: input.name.clone(),
+                        })
+                        .unwrap_or_else(|| Source::Input(input.name.clone())),
+                };
+                if let Source::Input(f) = &source
+                    && !inputs.contains(f)
+                {
+                    inputs.push(f.clone());
+                }
+                resolved.push((input.name.clone(), source));
+            }
+            for o in &signature.outputs {
+                if !outputs.contains(&o.name) {
+                    outputs.push(o.name.clone());
+                }
+            }
+            stages.push(Stage {
+                name,
+                kind,
+                inner,
+                signature,
+                lm: spec.lm.clone(),
+                adapter: spec.adapter.unwrap_or(default_adapter),
+                inputs: resolved,
+                tools,
+                max_iters: spec.max_iters,
+                n: spec.n.unwrap_or(3).max(1),
+                threshold: spec.threshold.unwrap_or(1.0),
+                reward: spec.reward.clone().unwrap_or_default(),
+            });
+        }
+        let program = Program {
+            path: path.to_owned(),
+            text: text.to_owned(),
+            stages,
+            lms: file.lm.into_iter().collect(),
+            default_lm: file.program.lm,
+            metric: file.metric,
+            dataset: file.dataset,
+            optimizer: file.optimizer,
+            inputs,
+            outputs,
+        };
+        if !program.lms.is_empty() {
+            let names: Vec<String> = program.lms.iter().map(|(n, _)| n.clone()).collect();
+            program.check_lm_names(&names)?;
+        }
+        Ok(program)
+    }
+
+    /// The directory relative paths of the file are resolved against.
+    pub fn dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    /// An error at a byte span of the file.
+    pub fn error_at(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> FileError {
+        FileError::new(&self.path, message).at_offset(&self.text, span.start)
+    }
+
+    /// An error at the line of `key` inside the `[section]` table (or at the section).
+    pub fn error_at_key(&self, section: &str, key: &str, message: impl Into<String>) -> FileError {
+        let offset = find_key(&self.text, section, key);
+        let e = FileError::new(&self.path, message).field(format!("{section}.{key}"));
+        match offset {
+            Some(o) => e.at_offset(&self.text, o),
+            None => e,
+        }
+    }
+
+    /// Checks every LM name the file uses against `available`.
+    pub fn check_lm_names(&self, available: &[String]) -> Result<()> {
+        let names: Vec<&str> = available.iter().map(String::as_str).collect();
+        let check = |lm: &Spanned<String>, field: String| -> Result<()> {
+            if names.contains(&lm.get_ref().as_str()) {
+                return Ok(());
+            }
+            let hint = if names.is_empty() {
+                "define it in a [lm.NAME] table or with --lm NAME=MODEL".to_owned()
+            } else {
+                format!(
+                    "{} (or define [lm.{}])",
+                    did_you_mean(lm.get_ref(), &names),
+                    lm.get_ref()
+                )
+            };
+            Err(self
+                .error_at(lm.span(), format!("unknown LM `{}`", lm.get_ref()))
+                .field(field)
+                .hint(hint)
+                .into())
+        };
+        if let Some(lm) = &self.default_lm {
+            check(lm, "program.lm".into())?;
+        }
+        for (i, s) in self.stages.iter().enumerate() {
+            if let Some(lm) = &s.lm {
+                check(lm, format!("program.stages[{i}].lm"))?;
+            }
+        }
+        if let Some(m) = &self.metric
+            && let Some(lm) = &m.get_ref().lm
+        {
+            check(lm, "metric.lm".into())?;
+        }
+        Ok(())
+    }
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn resolve_source(
+    text: &str,
+    earlier: &[Stage],
+) -> std::result::Result<Source, (String, Option<String>)> {
+    let Some((head, field)) = text.split_once('.') else {
+        return Ok(Source::Input(text.to_owned()));
+    };
+    if head == "input" {
+        return Ok(Source::Input(field.to_owned()));
+    }
+    let Some(stage) = earlier.iter().find(|s| s.name == head) else {
+        let mut names: Vec<&str> = earlier.iter().map(|s| s.name.as_str()).collect();
+        names.push("input");
+        return Err((
+            format!("`{text}` names no earlier stage `{head}`"),
+            Some(format!(
+                "{}; a stage reads the program's inputs (`input.FIELD`) or earlier stages' outputs (`STAGE.FIELD`)",
+                did_you_mean(head, &names)
+            )),
+        ));
+    };
+    let outs: Vec<&str> = stage
+        .signature
+        .outputs
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    if !outs.contains(&field) {
+        return Err((
+            format!(
+                "stage `{head}` has no output `{field}` (its outputs: {})",
+                outs.join(", ")
+            ),
+            suggest(field, outs.iter().copied()).map(|s| format!("did you mean `{head}.{s}`?")),
+        ));
+    }
+    Ok(Source::Stage {
+        stage: head.to_owned(),
+        field: field.to_owned(),
+    })
+}
+
+fn stage_signature(
+    path: &Path,
+    text: &str,
+    spec: &StageSpec,
+) -> std::result::Result<Signature, Box<FileError>> {
+    let span = spec.signature.span();
+    let err = |m: String| FileError::new(path, m).at_offset(text, span.start);
+    let mut sig = match spec.signature.get_ref() {
+        toml::Value::String(s) => Signature::parse(s).map_err(|e| {
+            Box::new(err(format!("invalid signature `{s}`: {e}")).hint(
+                "write it as DSPy does: \"inputs -> outputs\", e.g. \"question, context: list[str] -> answer: int\"",
+            ))
+        })?,
+        toml::Value::Table(t) => {
+            let table: SignatureTable = toml::Value::Table(t.clone())
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    Box::new(
+                        err(format!("invalid signature table: {}", e.message()))
+                            .maybe_hint(serde_hint(e.message())),
+                    )
+                })?;
+            let mut b = Signature::builder();
+            if let Some(i) = &table.instructions {
+                b = b.instructions(i.clone());
+            }
+            for f in &table.inputs {
+                b = b.input(field_from_spec(f).map_err(|m| Box::new(err(m)))?);
+            }
+            for f in &table.outputs {
+                b = b.output(field_from_spec(f).map_err(|m| Box::new(err(m)))?);
+            }
+            b.build()
+                .map_err(|e| Box::new(err(format!("invalid signature: {e}"))))?
+        }
+        other => {
+            return Err(Box::new(
+                err(format!(
+                    "a signature is a string or a table, not {}",
+                    other.type_str()
+                ))
+                .hint("e.g. signature = \"question -> answer\""),
+            ));
+        }
+    };
+    if let Some(i) = &spec.instructions {
+        sig = sig.with_instructions(i.clone());
+    }
+    Ok(sig)
+}
+
+fn field_from_spec(f: &FieldSpec) -> std::result::Result<Field, String> {
+    let (ty, declared) = match &f.ty {
+        Some(t) => (
+            parse_type(t, &NoCustomTypes)
+                .map_err(|e| format!("field `{}`: invalid type `{t}`: {e}", f.name))?,
+            true,
+        ),
+        None => (FieldType::Str, false),
+    };
+    let mut field = Field::new(f.name.clone(), ty);
+    field.type_declared = declared;
+    if let Some(d) = &f.desc {
+        field = field.desc(d.clone());
+    }
+    if let Some(p) = &f.prefix {
+        field = field.prefix(p.clone());
+    }
+    Ok(field)
+}
+
+/// A TOML or serde error as a located [`FileError`] with a suggestion.
+pub fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
+    let full = e.message().trim().to_owned();
+    let hint = serde_hint(&full);
+    // With a suggestion, the list of every expected name is noise.
+    let message = match (&hint, full.split_once(", expected")) {
+        (Some(h), Some((head, _))) if h.starts_with("did you mean") => head.to_owned(),
+        _ => full,
+    };
+    let mut err = FileError::new(path, message.clone()).maybe_hint(hint);
+    if let Some(span) = e.span() {
+        err = err.at_offset(text, span.start);
+        let table = table_at(text, span.start);
+        let key = key_at(text, span.start);
+        let field = match (table, key) {
+            (Some(t), Some(k))
+                if message.starts_with("unknown field") || !message.starts_with("missing") =>
+            {
+                Some(format!("{t}.{k}"))
+            }
+            (Some(t), _) => Some(t),
+            (None, Some(k)) => Some(k),
+            (None, None) => None,
+        };
+        if let Some(f) = field {
+            err = err.field(f);
+        }
+    }
+    if message.starts_with("missing field")
+        && let Some(name) = backticked(&message).first()
+    {
+        err = err.hint(format!("add `{name} = ...` to this table"));
+    }
+    err.into()
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" (and variants): a suggestion.
+pub fn serde_hint(message: &str) -> Option<String> {
+    let unknown = ["unknown field", "unknown variant"]
+        .iter()
+        .any(|p| message.starts_with(p));
+    if !unknown {
+        return None;
+    }
+    let words = backticked(message);
+    let (word, expected) = words.split_first()?;
+    if expected.is_empty() {
+        return None;
+    }
+    let candidates: Vec<&str> = expected.iter().map(String::as_str).collect();
+    Some(did_you_mean(word, &candidates))
+}
+
+fn backticked(message: &str) -> Vec<String> {
+    message
+        .split('`')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, s)| s.to_owned())
+        .collect()
+}
+
+/// The `[table]` or `[[table]]` header above `offset`, if any.
+fn table_at(text: &str, offset: usize) -> Option<String> {
+    // Up to the end of the line at `offset`: a span may point at a table's own header.
+    let end = text
+        .get(offset..)?
+        .find('\n')
+        .map_or(text.len(), |i| offset + i);
+    let before = text.get(..end)?;
+    let mut index = 0usize;
+    let mut current: Option<String> = None;
+    for line in before.lines() {
+        let t = line.trim();
+        if let Some(h) = t.strip_prefix("[[").and_then(|r| r.split("]]").next()) {
+            let h = h.trim().to_owned();
+            index = if current
+                .as_deref()
+                .is_some_and(|c| c.starts_with(&format!("{h}[")))
+            {
+                index + 1
+            } else {
+                0
+            };
+            current = Some(format!("{h}[{index}]"));
+        } else if let Some(h) = t.strip_prefix('[').and_then(|r| r.split(']').next()) {
+            current = Some(h.trim().to_owned());
+        }
+    }
+    current
+}
+
+/// The key on the line at `offset`, if the line is `key = ...`.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    (!key.is_empty() && !key.starts_with('[')).then(|| key.to_owned())
+}
+
+/// The byte offset of `key = ` inside the `[section]` table.
+fn find_key(text: &str, section: &str, key: &str) -> Option<usize> {
+    let mut offset = 0usize;
+    let mut in_section = false;
+    let mut section_start = None;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        if t.starts_with('[') {
+            in_section = t.trim_start_matches('[').trim_end_matches(']').trim() == section;
+            if in_section {
+                section_start = Some(offset);
+            }
+        } else if in_section
+            && t.split_once('=')
+                .is_some_and(|(k, _)| k.trim().trim_matches('"') == key)
+        {
+            return Some(offset + (line.len() - line.trim_start().len()));
+        }
+        offset += line.len();
+    }
+    section_start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO_STAGE: &str = r#"
+[lm.task]
+model = "sim"
+
+[program]
+adapter = "chat"
+
+[[program.stages]]
+name = "extract"
+signature = "review -> key_phrase"
+
+[[program.stages]]
+name = "classify"
+module = "chain_of_thought"
+signature = "review, key_phrase -> sentiment: Literal['positive', 'negative', 'neutral']"
+inputs = { review = "input.review", key_phrase = "extract.key_phrase" }
+"#;
+
+    fn parse(text: &str) -> std::result::Result<Program, String> {
+        Program::parse(Path::new("p.toml"), text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn reads_a_two_stage_program() {
+        let p = parse(TWO_STAGE).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.inputs, ["review"]);
+        assert_eq!(p.outputs, ["key_phrase", "sentiment"]);
+        assert_eq!(
+            p.stages[1].inputs[1].1,
+            Source::Stage {
+                stage: "extract".into(),
+                field: "key_phrase".into()
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_module_kind_is_located_and_suggested() {
+        let text = TWO_STAGE.replace("\"chain_of_thought\"", "\"chain_of_thougt\"");
+        let e = parse(&text).err().unwrap_or_default();
+        assert!(
+            e.starts_with(
+                "p.toml:14:10: `program.stages[1].module`: unknown variant `chain_of_thougt`"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("help: did you mean `chain_of_thought`?"), "{e}");
+    }
+
+    #[test]
+    fn unknown_key_is_located_and_suggested() {
+        let text = TWO_STAGE.replace("module = ", "modul = ");
+        let e = parse(&text).err().unwrap_or_default();
+        assert!(
+            e.starts_with("p.toml:14:1: `program.stages[1].modul`: unknown field `modul`"),
+            "{e}"
+        );
+        assert!(e.contains("did you mean `module`?"), "{e}");
+    }
+
+    #[test]
+    fn unknown_stage_output_is_suggested() {
+        let text = TWO_STAGE.replace("extract.key_phrase", "extract.keyphrase");
+        let e = parse(&text).err().unwrap_or_default();
+        assert!(
+            e.contains("stage `extract` has no output `keyphrase`"),
+            "{e}"
+        );
+        assert!(e.contains("did you mean `extract.key_phrase`?"), "{e}");
+    }
+
+    #[test]
+    fn unknown_lm_is_suggested() {
+        let text = TWO_STAGE.replace("adapter = \"chat\"", "adapter = \"chat\"\nlm = \"tsak\"");
+        let e = parse(&text).err().unwrap_or_default();
+        assert!(
+            e.contains("p.toml:7:6: `program.lm`: unknown LM `tsak`"),
+            "{e}"
+        );
+        assert!(e.contains("did you mean `task`?"), "{e}");
+    }
+}

@@ -1,0 +1,650 @@
+//! Running declarative programs: single predictions, evaluations, and optimization runs that
+//! live in a run directory.
+//!
+//! # The run directory
+//!
+//! | file | what |
+//! |---|---|
+//! | `run.json` | the run record ([`RunRecord`]): status, optimizer, LMs, dataset, scores, trials with best-so-far, the optimizer's log, timing, usage and cost |
+//! | `program.toml` | a copy of the program file |
+//! | `checkpoint.json` | the optimizer's checkpoint (`hone resume RUN_DIR` continues from it) |
+//! | `baseline.json` | the program's state before optimization |
+//! | `program.json` | the best state found (with `program.toml`, a deployable program) |
+//! | `results.jsonl` | per-example dev results of the baseline and the best program |
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use hone_core::state::ProgramState;
+use hone_core::{Example, Prediction};
+use hone_eval::{
+    CancellationToken, DriverConfig, DriverProgress, Evaluate, EvaluationResult, InProcessExecutor,
+    Progress, StopReason, template_factory,
+};
+use hone_lm::UsageReport;
+use hone_modules::{CallContext, Module};
+use hone_optimize::{LmRole, LogEvent, Optimizer, RunLog};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::dataset::{DataOverrides, Dataset, load_dataset};
+use crate::error::{Error, Result};
+use crate::optimizer::{OptimizerChoice, make_optimizer, optimizer_choice};
+use crate::program::{LmOverrides, Lms, Pipeline, Program, build_lms, build_metric};
+
+/// The run record's `format`.
+pub const RUN_FORMAT: &str = "hone-run";
+
+/// File names inside a run directory.
+pub mod files {
+    /// The run record.
+    pub const RUN: &str = "run.json";
+    /// The copy of the program file.
+    pub const PROGRAM_TOML: &str = "program.toml";
+    /// The optimizer checkpoint.
+    pub const CHECKPOINT: &str = "checkpoint.json";
+    /// The state before optimization.
+    pub const BASELINE: &str = "baseline.json";
+    /// The best state.
+    pub const BEST: &str = "program.json";
+    /// Per-example dev results.
+    pub const RESULTS: &str = "results.jsonl";
+}
+
+/// Token usage and cost, summed over a run's LMs (and over resumed sessions).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageTotals {
+    /// LM calls (cache hits included).
+    pub calls: u64,
+    /// Calls answered from the cache.
+    pub cached_calls: u64,
+    /// Calls that failed.
+    pub failed_calls: u64,
+    /// Input tokens.
+    pub prompt_tokens: u64,
+    /// Output tokens.
+    pub completion_tokens: u64,
+    /// Cost in US dollars of the calls whose model has a price.
+    pub cost_usd: f64,
+    /// Calls whose model has no price.
+    pub unpriced_calls: u64,
+}
+
+impl UsageTotals {
+    /// The totals of a usage report.
+    pub fn from_report(r: &UsageReport) -> Self {
+        UsageTotals {
+            calls: r.calls,
+            cached_calls: r.cached_calls,
+            failed_calls: r.failed_calls,
+            prompt_tokens: r.prompt_tokens,
+            completion_tokens: r.completion_tokens,
+            cost_usd: r.cost_usd,
+            unpriced_calls: r.unpriced_calls,
+        }
+    }
+
+    /// Adds another session's totals.
+    pub fn add(&mut self, o: &UsageTotals) {
+        self.calls += o.calls;
+        self.cached_calls += o.cached_calls;
+        self.failed_calls += o.failed_calls;
+        self.prompt_tokens += o.prompt_tokens;
+        self.completion_tokens += o.completion_tokens;
+        self.cost_usd += o.cost_usd;
+        self.unpriced_calls += o.unpriced_calls;
+    }
+}
+
+/// One scored candidate, as the report charts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialPoint {
+    /// The trial number (0-based, in the order the optimizer scored them).
+    pub trial: u64,
+    /// The candidate's id within the optimizer.
+    pub candidate: u64,
+    /// Its mean score.
+    pub score: f64,
+    /// Examples scored.
+    pub examples: usize,
+    /// Whether it was a full evaluation.
+    pub full: bool,
+    /// The best full-evaluation score so far (including this trial).
+    pub best_so_far: Option<f64>,
+}
+
+/// A dev evaluation's summary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScoreRecord {
+    /// DSPy's score: mean × 100, two decimals.
+    pub score: f64,
+    /// The mean in `[0, 1]`.
+    pub mean: f64,
+    /// 95% confidence interval of the mean.
+    pub ci95: [f64; 2],
+    /// Examples.
+    pub examples: usize,
+    /// Failed examples.
+    pub errors: usize,
+}
+
+impl ScoreRecord {
+    fn of(r: &EvaluationResult) -> Self {
+        ScoreRecord {
+            score: r.score(),
+            mean: r.summary.mean,
+            ci95: [r.summary.ci_low, r.summary.ci_high],
+            examples: r.summary.n,
+            errors: r.errors,
+        }
+    }
+}
+
+/// An LM as the run record shows it (no keys).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LmRecord {
+    /// The model.
+    pub model: String,
+    /// The base URL, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+}
+
+/// `run.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Always [`RUN_FORMAT`].
+    pub format: String,
+    /// 1.
+    pub version: u32,
+    /// `running`, `done`, `interrupted` or `failed`.
+    pub status: String,
+    /// The program file the run was started from (absolute).
+    pub program: PathBuf,
+    /// `--dataset` given at the start, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_override: Option<PathBuf>,
+    /// `--limit` given at the start, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// The optimizer, its concurrency and parameters.
+    pub optimizer: OptimizerChoice,
+    /// The metric's name.
+    pub metric: String,
+    /// The LMs, by name.
+    pub lms: indexmap::IndexMap<String, LmRecord>,
+    /// Where the examples came from, and how many of each split.
+    pub dataset: Value,
+    /// Unix time the run started.
+    pub started_unix: u64,
+    /// Wall time so far, over all sessions, in seconds.
+    pub elapsed_secs: f64,
+    /// Results the optimizer accepted.
+    pub tells: u64,
+    /// LM calls the optimizer's jobs reported.
+    pub lm_calls: u64,
+    /// The baseline's dev score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<ScoreRecord>,
+    /// The best program's dev score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best: Option<ScoreRecord>,
+    /// The trials, in order.
+    #[serde(default)]
+    pub trials: Vec<TrialPoint>,
+    /// LM usage and cost.
+    #[serde(default)]
+    pub usage: UsageTotals,
+    /// The optimizer's log.
+    #[serde(default)]
+    pub log: RunLog,
+    /// What failed, when `status` is `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl RunRecord {
+    /// Reads `RUN_DIR/run.json`.
+    pub fn read(dir: &Path) -> Result<RunRecord> {
+        let path = dir.join(files::RUN);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+        serde_json::from_str(&text).map_err(|e| {
+            crate::FileError::new(&path, format!("not a hone run record: {e}"))
+                .at(e.line(), e.column())
+                .hint("is this a directory written by `hone optimize --out`?")
+                .into()
+        })
+    }
+
+    /// Writes `RUN_DIR/run.json` (atomically).
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::Failed(format!("cannot serialize the run record: {e}")))?;
+        write_atomic(&dir.join(files::RUN), text.as_bytes())
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io("write", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io("write", path, e))
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| Error::io("write", path, e))
+}
+
+/// Reads a program state file (hone's or DSPy's format) for `pipeline`.
+pub fn read_state(path: &Path, pipeline: &Pipeline) -> Result<ProgramState> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    ProgramState::from_json_str_with(&text, &pipeline.structure()).map_err(|e| {
+        crate::FileError::new(path, format!("not a state of this program: {e}"))
+            .hint("give the program.json written by `hone optimize` for this program file")
+            .into()
+    })
+}
+
+/// The trials of a log with the best full-evaluation score so far. When no trial is a full
+/// evaluation, every trial counts.
+pub fn trial_points(log: &RunLog) -> Vec<TrialPoint> {
+    let any_full = log
+        .trials()
+        .any(|e| matches!(e, LogEvent::Trial { full: true, .. }));
+    let mut best: Option<f64> = None;
+    let mut out = Vec::new();
+    for (i, e) in log.trials().enumerate() {
+        if let LogEvent::Trial {
+            candidate,
+            score,
+            examples,
+            full,
+            ..
+        } = e
+        {
+            if *full || !any_full {
+                best = Some(best.map_or(*score, |b| b.max(*score)));
+            }
+            out.push(TrialPoint {
+                trial: i as u64,
+                candidate: *candidate,
+                score: *score,
+                examples: *examples,
+                full: *full,
+                best_so_far: best,
+            });
+        }
+    }
+    out
+}
+
+/// Options shared by the commands that call LMs.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// LM overrides (`--lm`, `--base-url`, `--no-cache`).
+    pub lms: LmOverrides,
+    /// Data overrides (`--dataset`, `--limit`).
+    pub data: DataOverrides,
+    /// A state file to start from (`--state`).
+    pub state: Option<PathBuf>,
+    /// Concurrency (`--concurrency`; default: the optimizer's, else 8).
+    pub concurrency: Option<usize>,
+    /// Stops the work; an optimization then writes its checkpoint.
+    pub cancel: CancellationToken,
+    /// Progress of evaluations.
+    pub eval_progress: Option<Arc<dyn Progress>>,
+    /// Progress of optimizations.
+    pub run_progress: Option<Arc<dyn DriverProgress>>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("lms", &self.lms)
+            .field("data", &self.data)
+            .field("state", &self.state)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A program ready to call: its pipeline (state loaded), LMs and context.
+pub struct Loaded {
+    /// The program file.
+    pub program: Program,
+    /// The LMs.
+    pub lms: Lms,
+    /// The runnable pipeline.
+    pub pipeline: Pipeline,
+}
+
+impl std::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loaded")
+            .field("program", &self.program.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Loaded {
+    /// Reads the program, builds its LMs and pipeline, loads `--state`.
+    pub fn load(path: &Path, options: &Options) -> Result<Loaded> {
+        let program = Program::read(path)?;
+        let lms = build_lms(&program, &options.lms)?;
+        let mut pipeline = Pipeline::build(&program, Some(&lms))?;
+        if let Some(state) = &options.state {
+            let s = read_state(state, &pipeline)?;
+            pipeline = pipeline.with_state(&s)?;
+        }
+        Ok(Loaded {
+            program,
+            lms,
+            pipeline,
+        })
+    }
+
+    /// The call context: the default LM.
+    pub fn context(&self) -> Result<CallContext> {
+        Ok(CallContext::with_default_lm(self.lms.default_lm()?))
+    }
+
+    /// Runs the program on one set of inputs.
+    pub async fn predict(&self, inputs: Example) -> Result<Prediction> {
+        let ctx = self.context()?;
+        let inputs = inputs.with_inputs(self.program.inputs.iter().map(String::as_str));
+        self.pipeline
+            .call(inputs, &ctx)
+            .await
+            .map_err(|e| Error::Failed(e.to_string()))
+    }
+
+    /// Evaluates the program on `examples`.
+    pub async fn evaluate(
+        &self,
+        examples: Vec<Example>,
+        options: &Options,
+    ) -> Result<EvaluationResult> {
+        let metric = build_metric(&self.program, Some(&self.lms))?;
+        let total = examples.len();
+        let mut eval = Evaluate::with_metric(examples, metric)
+            .concurrency(
+                options
+                    .concurrency
+                    .unwrap_or(crate::optimizer::DEFAULT_CONCURRENCY),
+            )
+            .max_errors(total + 1);
+        if let Some(p) = &options.eval_progress {
+            eval = eval.progress(p.clone());
+        }
+        eval.run(&self.pipeline, &self.context()?)
+            .await
+            .map_err(|e| Error::Failed(e.to_string()))
+    }
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// How an optimization session ended.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// The run record as written.
+    pub record: RunRecord,
+    /// Whether the run was interrupted (cancelled) and can be resumed.
+    pub interrupted: bool,
+}
+
+struct Session {
+    loaded: Loaded,
+    dataset: Dataset,
+    choice: OptimizerChoice,
+    dir: PathBuf,
+    record: RunRecord,
+    started: Instant,
+}
+
+/// Starts an optimization run of the program at `path` into `dir`.
+pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outcome> {
+    if dir.join(files::RUN).exists() {
+        return Err(Error::Usage(format!(
+            "{} already holds a run; continue it with `hone resume {}` or choose another --out",
+            dir.display(),
+            dir.display()
+        )));
+    }
+    let loaded = Loaded::load(path, options)?;
+    let mut choice = optimizer_choice(&loaded.program)?;
+    if let Some(c) = options.concurrency {
+        choice.concurrency = c.max(1);
+    }
+    let dataset = load_dataset(&loaded.program, &options.data)?;
+    if dataset.train.is_empty() {
+        return Err(Error::Usage(format!(
+            "the dataset {} has no training examples",
+            dataset.source
+        )));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    write_file(&dir.join(files::PROGRAM_TOML), &loaded.program.text)?;
+    let student = loaded.pipeline.state();
+    write_file(&dir.join(files::BASELINE), &student.to_json_string_pretty())?;
+    let metric = build_metric(&loaded.program, Some(&loaded.lms))?;
+    let program_path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let record = RunRecord {
+        format: RUN_FORMAT.into(),
+        version: 1,
+        status: "running".into(),
+        program: program_path,
+        dataset_override: options
+            .data
+            .path
+            .as_ref()
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+        limit: options.data.limit,
+        optimizer: choice.clone(),
+        metric: metric.name().to_owned(),
+        lms: loaded
+            .lms
+            .specs
+            .iter()
+            .map(|(n, s)| {
+                (
+                    n.clone(),
+                    LmRecord {
+                        model: s.model.clone(),
+                        base_url: s.base_url.clone(),
+                    },
+                )
+            })
+            .collect(),
+        dataset: json!({
+            "source": dataset.source,
+            "train": dataset.train.len(),
+            "dev": dataset.dev.len(),
+            "inputs": loaded.program.inputs,
+        }),
+        started_unix: now_unix(),
+        elapsed_secs: 0.0,
+        tells: 0,
+        lm_calls: 0,
+        baseline: None,
+        best: None,
+        trials: Vec::new(),
+        usage: UsageTotals::default(),
+        log: RunLog::new(),
+        error: None,
+    };
+    record.write(dir)?;
+    let mut opt = make_optimizer(
+        &loaded.program,
+        &choice,
+        &student,
+        &dataset.train,
+        &dataset.dev,
+    )?;
+    let session = Session {
+        loaded,
+        dataset,
+        choice,
+        dir: dir.to_owned(),
+        record,
+        started: Instant::now(),
+    };
+    drive(session, options, Some(opt.as_mut()), metric).await
+}
+
+/// Continues the run in `dir` from its checkpoint.
+pub async fn resume(dir: &Path, options: &Options) -> Result<Outcome> {
+    let record = RunRecord::read(dir)?;
+    let program_path = if record.program.exists() {
+        record.program.clone()
+    } else {
+        dir.join(files::PROGRAM_TOML)
+    };
+    let mut options = options.clone();
+    if options.data.path.is_none() {
+        options.data.path = record.dataset_override.clone();
+    }
+    if options.data.limit.is_none() {
+        options.data.limit = record.limit;
+    }
+    let loaded = Loaded::load(&program_path, &options)?;
+    let dataset = load_dataset(&loaded.program, &options.data)?;
+    let metric = build_metric(&loaded.program, Some(&loaded.lms))?;
+    let mut choice = record.optimizer.clone();
+    if let Some(c) = options.concurrency {
+        choice.concurrency = c.max(1);
+    }
+    let session = Session {
+        loaded,
+        dataset,
+        choice,
+        dir: dir.to_owned(),
+        record,
+        started: Instant::now(),
+    };
+    drive(session, &options, None, metric).await
+}
+
+async fn drive(
+    mut s: Session,
+    options: &Options,
+    fresh: Option<&mut dyn Optimizer>,
+    metric: Arc<dyn hone_eval::metric::Metric>,
+) -> Result<Outcome> {
+    let lms = &s.loaded.lms;
+    let mut executor = InProcessExecutor::new(
+        template_factory(s.loaded.pipeline.clone()),
+        lms.default_lm()?,
+        metric,
+    )
+    .with_lm(LmRole::Proposer, lms.role("proposer")?);
+    if lms.handles.contains_key("teacher") {
+        executor = executor.with_lm(LmRole::Teacher, lms.get("teacher")?);
+    }
+    let mut config = DriverConfig::with_concurrency(s.choice.concurrency)
+        .checkpoint(s.dir.join(files::CHECKPOINT));
+    config.cancel = options.cancel.clone();
+    config.progress = options.run_progress.clone();
+    config.metadata = json!({"program": s.record.program, "optimizer": s.choice.kind});
+    let previous_usage = s.record.usage.clone();
+    let result = match fresh {
+        Some(opt) => hone_eval::run_optimizer(opt, &executor, &config)
+            .await
+            .map(|r| (r, opt.log().clone(), opt.best())),
+        None => hone_eval::resume(
+            &s.dir.join(files::CHECKPOINT),
+            &hone_optimize::instruction::registry(),
+            &executor,
+            &config,
+        )
+        .await
+        .map(|(opt, r)| {
+            let log = opt.log().clone();
+            let best = opt.best();
+            (r, log, best)
+        }),
+    };
+    let mut usage = previous_usage.clone();
+    usage.add(&UsageTotals::from_report(&lms.usage.report()));
+    s.record.usage = usage;
+    s.record.elapsed_secs += s.started.elapsed().as_secs_f64();
+    let (report, log, best) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            s.record.status = "failed".into();
+            s.record.error = Some(e.to_string());
+            s.record.write(&s.dir)?;
+            return Err(Error::Failed(format!(
+                "the optimization failed: {e}\nthe last checkpoint is in {}; fix the cause and continue with `hone resume {}`",
+                s.dir.display(),
+                s.dir.display()
+            )));
+        }
+    };
+    s.record.tells = report.total_tells;
+    s.record.lm_calls += report.lm_calls;
+    s.record.trials = trial_points(&log);
+    s.record.log = log;
+    if report.stop != StopReason::Done {
+        s.record.status = "interrupted".into();
+        s.record.write(&s.dir)?;
+        return Ok(Outcome {
+            dir: s.dir,
+            record: s.record,
+            interrupted: true,
+        });
+    }
+    let best = best.unwrap_or_else(|| s.loaded.pipeline.state());
+    write_file(&s.dir.join(files::BEST), &best.to_json_string_pretty())?;
+    // Dev results of the baseline and the best program.
+    let baseline_state = read_state(&s.dir.join(files::BASELINE), &s.loaded.pipeline)?;
+    let dev = if s.dataset.dev.is_empty() {
+        s.dataset.train.clone()
+    } else {
+        s.dataset.dev.clone()
+    };
+    let mut lines = String::new();
+    for (label, state) in [("baseline", &baseline_state), ("best", &best)] {
+        let loaded = Loaded {
+            program: s.loaded.program.clone(),
+            lms: s.loaded.lms.clone(),
+            pipeline: s.loaded.pipeline.clone().with_state(state)?,
+        };
+        let mut eval_options = options.clone();
+        eval_options.concurrency = Some(s.choice.concurrency);
+        let result = loaded.evaluate(dev.clone(), &eval_options).await?;
+        let score = ScoreRecord::of(&result);
+        if label == "baseline" {
+            s.record.baseline = Some(score);
+        } else {
+            s.record.best = Some(score);
+        }
+        for r in &result.results {
+            let mut v = serde_json::to_value(r)
+                .map_err(|e| Error::Failed(format!("cannot serialize a result: {e}")))?;
+            if let Value::Object(m) = &mut v {
+                m.insert("program".into(), Value::from(label));
+            }
+            lines.push_str(&v.to_string());
+            lines.push('\n');
+        }
+    }
+    write_file(&s.dir.join(files::RESULTS), &lines)?;
+    let mut usage = previous_usage;
+    usage.add(&UsageTotals::from_report(&lms.usage.report()));
+    s.record.usage = usage;
+    s.record.status = "done".into();
+    s.record.write(&s.dir)?;
+    Ok(Outcome {
+        dir: s.dir,
+        record: s.record,
+        interrupted: false,
+    })
+}
