@@ -3,6 +3,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::FutureExt;
 use hone_core::adapter::pyfmt::{json_dumps, py_str, py_strip};
@@ -66,14 +67,16 @@ pub struct ReActOutcome {
 /// [`ChainOfThought`] reading the trajectory), built exactly as DSPy builds them; tools as
 /// [`Tool`] values; `max_iters` default 20.
 ///
-/// A tool that fails, panics or gets invalid arguments yields an `Execution error in ...`
-/// observation; a loop that never calls `finish` stops after `max_iters` steps
-/// ([`StopReason::MaxIters`]); both are recorded in the trajectory, never a hang or a panic.
+/// A tool that fails, panics, gets invalid arguments or outlives the tool timeout
+/// ([`ReAct::with_tool_timeout`]) yields an `Execution error in ...` observation; a loop that
+/// never calls `finish` stops after `max_iters` steps ([`StopReason::MaxIters`]); both are
+/// recorded in the trajectory, never a hang or a panic.
 #[derive(Clone)]
 pub struct ReAct {
     signature: Signature,
     tools: Vec<Arc<dyn Tool>>,
     max_iters: usize,
+    tool_timeout: Option<Duration>,
     mode: ToolMode,
     react: Predict,
     extract: ChainOfThought,
@@ -92,6 +95,7 @@ impl std::fmt::Debug for ReAct {
                     .collect::<Vec<_>>(),
             )
             .field("max_iters", &self.max_iters)
+            .field("tool_timeout", &self.tool_timeout)
             .field("mode", &self.mode)
             .finish()
     }
@@ -136,6 +140,7 @@ impl ReAct {
             signature,
             tools,
             max_iters: 20,
+            tool_timeout: None,
             mode: ToolMode::Text,
         })
     }
@@ -144,6 +149,29 @@ impl ReAct {
     pub fn with_max_iters(mut self, max_iters: usize) -> Self {
         self.max_iters = max_iters;
         self
+    }
+
+    /// Bounds every tool call: a tool still running after `timeout` is dropped (cancelled at
+    /// its next await point) and the step records `Execution error in NAME: the tool did not
+    /// finish within ...`. Default: no bound, as in DSPy. A blocking (non-async) tool body
+    /// cannot be interrupted; run such work with `tokio::task::spawn_blocking` inside the tool.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use hone_modules::ReAct;
+    /// let agent = ReAct::new("question -> answer", vec![])
+    ///     .unwrap()
+    ///     .with_tool_timeout(Duration::from_secs(30));
+    /// assert_eq!(agent.tool_timeout(), Some(Duration::from_secs(30)));
+    /// ```
+    pub fn with_tool_timeout(mut self, timeout: Duration) -> Self {
+        self.tool_timeout = Some(timeout);
+        self
+    }
+
+    /// The bound on each tool call, if any.
+    pub fn tool_timeout(&self) -> Option<Duration> {
+        self.tool_timeout
     }
 
     /// Sets how tools are picked (default [`ToolMode::Text`]).
@@ -330,10 +358,20 @@ impl ReAct {
         if let Err(msg) = check_args(&tool.parameters(), args) {
             return err(msg);
         }
-        match AssertUnwindSafe(tool.call(args.clone()))
-            .catch_unwind()
-            .await
-        {
+        let call = AssertUnwindSafe(tool.call(args.clone())).catch_unwind();
+        let outcome = match self.tool_timeout {
+            Some(limit) => match tokio::time::timeout(limit, call).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    return err(format!(
+                        "the tool did not finish within {}",
+                        humanize(limit)
+                    ));
+                }
+            },
+            None => call.await,
+        };
+        match outcome {
             Ok(Ok(v)) => v,
             Ok(Err(e)) => err(e.to_string()),
             Err(payload) => err(format!(
@@ -642,5 +680,16 @@ mod tests {
             "[[ ## thought_0 ## ]]\nCompute it.\n\n[[ ## tool_name_0 ## ]]\ncalculator\n\n[[ ## tool_args_0 ## ]]\n{\"expression\": \"2 + 2\"}\n\n[[ ## observation_0 ## ]]\n4.0"
         );
         assert_eq!(format_trajectory(&Map::new(), false), "");
+    }
+}
+
+/// `1.5s`, `250ms`: a duration as a person would write it.
+fn humanize(d: Duration) -> String {
+    if d.subsec_millis() == 0 && d.as_secs() > 0 {
+        format!("{}s", d.as_secs())
+    } else if d.as_secs() == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
     }
 }

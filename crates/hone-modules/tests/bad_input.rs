@@ -212,6 +212,39 @@ async fn a_loop_that_never_finishes_stops_at_max_iters() {
 }
 
 #[tokio::test]
+async fn a_hanging_tool_is_cut_off_by_the_tool_timeout() {
+    let hangs = FnTool::new(
+        "wait",
+        "Never answers.",
+        json!({"type": "object", "properties": {}}),
+        |_| std::future::pending(),
+    );
+    let lm = agent_lm("wait", "{}");
+    let agent = ReAct::new("question -> answer", vec![Arc::new(hangs) as Arc<dyn Tool>])
+        .expect("react")
+        .with_max_iters(2)
+        .with_tool_timeout(std::time::Duration::from_millis(50));
+    let outcome = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        agent.run(Example::new().with("question", "?"), &scripted_ctx(&lm)),
+    )
+    .await
+    .expect("the agent does not hang")
+    .expect("bounded");
+    assert_eq!(outcome.steps, 2);
+    assert_eq!(outcome.stop, StopReason::MaxIters);
+    for step in 0..2 {
+        assert_eq!(
+            outcome.trajectory.get(&format!("observation_{step}")),
+            Some(&json!(
+                "Execution error in wait: the tool did not finish within 50ms"
+            ))
+        );
+    }
+    assert_eq!(outcome.prediction.get("answer"), Some(&json!("unknown")));
+}
+
+#[tokio::test]
 async fn a_panicking_tool_and_bad_arguments_become_observations() {
     let lm = agent_lm("explode", "{}");
     let agent = ReAct::new("question -> answer", tools())

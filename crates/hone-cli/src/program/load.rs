@@ -61,6 +61,8 @@ pub struct Stage {
     pub tools: Vec<String>,
     /// `react` maximum steps.
     pub max_iters: Option<usize>,
+    /// `react` bound on each tool call.
+    pub tool_timeout: Option<std::time::Duration>,
     /// `best_of_n` / `refine` attempts.
     pub n: usize,
     /// `best_of_n` / `refine` threshold.
@@ -198,6 +200,21 @@ impl Program {
                     return Err(e.into());
                 }
             }
+            let tool_timeout = match spec.tool_timeout_secs {
+                None => None,
+                Some(secs) => match std::time::Duration::try_from_secs_f64(secs) {
+                    Ok(limit) if secs > 0.0 => Some(limit),
+                    _ => {
+                        return Err(at(
+                            spanned.span(),
+                            format!("`tool_timeout_secs` must be a positive number of seconds, got {secs}"),
+                        )
+                        .field(field("tool_timeout_secs"))
+                        .hint("e.g. tool_timeout_secs = 30")
+                        .into());
+                    }
+                },
+            };
             let mut resolved = Vec::new();
             for input in &signature.inputs {
                 let source = match spec.inputs.get(&input.name) {
@@ -240,6 +257,7 @@ impl Program {
                 inputs: resolved,
                 tools,
                 max_iters: spec.max_iters,
+                tool_timeout,
                 n: spec.n.unwrap_or(3).max(1),
                 threshold: spec.threshold.unwrap_or(1.0),
                 reward: spec.reward.clone().unwrap_or_default(),

@@ -172,6 +172,9 @@ fn build_stage(stage: &Stage) -> Result<StageModule> {
             if let Some(n) = stage.max_iters {
                 r = r.with_max_iters(n);
             }
+            if let Some(limit) = stage.tool_timeout {
+                r = r.with_tool_timeout(limit);
+            }
             StageModule::React(r)
         }
         ModuleKind::BestOfN => StageModule::BestOfN(BestOfN::new(

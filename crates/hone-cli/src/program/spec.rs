@@ -141,6 +141,10 @@ pub struct StageSpec {
     /// `react`: the maximum number of tool steps (default 20).
     #[serde(default)]
     pub max_iters: Option<usize>,
+    /// `react`: seconds a tool call may take before its step records an error (default: no
+    /// bound).
+    #[serde(default)]
+    pub tool_timeout_secs: Option<f64>,
     /// `best_of_n` / `refine`: attempts (default 3).
     #[serde(default)]
     pub n: Option<usize>,

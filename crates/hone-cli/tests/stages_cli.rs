@@ -1,0 +1,185 @@
+//! The `react`, `best_of_n` and `refine` stages of TOML programs, run with `hone run` against
+//! `hone sim`: each stage kind builds, calls the simulated LM and prints its prediction.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+const HONE: &str = env!("CARGO_BIN_EXE_hone");
+
+/// `hone sim` as a child process, killed when dropped.
+struct Sim {
+    child: Child,
+    url: String,
+}
+
+impl Sim {
+    fn start() -> Sim {
+        let mut child = Command::new(HONE)
+            .args(["sim", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start hone sim: {e}"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap_or_else(|e| panic!("cannot read hone sim's first line: {e}"));
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Sim { child, url }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn write_program(dir: &Path, name: &str, stages: &str) -> PathBuf {
+    let path = dir.join(name);
+    let text = format!(
+        "[lm.task]\nmodel = \"sim-model\"\ntemperature = 0.0\n\n[program]\nlm = \"task\"\n\n{stages}"
+    );
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    path
+}
+
+fn run_json(program: &Path, sim: &Sim, input: &str) -> (Output, Option<Value>) {
+    let out = Command::new(HONE)
+        .arg("run")
+        .arg(program)
+        .args(["--base-url", &sim.url, "--json", "--input", input])
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("OPENAI_BASE_URL")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run hone: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let value = stdout
+        .lines()
+        .next()
+        .and_then(|l| serde_json::from_str::<Value>(l).ok());
+    (out, value)
+}
+
+fn prediction(out: &Output, value: Option<Value>) -> Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    value
+        .and_then(|v| v.get("prediction").cloned())
+        .unwrap_or_else(|| {
+            panic!(
+                "no JSON prediction in {:?}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+}
+
+#[test]
+fn a_react_stage_uses_the_calculator_and_answers() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let program = write_program(
+        dir.path(),
+        "agent.toml",
+        r#"[[program.stages]]
+name = "solve"
+module = "react"
+signature = "question -> answer: float"
+tools = ["calculator"]
+max_iters = 4
+tool_timeout_secs = 5
+"#,
+    );
+    let (out, value) = run_json(&program, &sim, "question=What is (17 + 25) * 3?");
+    let p = prediction(&out, value);
+    assert_eq!(p["answer"], serde_json::json!(126.0), "{p}");
+    let trajectory = &p["trajectory"];
+    assert_eq!(trajectory["tool_name_0"], "calculator", "{trajectory}");
+    assert_eq!(
+        trajectory["observation_0"],
+        serde_json::json!(126),
+        "{trajectory}"
+    );
+    assert_eq!(trajectory["tool_name_1"], "finish", "{trajectory}");
+}
+
+#[test]
+fn best_of_n_and_refine_stages_return_a_rewarded_answer() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    for kind in ["best_of_n", "refine"] {
+        let program = write_program(
+            dir.path(),
+            &format!("{kind}.toml"),
+            &format!(
+                r#"[[program.stages]]
+name = "classify"
+module = "{kind}"
+inner = "chain_of_thought"
+signature = "review -> sentiment: Literal['positive', 'negative', 'neutral']"
+n = 3
+threshold = 1.0
+reward = {{ field = "sentiment", one_of = ["positive", "negative", "neutral"] }}
+"#
+            ),
+        );
+        let (out, value) = run_json(
+            &program,
+            &sim,
+            "review=I love this blender, it works great.",
+        );
+        let p = prediction(&out, value);
+        assert_eq!(p["sentiment"], "positive", "{kind}: {p}");
+        assert!(
+            p["reasoning"].as_str().is_some_and(|r| !r.is_empty()),
+            "{kind}: the inner chain of thought reasons: {p}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_tool_timeout_is_located() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let program = write_program(
+        dir.path(),
+        "agent.toml",
+        r#"[[program.stages]]
+name = "solve"
+module = "react"
+signature = "question -> answer: float"
+tools = ["calculator"]
+tool_timeout_secs = -1
+"#,
+    );
+    let out = Command::new(HONE)
+        .arg("run")
+        .arg(&program)
+        .args([
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--input",
+            "question=1 + 1",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run hone: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`tool_timeout_secs` must be a positive number of seconds, got -1"),
+        "{stderr}"
+    );
+}
