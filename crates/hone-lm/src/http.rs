@@ -290,7 +290,7 @@ impl HttpLmBuilder {
     }
 }
 
-fn tls_config() -> Result<rustls::ClientConfig, LmError> {
+pub(crate) fn tls_config() -> Result<rustls::ClientConfig, LmError> {
     use rustls_platform_verifier::BuilderVerifierExt;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     rustls::ClientConfig::builder_with_provider(provider)

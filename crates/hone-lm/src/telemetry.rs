@@ -1,6 +1,7 @@
 //! Tracing as a layer: one DEBUG span per call with OpenTelemetry GenAI attributes.
 //!
-//! The span is named `gen_ai.chat` (or `gen_ai.embeddings`) and carries
+//! The `tracing` span is named `gen_ai` (exported to OpenTelemetry as `chat MODEL` or
+//! `embeddings MODEL`, through `otel.name`) and carries
 //! `gen_ai.operation.name`, `gen_ai.system`, `gen_ai.provider.name`, `gen_ai.request.model`,
 //! `gen_ai.request.temperature`, `gen_ai.request.top_p`, `gen_ai.request.max_tokens`,
 //! `gen_ai.request.seed`, `gen_ai.response.model`, `gen_ai.response.id`,
@@ -243,15 +244,26 @@ impl<L: Lm> Lm for Traced<L> {
 #[cfg(feature = "otlp")]
 pub mod otlp {
     use opentelemetry::trace::TracerProvider as _;
-    use opentelemetry_otlp::WithExportConfig;
+    use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
     use opentelemetry_sdk::trace::{SdkTracerProvider, Tracer};
+    use tracing_subscriber::Layer as _;
     use tracing_subscriber::registry::LookupSpan;
 
     use crate::error::LmError;
 
+    /// The layer [`otlp_layer`] returns: the OpenTelemetry layer behind a DEBUG level filter.
+    pub type OtlpLayer<S> = tracing_subscriber::filter::Filtered<
+        tracing_opentelemetry::OpenTelemetryLayer<S, Tracer>,
+        tracing_subscriber::filter::LevelFilter,
+        S,
+    >;
+
     /// A `tracing-subscriber` layer exporting spans over OTLP/HTTP (protobuf) to `endpoint`
     /// (e.g. `http://localhost:4318/v1/traces`), plus the tracer provider. Keep the provider
     /// and call `shutdown()` on it before exit to flush. Nothing is installed globally.
+    ///
+    /// The layer passes DEBUG and above: the spans with their GenAI attributes go out, the
+    /// TRACE events that hold request and response bodies (prompts, completions) do not.
     ///
     /// ```no_run
     /// use tracing_subscriber::layer::SubscriberExt;
@@ -266,18 +278,26 @@ pub mod otlp {
     pub fn otlp_layer<S>(
         endpoint: &str,
         service_name: &str,
-    ) -> Result<
-        (
-            tracing_opentelemetry::OpenTelemetryLayer<S, Tracer>,
-            SdkTracerProvider,
-        ),
-        LmError,
-    >
+    ) -> Result<(OtlpLayer<S>, SdkTracerProvider), LmError>
     where
         S: tracing::Subscriber + for<'span> LookupSpan<'span>,
     {
+        // The exporter runs on the batch processor's own thread, so it gets a blocking client,
+        // with the same TLS setup as `HttpLm` (no process-wide crypto provider needed). A
+        // blocking client cannot be built inside an async runtime: build it on a thread.
+        let client = std::thread::spawn(|| -> Result<reqwest::blocking::Client, LmError> {
+            let tls = crate::http::tls_config()?;
+            reqwest::blocking::Client::builder()
+                .tls_backend_preconfigured(tls)
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .map_err(|e| LmError::Config(format!("OTLP HTTP client setup failed: {e}")))
+        })
+        .join()
+        .map_err(|_| LmError::Config("OTLP HTTP client setup panicked".into()))??;
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
+            .with_http_client(client)
             .with_endpoint(endpoint)
             .build()
             .map_err(|e| LmError::Config(format!("OTLP exporter for {endpoint}: {e}")))?;
@@ -289,6 +309,9 @@ pub mod otlp {
             .with_resource(resource)
             .build();
         let tracer = provider.tracer("hone-lm");
-        Ok((tracing_opentelemetry::layer().with_tracer(tracer), provider))
+        let layer = tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_filter(tracing_subscriber::filter::LevelFilter::DEBUG);
+        Ok((layer, provider))
     }
 }
