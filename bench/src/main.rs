@@ -18,6 +18,7 @@ use hone_sim::{SimConfig, SimServer};
 mod bootstrap_rs;
 mod distributed;
 mod instruction_opt;
+mod side;
 
 #[derive(Parser)]
 #[command(about = "Benchmarks of hone components against the simulated server")]
@@ -108,6 +109,69 @@ enum Command {
         /// Shuffled candidates.
         #[arg(long, default_value_t = 16)]
         candidates: usize,
+    },
+    /// Writes the arithmetic task's train/val/dev splits as JSONL (for both sides of bench/run).
+    Dataset {
+        /// Output directory.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Training examples.
+        #[arg(long, default_value_t = 50)]
+        train: usize,
+        /// Validation examples.
+        #[arg(long, default_value_t = 50)]
+        val: usize,
+        /// Dev examples.
+        #[arg(long, default_value_t = 200)]
+        dev: usize,
+    },
+    /// Sequential `Predict` calls against an external server vs a bare client (JSON).
+    Overhead {
+        /// The server's base URL (`.../v1`).
+        #[arg(long)]
+        base_url: String,
+        /// Calls per round.
+        #[arg(long, default_value_t = 500)]
+        calls: usize,
+        /// Rounds; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        repeats: usize,
+    },
+    /// `Evaluate` over a JSONL split against an external server (JSON).
+    Evaluate {
+        /// The server's base URL (`.../v1`).
+        #[arg(long)]
+        base_url: String,
+        /// The split (JSONL of question/answer).
+        #[arg(long)]
+        dev: std::path::PathBuf,
+        /// Examples in flight.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// One optimizer run against an external server, then the dev score (JSON).
+    Optimize {
+        /// The server's base URL (`.../v1`).
+        #[arg(long)]
+        base_url: String,
+        /// The directory written by `dataset`.
+        #[arg(long)]
+        data: std::path::PathBuf,
+        /// The optimizer.
+        #[arg(long, value_enum)]
+        optimizer: side::Which,
+        /// LM calls in flight.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Random search: shuffled candidates.
+        #[arg(long, default_value_t = 8)]
+        candidates: usize,
+        /// GEPA: proposals evaluated at once.
+        #[arg(long, default_value_t = 8)]
+        gepa_parallel: usize,
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
     },
     /// A worker process of `distributed` (started by it).
     #[command(hide = true)]
@@ -298,5 +362,41 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Command::DistributedWorker { spec } => distributed::worker(&spec).await,
+        Command::Dataset {
+            out,
+            train,
+            val,
+            dev,
+        } => side::dataset(&out, train, val, dev),
+        Command::Overhead {
+            base_url,
+            calls,
+            repeats,
+        } => side::overhead(&base_url, calls, repeats).await,
+        Command::Evaluate {
+            base_url,
+            dev,
+            concurrency,
+        } => side::evaluate(&base_url, &dev, concurrency).await,
+        Command::Optimize {
+            base_url,
+            data,
+            optimizer,
+            concurrency,
+            candidates,
+            gepa_parallel,
+            seed,
+        } => {
+            side::optimize(&side::OptimizeArgs {
+                base_url,
+                data,
+                which: optimizer,
+                concurrency,
+                candidates,
+                gepa_parallel,
+                seed,
+            })
+            .await
+        }
     }
 }
