@@ -664,6 +664,17 @@ fn is_context_window(e: &ModuleError) -> bool {
     }
 }
 
+/// `1.5s`, `250ms`: a duration as a person would write it.
+fn humanize(d: Duration) -> String {
+    if d.subsec_millis() == 0 && d.as_secs() > 0 {
+        format!("{}s", d.as_secs())
+    } else if d.as_secs() == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -680,16 +691,5 @@ mod tests {
             "[[ ## thought_0 ## ]]\nCompute it.\n\n[[ ## tool_name_0 ## ]]\ncalculator\n\n[[ ## tool_args_0 ## ]]\n{\"expression\": \"2 + 2\"}\n\n[[ ## observation_0 ## ]]\n4.0"
         );
         assert_eq!(format_trajectory(&Map::new(), false), "");
-    }
-}
-
-/// `1.5s`, `250ms`: a duration as a person would write it.
-fn humanize(d: Duration) -> String {
-    if d.subsec_millis() == 0 && d.as_secs() > 0 {
-        format!("{}s", d.as_secs())
-    } else if d.as_secs() == 0 {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
     }
 }
