@@ -170,6 +170,9 @@ pub struct RunRecord {
     pub limit: Option<usize>,
     /// The optimizer, its concurrency and parameters.
     pub optimizer: OptimizerChoice,
+    /// Set when the run's jobs go through Redis to `hone worker` processes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RedisTarget>,
     /// The metric's name.
     pub metric: String,
     /// The LMs, by name.
@@ -295,6 +298,17 @@ pub struct Options {
     pub eval_progress: Option<Arc<dyn Progress>>,
     /// Progress of optimizations.
     pub run_progress: Option<Arc<dyn DriverProgress>>,
+    /// Run the optimization's jobs on `hone worker` processes through Redis (`--redis`).
+    pub redis: Option<RedisTarget>,
+}
+
+/// Where a distributed run's jobs go: a Redis server and the run's id there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedisTarget {
+    /// `redis://HOST:PORT[/DB]` or `unix:///PATH/redis.sock`.
+    pub url: String,
+    /// The run id (letters, digits, `-`, `_`, `.`); workers serve it by this name.
+    pub run_id: String,
 }
 
 impl std::fmt::Debug for Options {
@@ -304,6 +318,7 @@ impl std::fmt::Debug for Options {
             .field("data", &self.data)
             .field("state", &self.state)
             .field("concurrency", &self.concurrency)
+            .field("redis", &self.redis)
             .finish_non_exhaustive()
     }
 }
@@ -346,6 +361,43 @@ impl Loaded {
     /// The call context: the default LM.
     pub fn context(&self) -> Result<CallContext> {
         Ok(CallContext::with_default_lm(self.lms.default_lm()?))
+    }
+
+    /// The executor that runs an optimizer's jobs on this program: the pipeline as template,
+    /// the default LM as task LM, the `proposer` LM (the task LM when none is named) and the
+    /// `teacher` LM when the program names one.
+    pub fn executor(
+        &self,
+        metric: Arc<dyn hone_eval::metric::Metric>,
+    ) -> Result<InProcessExecutor> {
+        let lms = &self.lms;
+        let mut executor = InProcessExecutor::new(
+            template_factory(self.pipeline.clone()),
+            lms.default_lm()?,
+            metric,
+        )
+        .with_lm(LmRole::Proposer, lms.role("proposer")?);
+        if lms.handles.contains_key("teacher") {
+            executor = executor.with_lm(LmRole::Teacher, lms.get("teacher")?);
+        }
+        Ok(executor)
+    }
+
+    /// Runs the jobs of distributed optimization runs of this program from Redis until
+    /// `shutdown` completes: the worker side of `hone optimize --redis`. The program's
+    /// `[metric]` scores the jobs' examples.
+    pub async fn serve(
+        &self,
+        redis: hone_redis::Redis,
+        config: hone_redis::WorkerConfig,
+        shutdown: impl std::future::Future<Output = ()> + Send,
+    ) -> Result<hone_redis::WorkerStats> {
+        let metric = build_metric(&self.program, Some(&self.lms))?;
+        let executor = self.executor(metric)?;
+        hone_redis::Worker::new(redis, Arc::new(executor), config)
+            .run(shutdown)
+            .await
+            .map_err(|e| Error::Failed(format!("the worker stopped: {e}")))
     }
 
     /// Runs the program on one set of inputs.
@@ -448,6 +500,7 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
             .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
         limit: options.data.limit,
         optimizer: choice.clone(),
+        redis: options.redis.clone(),
         metric: metric.name().to_owned(),
         lms: loaded
             .lms
@@ -481,7 +534,7 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
         error: None,
     };
     record.write(dir)?;
-    let mut opt = make_optimizer(
+    let opt = make_optimizer(
         &loaded.program,
         &choice,
         &student,
@@ -496,7 +549,7 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
         record,
         started: Instant::now(),
     };
-    drive(session, options, Some(opt.as_mut()), metric).await
+    drive(session, options, Some(opt), metric).await
 }
 
 /// Continues the run in `dir` from its checkpoint.
@@ -513,6 +566,9 @@ pub async fn resume(dir: &Path, options: &Options) -> Result<Outcome> {
     }
     if options.data.limit.is_none() {
         options.data.limit = record.limit;
+    }
+    if options.redis.is_none() {
+        options.redis = record.redis.clone();
     }
     let loaded = Loaded::load(&program_path, &options)?;
     let dataset = load_dataset(&loaded.program, &options.data)?;
@@ -532,45 +588,99 @@ pub async fn resume(dir: &Path, options: &Options) -> Result<Outcome> {
     drive(session, &options, None, metric).await
 }
 
+/// What a driver reported, in-process or through Redis.
+struct Driven {
+    stop: StopReason,
+    total_tells: u64,
+    lm_calls: u64,
+}
+
+impl From<&hone_eval::RunReport> for Driven {
+    fn from(r: &hone_eval::RunReport) -> Self {
+        Driven {
+            stop: r.stop,
+            total_tells: r.total_tells,
+            lm_calls: r.lm_calls,
+        }
+    }
+}
+
+/// Runs the optimization as the coordinator of a distributed run: jobs go to the Redis
+/// streams of `target.run_id`, `hone worker` processes run them, the results come back here.
+/// The checkpoint is the run directory's, so `hone resume` continues the run.
+async fn coordinate(
+    target: &RedisTarget,
+    s: &Session,
+    options: &Options,
+    fresh: Option<Box<dyn Optimizer>>,
+) -> std::result::Result<(Driven, RunLog, Option<ProgramState>), String> {
+    use hone_redis::{CoordinatorConfig, Redis, RedisDriver, RunId};
+    let run = RunId::new(target.run_id.clone()).map_err(|e| e.to_string())?;
+    let redis = Redis::connect(&target.url)
+        .await
+        .map_err(|e| format!("cannot reach Redis at {}: {e}", target.url))?;
+    let mut config = CoordinatorConfig::new(run).checkpoint(s.dir.join(files::CHECKPOINT));
+    config.cancel = options.cancel.clone();
+    config.max_queued = (s.choice.concurrency * 2).max(16);
+    config
+        .metadata
+        .insert("program".into(), json!(s.record.program));
+    config
+        .metadata
+        .insert("optimizer".into(), json!(s.choice.kind));
+    let mut driver = match fresh {
+        Some(opt) => RedisDriver::new(redis, opt, config),
+        None => RedisDriver::resume(redis, &hone_optimize::instruction::registry(), config)
+            .map_err(|e| e.to_string())?,
+    };
+    let report = driver.run().await.map_err(|e| e.to_string())?;
+    let opt = driver.into_optimizer();
+    Ok((
+        Driven {
+            stop: report.stop,
+            total_tells: report.total_tells,
+            lm_calls: report.lm_calls,
+        },
+        opt.log().clone(),
+        opt.best().or(report.best),
+    ))
+}
+
 async fn drive(
     mut s: Session,
     options: &Options,
-    fresh: Option<&mut dyn Optimizer>,
+    fresh: Option<Box<dyn Optimizer>>,
     metric: Arc<dyn hone_eval::metric::Metric>,
 ) -> Result<Outcome> {
     let lms = &s.loaded.lms;
-    let mut executor = InProcessExecutor::new(
-        template_factory(s.loaded.pipeline.clone()),
-        lms.default_lm()?,
-        metric,
-    )
-    .with_lm(LmRole::Proposer, lms.role("proposer")?);
-    if lms.handles.contains_key("teacher") {
-        executor = executor.with_lm(LmRole::Teacher, lms.get("teacher")?);
-    }
+    let executor = s.loaded.executor(metric)?;
     let mut config = DriverConfig::with_concurrency(s.choice.concurrency)
         .checkpoint(s.dir.join(files::CHECKPOINT));
     config.cancel = options.cancel.clone();
     config.progress = options.run_progress.clone();
     config.metadata = json!({"program": s.record.program, "optimizer": s.choice.kind});
     let previous_usage = s.record.usage.clone();
-    let result = match fresh {
-        Some(opt) => hone_eval::run_optimizer(opt, &executor, &config)
+    let result: std::result::Result<(Driven, RunLog, Option<ProgramState>), String> =
+        match (&options.redis, fresh) {
+            (Some(target), fresh) => coordinate(target, &s, options, fresh).await,
+            (None, Some(mut opt)) => hone_eval::run_optimizer(opt.as_mut(), &executor, &config)
+                .await
+                .map(|r| (Driven::from(&r), opt.log().clone(), opt.best()))
+                .map_err(|e| e.to_string()),
+            (None, None) => hone_eval::resume(
+                &s.dir.join(files::CHECKPOINT),
+                &hone_optimize::instruction::registry(),
+                &executor,
+                &config,
+            )
             .await
-            .map(|r| (r, opt.log().clone(), opt.best())),
-        None => hone_eval::resume(
-            &s.dir.join(files::CHECKPOINT),
-            &hone_optimize::instruction::registry(),
-            &executor,
-            &config,
-        )
-        .await
-        .map(|(opt, r)| {
-            let log = opt.log().clone();
-            let best = opt.best();
-            (r, log, best)
-        }),
-    };
+            .map(|(opt, r)| {
+                let log = opt.log().clone();
+                let best = opt.best();
+                (Driven::from(&r), log, best)
+            })
+            .map_err(|e| e.to_string()),
+        };
     let mut usage = previous_usage.clone();
     usage.add(&UsageTotals::from_report(&lms.usage.report()));
     s.record.usage = usage;

@@ -16,6 +16,7 @@ use super::common::{
   hone optimize qa.toml --out runs/qa
   hone optimize qa.toml --out runs/qa --lm task=gpt-4o-mini --lm proposer=gpt-4o
   hone optimize qa.toml --out runs/qa --base-url http://127.0.0.1:8080/v1 --concurrency 4
+  hone optimize qa.toml --out runs/qa --redis redis://127.0.0.1:6379   # jobs run on `hone worker`s
 
 Ctrl-C stops the run cleanly: the checkpoint is written and `hone resume RUN_DIR` continues.")]
 pub struct OptimizeArgs {
@@ -30,6 +31,13 @@ pub struct OptimizeArgs {
     /// LM-calling work in flight at once (default: [optimizer] concurrency, else 8).
     #[arg(long)]
     concurrency: Option<usize>,
+    /// Coordinate a distributed run: publish the jobs to this Redis and let `hone worker`
+    /// processes (on any machine) run them (redis://HOST:PORT[/DB] or unix:///PATH.sock).
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
+    /// The run's id in Redis, which workers serve (default: the run directory's name).
+    #[arg(long, value_name = "ID", requires = "redis")]
+    run_id: Option<String>,
     #[command(flatten)]
     data: DataArgs,
     #[command(flatten)]
@@ -114,6 +122,25 @@ fn report(outcome: &Outcome, out: Output) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+/// A run id from the run directory's name: its letters, digits, `-`, `_` and `.`.
+fn default_run_id(out: &std::path::Path) -> String {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let id: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if id.is_empty() { "run".to_owned() } else { id }
+}
+
 /// Runs `hone optimize`.
 pub fn run(args: &OptimizeArgs, out: Output) -> anyhow::Result<bool> {
     let opts = options(
@@ -122,6 +149,21 @@ pub fn run(args: &OptimizeArgs, out: Output) -> anyhow::Result<bool> {
         args.state.clone(),
         args.concurrency,
     )?;
+    let mut opts = opts;
+    if let Some(url) = &args.redis {
+        let run_id = match &args.run_id {
+            Some(id) => id.clone(),
+            None => default_run_id(&args.out),
+        };
+        out.note(format!(
+            "run `{run_id}`: jobs go to {url}; start workers with\n  hone worker --redis {url} --program {} --run {run_id}",
+            args.program.display()
+        ));
+        opts.redis = Some(hone_cli::run::RedisTarget {
+            url: url.clone(),
+            run_id,
+        });
+    }
     let (opts, spinner) = with_progress(opts, out);
     let rt = runtime()?;
     let outcome = rt.block_on(async {

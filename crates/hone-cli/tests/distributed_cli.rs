@@ -1,0 +1,280 @@
+//! A distributed optimization from the shell: `hone optimize --redis` coordinates, two
+//! `hone worker` processes run the jobs of the same program file against `hone sim`, one
+//! worker is killed mid-run — its jobs are taken over by the other — and the run ends with
+//! the same best program as the same optimization run in one process.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use hone_redis::LocalRedis;
+use serde_json::Value;
+
+const HONE: &str = env!("CARGO_BIN_EXE_hone");
+
+fn program() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/programs/review-pipeline.toml")
+}
+
+/// A child process killed when dropped (also when a test fails).
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn hone() -> Command {
+    let mut cmd = Command::new(HONE);
+    cmd.env_remove("OPENAI_API_KEY")
+        .env_remove("OPENAI_BASE_URL");
+    cmd
+}
+
+fn sim(latency_ms: u64) -> (Process, String) {
+    let mut child = hone()
+        .args([
+            "sim",
+            "--port",
+            "0",
+            "--latency-ms",
+            &latency_ms.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start hone sim: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let process = Process(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("cannot read hone sim's first line: {e}"));
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (process, url)
+}
+
+/// A redis-server of our own, or `None` (with a message) outside CI when it is missing.
+fn redis_server() -> Option<LocalRedis> {
+    let binary = std::env::var("HONE_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+    if !LocalRedis::available(&binary) {
+        let msg = format!(
+            "`{binary}` is not installed: this test needs a real Redis. Install it with \
+             `apt-get install redis-server` (scripts/test does) or set HONE_REDIS_SERVER"
+        );
+        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPED: {msg}");
+        return None;
+    }
+    Some(LocalRedis::start(&binary).unwrap_or_else(|e| panic!("{e}")))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn worker(redis: &str, sim: &str, name: &str) -> Process {
+    Process(
+        hone()
+            .args(["worker", "--program"])
+            .arg(program())
+            .args([
+                "--redis",
+                redis,
+                "--run",
+                "reviews",
+                "--base-url",
+                sim,
+                "--concurrency",
+                "4",
+                "--visibility-ms",
+                "1500",
+                "--name",
+                name,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start hone worker: {e}")),
+    )
+}
+
+#[test]
+fn workers_run_a_distributed_optimization_and_survive_a_killed_worker() {
+    let Some(redis) = redis_server() else {
+        return;
+    };
+    let (_sim, sim_url) = sim(40);
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+
+    // The reference: the same optimization in one process.
+    let local_dir = tmp.path().join("local");
+    let out = hone()
+        .arg("optimize")
+        .arg(program())
+        .arg("--out")
+        .arg(&local_dir)
+        .args(["--base-url", &sim_url, "--json"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run hone: {e}"));
+    let local: Value = serde_json::from_str(ok(&out).trim()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(local["status"], "done");
+
+    // The distributed run: the coordinator first, then two workers.
+    let dist_dir = tmp.path().join("dist");
+    let coordinator = hone()
+        .arg("optimize")
+        .arg(program())
+        .arg("--out")
+        .arg(&dist_dir)
+        .args([
+            "--base-url",
+            &sim_url,
+            "--json",
+            "--redis",
+            &redis.url(),
+            "--run-id",
+            "reviews",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start the coordinator: {e}"));
+    let mut coordinator = Process(coordinator);
+    let mut doomed = worker(&redis.url(), &sim_url, "doomed");
+
+    // Kill the first worker once the run has made progress (its first checkpoint): it holds
+    // jobs then, which the second worker, started afterwards, must take over.
+    let checkpoint = dist_dir.join("checkpoint.json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !checkpoint.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "no checkpoint after 60 s: the workers did not run the jobs"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        doomed.0.try_wait().ok().flatten().is_none(),
+        "the worker exited on its own"
+    );
+    doomed
+        .0
+        .kill()
+        .unwrap_or_else(|e| panic!("cannot kill a worker: {e}"));
+    let _ = doomed.0.wait();
+    let mut survivor = worker(&redis.url(), &sim_url, "survivor");
+
+    // The coordinator finishes with the survivor alone.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let status = loop {
+        if let Some(status) = coordinator.0.try_wait().unwrap_or_else(|e| panic!("{e}")) {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the distributed run did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    if let Some(mut s) = coordinator.0.stdout.take() {
+        std::io::Read::read_to_string(&mut s, &mut stdout).unwrap_or_else(|e| panic!("{e}"));
+    }
+    if let Some(mut s) = coordinator.0.stderr.take() {
+        std::io::Read::read_to_string(&mut s, &mut stderr).unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert!(status.success(), "exit {status}\n{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("hone worker --redis"),
+        "the coordinator tells how to start workers: {stderr}"
+    );
+    let dist: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(dist["status"], "done");
+
+    // Same scores and the same best program as in one process.
+    assert_eq!(dist["baseline"], local["baseline"]);
+    assert_eq!(dist["best"], local["best"]);
+    assert_eq!(dist["trials"], local["trials"]);
+    assert_eq!(
+        read_json(&dist_dir.join("program.json")),
+        read_json(&local_dir.join("program.json")),
+        "the distributed run found another best program"
+    );
+    // The survivor stops cleanly on SIGTERM and says it took over the killed worker's jobs.
+    let term = Command::new("kill")
+        .args(["-TERM", &survivor.0.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(term.success());
+    let _ = survivor.0.wait();
+    let mut report = String::new();
+    if let Some(mut s) = survivor.0.stderr.take() {
+        std::io::Read::read_to_string(&mut s, &mut report).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let taken_over = report
+        .lines()
+        .find_map(|l| l.strip_prefix("worker stopped: "))
+        .and_then(|l| l.split(", ").find(|p| p.ends_with("taken over")))
+        .and_then(|p| p.split(' ').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no stop report from the surviving worker: {report}"));
+    assert!(taken_over >= 1, "{report}");
+
+    let record = read_json(&dist_dir.join("run.json"));
+    assert_eq!(record["redis"]["run_id"], "reviews", "{record}");
+}
+
+#[test]
+fn a_saved_program_needs_its_lm_and_a_program_file_refuses_metric() {
+    let out = hone()
+        .args([
+            "worker",
+            "--program",
+            "saved.json",
+            "--redis",
+            "redis://127.0.0.1:1",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("--lm-base-url URL --model MODEL"),
+        "{stderr}"
+    );
+
+    let out = hone()
+        .args(["worker", "--program"])
+        .arg(program())
+        .args(["--metric", "f1:answer", "--redis", "redis://127.0.0.1:1"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("scores with its [metric]"), "{stderr}");
+}
