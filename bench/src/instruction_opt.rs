@@ -29,6 +29,22 @@ fn arithmetic(n: usize, seed: u64) -> Vec<Example> {
         .collect()
 }
 
+/// With `HONE_BENCH_TIMELINE` set: one stderr line per result (elapsed, results, LM calls,
+/// jobs running), to see where a run waits.
+struct Timeline(std::time::Instant);
+
+impl hone_eval::DriverProgress for Timeline {
+    fn on_tell(&self, e: &hone_eval::TellEvent<'_>) {
+        eprintln!(
+            "{:7.3}s tells {:4} lm_calls {:5} running {:3}",
+            self.0.elapsed().as_secs_f64(),
+            e.tells,
+            e.lm_calls,
+            e.running
+        );
+    }
+}
+
 /// Runs each named optimizer (`mipro`, `gepa`, `copro`) and prints a Markdown table.
 pub async fn instruction_opt(
     optimizers: Vec<String>,
@@ -37,7 +53,14 @@ pub async fn instruction_opt(
     latency_ms: u64,
     concurrency: usize,
     gepa_parallel: usize,
+    mipro_auto: &str,
 ) -> anyhow::Result<()> {
+    let mipro_level = match mipro_auto {
+        "light" => AutoLevel::Light,
+        "medium" => AutoLevel::Medium,
+        "heavy" => AutoLevel::Heavy,
+        other => anyhow::bail!("unknown MIPROv2 preset `{other}`; use light, medium or heavy"),
+    };
     let latency = Duration::from_millis(latency_ms);
     let sim = SimServer::start(SimConfig {
         latency,
@@ -73,7 +96,7 @@ pub async fn instruction_opt(
                 &trainset,
                 Some(&valset),
                 MiproConfig {
-                    auto: Some(AutoLevel::Light),
+                    auto: Some(mipro_level),
                     ..Default::default()
                 },
             )?),
@@ -91,12 +114,11 @@ pub async fn instruction_opt(
             other => anyhow::bail!("unknown optimizer `{other}`; use mipro, gepa or copro"),
         };
         sim.reset_stats();
-        let report = run_optimizer(
-            opt.as_mut(),
-            &executor,
-            &DriverConfig::with_concurrency(concurrency),
-        )
-        .await?;
+        let mut config = DriverConfig::with_concurrency(concurrency);
+        if std::env::var_os("HONE_BENCH_TIMELINE").is_some() {
+            config.progress = Some(Arc::new(Timeline(std::time::Instant::now())));
+        }
+        let report = run_optimizer(opt.as_mut(), &executor, &config).await?;
         let stats = sim.stats();
         let calls = stats
             .requests_by_path
@@ -118,8 +140,13 @@ pub async fn instruction_opt(
             }
             None => 0.0,
         };
+        let label = if name == "mipro" {
+            format!("mipro ({mipro_auto})")
+        } else {
+            name.clone()
+        };
         println!(
-            "| {name} | {train} | {val} | {concurrency} | {latency_ms} | {calls} | {wall:.2} | {ideal:.2} | {:.3} | {} | {dev:.3} |",
+            "| {label} | {train} | {val} | {concurrency} | {latency_ms} | {calls} | {wall:.2} | {ideal:.2} | {:.3} | {} | {dev:.3} |",
             wall / ideal.max(f64::MIN_POSITIVE),
             stats.peak_concurrency
         );

@@ -88,6 +88,9 @@ enum Command {
         /// GEPA's proposals per iteration.
         #[arg(long, default_value_t = 8)]
         gepa_parallel: usize,
+        /// MIPROv2's preset: light, medium or heavy.
+        #[arg(long, default_value = "light")]
+        mipro_auto: String,
     },
     /// Distributed optimization over Redis: throughput with 1, 2, 4... worker processes.
     Distributed {
@@ -332,6 +335,7 @@ async fn main() -> anyhow::Result<()> {
             latency_ms,
             concurrency,
             gepa_parallel,
+            mipro_auto,
         } => {
             instruction_opt::instruction_opt(
                 optimizers,
@@ -340,6 +344,7 @@ async fn main() -> anyhow::Result<()> {
                 latency_ms,
                 concurrency,
                 gepa_parallel,
+                &mipro_auto,
             )
             .await
         }

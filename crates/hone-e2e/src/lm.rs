@@ -4,6 +4,10 @@ use std::time::Duration;
 
 use hone_lm::{HttpLm, LmBuilder, LmError, LmHandle};
 
+/// The output-token limit of every request: a sentiment label, or a short reasoning and a
+/// label, fit well within it.
+pub const MAX_TOKENS: u32 = 512;
+
 /// Base URL of the real server, up to and including `/v1` (`http://127.0.0.1:8537/v1`).
 pub const URL_ENV: &str = "HONE_REAL_LM_URL";
 
@@ -46,7 +50,8 @@ impl RealLm {
         Self::new(base_url, model).map(Some)
     }
 
-    /// A client for the server at `base_url`, requesting `model` at temperature 0.
+    /// A client for the server at `base_url`, requesting `model` at temperature 0 and at most
+    /// [`MAX_TOKENS`] output tokens (a tiny model may repeat itself until the limit).
     ///
     /// At most two requests are in flight, matching the server's slots (`--parallel 2`).
     pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Result<RealLm, LmError> {
@@ -58,6 +63,7 @@ impl RealLm {
             .model(model.clone())
             .no_api_key()
             .temperature(0.0)
+            .max_tokens(MAX_TOKENS)
             .timeout(Duration::from_secs(120))
             .build()?;
         let lm = LmBuilder::new(http).max_in_flight(2).build();

@@ -91,8 +91,9 @@ pub enum ModuleError {
     /// The LM's answer could not be parsed into the signature's outputs, also after the
     /// adapter's fallback (if it has one).
     #[error(
-        "predictor `{predictor}`: {source}{}",
-        .fallback.as_ref().map(|f| format!("\nThe fallback adapter's retry also failed: {f}")).unwrap_or_default()
+        "predictor `{predictor}`: {source}{}{}",
+        .fallback.as_ref().map(|f| format!("\nThe fallback adapter's retry also failed: {f}")).unwrap_or_default(),
+        if *.truncated { "\nThe LM stopped at its output limit (finish_reason = length), so the answer is cut off: raise max_tokens." } else { "" }
     )]
     Parse {
         /// The predictor.
@@ -102,6 +103,9 @@ pub enum ModuleError {
         source: Box<AdapterError>,
         /// The fallback adapter's parse error, when a fallback was tried.
         fallback: Option<Box<AdapterError>>,
+        /// Whether the LM stopped at its output limit (`finish_reason = length`) in the
+        /// answer that failed to parse.
+        truncated: bool,
     },
     /// A signature could not be built or extended (a field name clash, for instance).
     #[error("module `{module}`: invalid signature: {source}")]

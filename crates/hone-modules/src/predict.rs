@@ -87,7 +87,9 @@ pub struct Predict {
 
 /// Where a failed attempt went wrong: the answer did not parse, or something else.
 enum AttemptError {
-    Parse(Box<(AdapterError, Option<Usage>)>),
+    /// The adapter's error, the usage of the failed call, and whether the LM stopped at its
+    /// output limit.
+    Parse(Box<(AdapterError, Option<Usage>, bool)>),
     Other(ModuleError),
 }
 
@@ -327,13 +329,14 @@ impl Predict {
             Ok(a) => (a, adapter.name(), None),
             Err(AttemptError::Other(e)) => return Err(e),
             Err(AttemptError::Parse(failed)) => {
-                let (first, usage) = *failed;
+                let (first, usage, truncated) = *failed;
                 let first = Box::new(first);
                 let Some(kind) = adapter.fallback() else {
                     return Err(ModuleError::Parse {
                         predictor: name,
                         source: first,
                         fallback: None,
+                        truncated,
                     });
                 };
                 let fallback = kind.adapter();
@@ -356,6 +359,7 @@ impl Predict {
                             predictor: name,
                             source: first,
                             fallback: Some(Box::new(second.0)),
+                            truncated: truncated || second.2,
                         });
                     }
                 }
@@ -612,7 +616,12 @@ async fn attempt(
         match adapter.parse(signature, text) {
             Ok(p) => predictions.push(p),
             Err(e) if e.is_parse_error() => {
-                return Err(AttemptError::Parse(Box::new((e, response.usage.clone()))));
+                let truncated = response.finish_reasons().contains(&"length");
+                return Err(AttemptError::Parse(Box::new((
+                    e,
+                    response.usage.clone(),
+                    truncated,
+                ))));
             }
             Err(source) => {
                 return Err(AttemptError::Other(ModuleError::Format {

@@ -451,6 +451,7 @@ impl ReAct {
                             predictor: name.clone(),
                             source: Box::new(source),
                             fallback: None,
+                            truncated: response.finish_reasons().contains(&"length"),
                         })?;
                 if let Some(sink) = ctx.trace() {
                     sink.push(record(parsed.clone(), text));

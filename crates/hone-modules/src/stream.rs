@@ -222,6 +222,7 @@ fn finish(mut live: Live<'_>) -> VecDeque<Result<StreamEvent, ModuleError>> {
             predictor: live.name,
             source: Box::new(source),
             fallback: None,
+            truncated: response.finish_reasons().contains(&"length"),
         })),
     }
     queue

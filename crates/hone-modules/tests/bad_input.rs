@@ -310,3 +310,35 @@ async fn react_checks_inputs_before_any_call() {
     assert!(matches!(err, ModuleError::MissingInputs { .. }));
     assert_eq!(lm.calls(), 0);
 }
+
+#[tokio::test]
+async fn an_answer_cut_at_the_output_limit_says_to_raise_max_tokens() {
+    let lm = common::ScriptedLm::new(|_| "[[ ## answer ## ]]\nIt is four because four".to_owned())
+        .with_finish_reason("length");
+    let qa = Predict::new("question -> reasoning, answer: int").expect("sig");
+    let err = qa
+        .call(Example::new().with("question", "?"), &scripted_ctx(&lm))
+        .await
+        .expect_err("cut off");
+    assert!(
+        matches!(
+            &err,
+            ModuleError::Parse {
+                truncated: true,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("raise max_tokens"), "{err}");
+
+    let complete = common::ScriptedLm::new(|_| "no structure at all".to_owned());
+    let err = qa
+        .call(
+            Example::new().with("question", "?"),
+            &scripted_ctx(&complete),
+        )
+        .await
+        .expect_err("unparseable");
+    assert!(!err.to_string().contains("max_tokens"), "{err}");
+}

@@ -133,3 +133,43 @@ fn copro_improves_deterministically_and_resumes() {
         .is_err()
     );
 }
+
+#[test]
+fn mipro_v2_observes_every_data_batch_at_once_unless_sequential() {
+    use hone_optimize::JobSpec;
+    let train = dataset(30, 12);
+    let val = dataset(10, 13);
+    let st = student(false);
+    let summary_calls = |jobs: &[hone_optimize::Job]| {
+        jobs.iter()
+            .filter(|j| matches!(&j.spec, JobSpec::Predict { purpose, .. } if purpose == "dataset_summary"))
+            .count()
+    };
+    for (sequential, first_round) in [(false, 3), (true, 1)] {
+        let config = MiproConfig {
+            auto: None,
+            num_candidates: Some(3),
+            num_trials: Some(4),
+            minibatch: false,
+            sequential_data_summary: sequential,
+            ..Default::default()
+        };
+        let mut mipro = MiproV2::new(&st, &train, Some(&val), config.clone()).expect("valid");
+        let jobs = mipro.ask();
+        assert_eq!(
+            summary_calls(&jobs),
+            first_round,
+            "sequential: {sequential}"
+        );
+        let mut mipro = MiproV2::new(&st, &train, Some(&val), config).expect("valid");
+        fake_lm::drive(&mut mipro, Default::default());
+        assert!(mipro.is_done());
+        let summarized = mipro.log().events().iter().any(|e| {
+            matches!(e, hone_optimize::LogEvent::Note { message } if message.starts_with("dataset summary: "))
+        });
+        assert!(
+            summarized,
+            "sequential: {sequential}: no dataset summary in the log"
+        );
+    }
+}

@@ -52,6 +52,7 @@ type Script = dyn Fn(&ChatRequest) -> String + Send + Sync;
 pub struct ScriptedLm {
     script: Arc<Script>,
     pub calls: Arc<AtomicUsize>,
+    finish_reason: &'static str,
 }
 
 impl ScriptedLm {
@@ -59,7 +60,14 @@ impl ScriptedLm {
         ScriptedLm {
             script: Arc::new(script),
             calls: Arc::new(AtomicUsize::new(0)),
+            finish_reason: "stop",
         }
+    }
+
+    /// Answers with this `finish_reason` (default `stop`).
+    pub fn with_finish_reason(mut self, reason: &'static str) -> Self {
+        self.finish_reason = reason;
+        self
     }
 
     pub fn calls(&self) -> usize {
@@ -75,13 +83,14 @@ impl Lm for ScriptedLm {
     ) -> BoxFuture<'a, Result<ChatResponse, LmError>> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let text = (self.script)(&request);
+        let finish_reason = self.finish_reason;
         Box::pin(async move {
             let value = json!({
                 "id": "scripted",
                 "object": "chat.completion",
                 "created": 0,
                 "model": "scripted",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}],
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
             });
             serde_json::from_value(value).map_err(|e| LmError::Config(e.to_string()))

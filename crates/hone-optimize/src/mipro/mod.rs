@@ -22,12 +22,13 @@
 //!
 //! # Concurrency
 //!
-//! The student's evaluation, every demo set's bootstrap and the dataset-summary chain run at
-//! once; then all instruction proposals (their program and module descriptions, then the
-//! proposals themselves) run together; then trials run in batches of `trial_batch_size`
-//! (see [`tpe`] for how batched suggestions relate to Optuna's sequential TPE). The full
-//! evaluations a batch triggers run after the batch, choosing the combination from the trials up
-//! to the trigger, as DSPy does; they join the TPE history before the next batch is suggested.
+//! The student's evaluation, every demo set's bootstrap and the dataset observations (one call
+//! per batch of `view_data_batch_size` examples, all at once) run together; the summarizer call
+//! runs alongside the program descriptions, then the module descriptions, then all
+//! instruction proposals together. Trials run in batches of `trial_batch_size` (see [`tpe`] for
+//! how batched suggestions relate to Optuna's sequential TPE). The full evaluations a batch
+//! triggers choose the combination from the trials up to the trigger, as DSPy does, and run
+//! alongside the next batch; their scores join the TPE history before the batch after it.
 //!
 //! # Deviations
 //!
@@ -36,6 +37,11 @@
 //! * The proposal for demo set 0, which DSPy makes and then overwrites with the original
 //!   instruction, is not requested.
 //! * Random draws come from a seeded generator stored in the state, not Python's `random`.
+//! * The dataset is observed in parallel batches, each with DSPy's first observation prompt, and
+//!   the observations are summarized together; `sequential_data_summary = true` runs DSPy's
+//!   chain (each call sees the observations so far, `COMPLETE` ends it early).
+//! * A full evaluation's score reaches the TPE history one batch later than in DSPy (it runs
+//!   alongside the next batch instead of before it).
 
 pub mod proposer;
 pub mod tpe;
@@ -112,6 +118,12 @@ pub struct MiproConfig {
     pub data_aware_proposer: bool,
     /// Examples per dataset-summary call (default 10).
     pub view_data_batch_size: usize,
+    /// Summarize the dataset as DSPy does, one observation call at a time, each seeing the
+    /// observations so far (up to 10 calls in a row). The default observes the batches of
+    /// `view_data_batch_size` examples all at once (DSPy's first-call prompt for each, at
+    /// most 10 batches) and summarizes the observations together: the same calls, one LM
+    /// latency instead of ten.
+    pub sequential_data_summary: bool,
     /// Give the proposer a random tip (default true).
     pub tip_aware_proposer: bool,
     /// Show the proposer bootstrapped demos (default true).
@@ -139,11 +151,16 @@ impl Default for MiproConfig {
             program_aware_proposer: true,
             data_aware_proposer: true,
             view_data_batch_size: 10,
+            sequential_data_summary: false,
             tip_aware_proposer: true,
             fewshot_aware_proposer: true,
             trial_batch_size: 5,
         }
     }
+}
+
+fn issued() -> bool {
+    true
 }
 
 /// DSPy's `_set_num_trials_from_num_candidates`.
@@ -166,6 +183,10 @@ struct DemoSet {
 #[serde(rename_all = "snake_case")]
 enum Summary {
     Off,
+    /// Observe every batch at once (the default).
+    Observe,
+    /// Observation calls issued; their results fill `parts`.
+    Observing,
     First,
     Prior,
     Summarize,
@@ -179,6 +200,9 @@ struct SummaryChain {
     next_b: usize,
     calls: usize,
     skips: usize,
+    /// Observations of each batch, in batch order (parallel observation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    parts: Vec<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     summary: Option<String>,
 }
@@ -209,6 +233,7 @@ enum Route {
     Default,
     Boot { set: usize, local: JobId },
     Summary,
+    Observe { batch: usize },
     Describe { proposal: usize },
     Module { proposal: usize },
     Generate { proposal: usize },
@@ -248,6 +273,9 @@ pub struct MiproV2 {
     default_score: Option<f64>,
     demo_sets: Vec<DemoSet>,
     summary: SummaryChain,
+    /// Whether the student's full evaluation was issued.
+    #[serde(default = "issued")]
+    default_eval_issued: bool,
     proposals: Vec<Proposal>,
     /// Per predictor, the instruction candidates (the original first).
     instructions: Vec<Vec<String>>,
@@ -375,10 +403,12 @@ impl MiproV2 {
         };
         let trainset = JobExample::dataset(Split::Train, train);
         let valset = JobExample::dataset(Split::Val, val);
-        let summary_stage = if config.data_aware_proposer {
+        let summary_stage = if !config.data_aware_proposer {
+            Summary::Off
+        } else if config.sequential_data_summary {
             Summary::First
         } else {
-            Summary::Off
+            Summary::Observe
         };
         let mut mipro = MiproV2 {
             optimizer: NAME.into(),
@@ -402,8 +432,10 @@ impl MiproV2 {
                 next_b: 0,
                 calls: 0,
                 skips: 0,
+                parts: Vec::new(),
                 summary: None,
             },
+            default_eval_issued: false,
             proposals: Vec::new(),
             instructions: Vec::new(),
             tpe: Tpe::new(Vec::new()),
@@ -424,15 +456,6 @@ impl MiproV2 {
             ),
         });
         mipro.start_demo_sets(num_fewshot)?;
-        let student_state = mipro.student.0.clone();
-        mipro.routes.push(Route::Default);
-        let all: Vec<JobExample> = mipro.valset.clone();
-        mipro.book.create(eval_spec(
-            &student_state,
-            all,
-            false,
-            CallSettings::default(),
-        ));
         mipro.setup_step();
         Ok(mipro)
     }
@@ -514,9 +537,72 @@ impl MiproV2 {
                 }
             }
         }
-        if let Some(spec) = self.summary_job() {
-            self.routes.push(Route::Summary);
-            self.book.create(spec);
+        if self.summary.stage == Summary::Observe {
+            self.observe_batches();
+        } else {
+            if self.summary.stage == Summary::Observing {
+                self.join_observations();
+            }
+            if let Some(spec) = self.summary_job() {
+                self.routes.push(Route::Summary);
+                self.book.create(spec);
+            }
+        }
+    }
+
+    /// The batches of `view_data_batch_size` training examples the summary observes (at
+    /// most 10, as DSPy's chain makes at most 10 observation calls).
+    fn summary_batches(&self) -> Vec<(usize, usize)> {
+        let view = self.config.view_data_batch_size.max(1);
+        let n = self.trainset.len();
+        (0..n)
+            .step_by(view)
+            .take(10)
+            .map(|a| (a, (a + view).min(n)))
+            .collect()
+    }
+
+    /// Issues one observation call per batch, all at once.
+    fn observe_batches(&mut self) {
+        let batches = self.summary_batches();
+        let hot = CallSettings {
+            temperature: Some(1.0),
+            ..Default::default()
+        };
+        for (batch, (a, b)) in batches.iter().copied().enumerate() {
+            let slice: Vec<Example> = self.trainset[a..b]
+                .iter()
+                .map(|e| e.example.clone())
+                .collect();
+            self.routes.push(Route::Observe { batch });
+            self.book.create(predict_spec(
+                "dataset_summary",
+                proposer::dataset_descriptor(),
+                proposer::inputs(&[("examples", proposer::examples_repr(&slice))]),
+                1,
+                hot.clone(),
+            ));
+        }
+        self.summary.parts = vec![None; batches.len()];
+        self.summary.stage = if batches.is_empty() {
+            Summary::Done
+        } else {
+            Summary::Observing
+        };
+    }
+
+    /// Joins the batches' observations (in batch order) for the summarizer.
+    fn join_observations(&mut self) {
+        let parts: Vec<String> = self.summary.parts.iter().flatten().cloned().collect();
+        if parts.is_empty() {
+            self.summary.stage = Summary::Done;
+            self.log.push(LogEvent::Note {
+                message: "every dataset observation call failed; proposing without a data summary"
+                    .into(),
+            });
+        } else {
+            self.summary.observations = parts.join("\n\n");
+            self.summary.stage = Summary::Summarize;
         }
     }
 
@@ -570,7 +656,7 @@ impl MiproV2 {
                 1,
                 hot,
             )),
-            Summary::Off | Summary::Done => None,
+            Summary::Off | Summary::Observe | Summary::Observing | Summary::Done => None,
         }
     }
 
@@ -624,7 +710,7 @@ impl MiproV2 {
                     }),
                 }
             }
-            Summary::Off | Summary::Done => {}
+            Summary::Off | Summary::Observe | Summary::Observing | Summary::Done => {}
         }
     }
 
@@ -657,6 +743,20 @@ impl MiproV2 {
                     }
                 }
                 Route::Summary => self.summary_result(&result.output),
+                Route::Observe { batch } => {
+                    let text = predictions(&result.output)
+                        .first()
+                        .and_then(|p| text_field(p, "observations"));
+                    if text.is_none() {
+                        let why = predict_failure(&result.output);
+                        self.log.push(LogEvent::Note {
+                            message: format!("dataset observation {batch} failed ({why}); skipped"),
+                        });
+                    }
+                    if let Some(slot) = self.summary.parts.get_mut(batch) {
+                        *slot = text;
+                    }
+                }
                 Route::Describe { proposal } => {
                     let text = predictions(&result.output)
                         .first()
@@ -755,10 +855,17 @@ impl MiproV2 {
             }
         }
         self.setup_step();
-        if !self.book.step_is_empty() {
+        if self.book.step_is_empty() {
+            self.start_proposals();
             return;
         }
-        self.start_proposals();
+        // When only the summarizer call is left, the program and module descriptions (which
+        // do not need the summary) run alongside it; the proposals that use it come after.
+        let only_summarizer = self.demo_sets.iter().all(|s| s.run.is_none())
+            && self.summary.stage == Summary::Summarize;
+        if only_summarizer && self.config.program_aware_proposer {
+            self.start_proposals();
+        }
     }
 
     /// The demos of set `set` for predictor `predictor`.
@@ -771,7 +878,25 @@ impl MiproV2 {
             .unwrap_or_default()
     }
 
+    /// The student's evaluation on the whole valset (the search's first point). It runs
+    /// alongside the proposal calls, which leave most of the executor's slots free.
+    fn evaluate_default(&mut self) {
+        if self.default_eval_issued {
+            return;
+        }
+        self.default_eval_issued = true;
+        let student = self.student.0.clone();
+        self.routes.push(Route::Default);
+        self.book.create(eval_spec(
+            &student,
+            self.valset.clone(),
+            false,
+            CallSettings::default(),
+        ));
+    }
+
     fn start_proposals(&mut self) {
+        self.evaluate_default();
         let names: Vec<String> = self.student.0.predictors.keys().cloned().collect();
         let num_sets = self.demo_sets.len().max(1);
         let use_demos = self.config.fewshot_aware_proposer && !self.demo_sets.is_empty();
@@ -1120,19 +1245,23 @@ impl MiproV2 {
                 self.record_full(trial.params.clone(), score);
             }
         }
-        if full_requests.is_empty() {
+        for params in full_requests {
+            let program = self.program_for(&params);
+            self.routes.push(Route::Full { params });
+            self.book.create(eval_spec(
+                &program,
+                self.valset.clone(),
+                false,
+                CallSettings::default(),
+            ));
+        }
+        // The next batch runs alongside the full evaluations it follows; it is suggested
+        // from every score known now, and the full scores join the history before the batch
+        // after it.
+        if self.num_trials > self.trials_done {
             self.next_batch();
-        } else {
-            for params in full_requests {
-                let program = self.program_for(&params);
-                self.routes.push(Route::Full { params });
-                self.book.create(eval_spec(
-                    &program,
-                    self.valset.clone(),
-                    false,
-                    CallSettings::default(),
-                ));
-            }
+        } else if self.book.step_is_empty() {
+            self.finish();
         }
     }
 
