@@ -27,7 +27,16 @@
 //! not on the stream any more. A run started without a checkpoint clears the run's jobs and
 //! results streams first and gets a new epoch; results carrying another epoch are ignored.
 //!
-//! One coordinator serves one run at a time; several runs share a Redis through their run ids.
+//! # One coordinator per run
+//!
+//! A coordinator holds the run's lease (`hone:<run>:coordinator`, a token that expires after
+//! [`CoordinatorConfig::lease`] unless renewed, which the loop does every third of it). A second
+//! coordinator for the same run waits up to one lease for it — so a restart after a crash
+//! takes over once the dead coordinator's lease expires — and then fails with
+//! [`Error::RunTaken`]. A coordinator that finds its lease taken stops with
+//! [`Error::LeaseLost`]. The lease is released when the run stops, however it stops.
+//!
+//! Several runs share a Redis through their run ids.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -127,6 +136,9 @@ pub struct CoordinatorConfig {
     pub keep_streams: bool,
     /// Observer.
     pub progress: Option<Arc<dyn CoordinatorProgress>>,
+    /// How long the run's lease lasts without renewal (default 10 s, at least 100 ms): the
+    /// longest a restarted coordinator waits for a crashed one's lease.
+    pub lease: Duration,
 }
 
 impl std::fmt::Debug for CoordinatorConfig {
@@ -140,6 +152,7 @@ impl std::fmt::Debug for CoordinatorConfig {
             .field("max_republish", &self.max_republish)
             .field("stop_after_tells", &self.stop_after_tells)
             .field("keep_streams", &self.keep_streams)
+            .field("lease", &self.lease)
             .finish_non_exhaustive()
     }
 }
@@ -160,6 +173,7 @@ impl CoordinatorConfig {
             stop_after_tells: None,
             keep_streams: false,
             progress: None,
+            lease: Duration::from_secs(10),
         }
     }
 
@@ -221,6 +235,108 @@ impl std::fmt::Debug for RedisDriver {
             .field("epoch", &self.epoch)
             .field("results_pos", &self.results_pos)
             .finish_non_exhaustive()
+    }
+}
+
+/// The run's lease, held while a coordinator drives it.
+struct Lease {
+    key: String,
+    run: String,
+    token: String,
+    ttl: Duration,
+    renewed: Instant,
+}
+
+/// Extends the lease only while it still holds our token.
+const RENEW: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+    return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+/// Deletes the lease only while it still holds our token.
+const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+    return redis.call('DEL', KEYS[1]) else return 0 end";
+
+impl Lease {
+    /// Takes the run's lease, waiting up to one lease time for another holder's to expire.
+    async fn acquire(redis: &Redis, config: &CoordinatorConfig) -> Result<Lease, Error> {
+        let ttl = config.lease.max(Duration::from_millis(100));
+        let key = redis.keys().coordinator(&config.run);
+        let token = format!("pid {} epoch {}", std::process::id(), new_epoch());
+        let started = Instant::now();
+        let deadline = started + ttl + Duration::from_millis(500);
+        let mut announced = false;
+        loop {
+            let mut set = redis::cmd("SET");
+            set.arg(&key)
+                .arg(&token)
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl.as_millis() as u64);
+            let taken: Option<String> = redis.query("SET", &key, &set).await?;
+            if taken.is_some() {
+                return Ok(Lease {
+                    key,
+                    run: config.run.to_string(),
+                    token,
+                    ttl,
+                    renewed: Instant::now(),
+                });
+            }
+            let mut get = redis::cmd("GET");
+            get.arg(&key);
+            let holder: Option<String> = redis.query("GET", &key, &get).await?;
+            if Instant::now() >= deadline {
+                return Err(Error::RunTaken {
+                    run: config.run.to_string(),
+                    holder: holder.unwrap_or_else(|| "unknown".into()),
+                    waited: started.elapsed(),
+                });
+            }
+            if !announced {
+                announced = true;
+                tracing::info!(
+                    run = %config.run,
+                    holder = holder.as_deref().unwrap_or("unknown"),
+                    "another coordinator holds the run's lease; waiting for it to expire"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100).min(ttl / 4)).await;
+        }
+    }
+
+    fn renew_every(&self) -> Duration {
+        self.ttl / 3
+    }
+
+    /// Renews the lease when a third of it has passed; fails if another coordinator has it.
+    async fn renew_if_due(&mut self, redis: &Redis) -> Result<(), Error> {
+        if self.renewed.elapsed() < self.renew_every() {
+            return Ok(());
+        }
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(RENEW)
+            .arg(1)
+            .arg(&self.key)
+            .arg(&self.token)
+            .arg(self.ttl.as_millis() as u64);
+        let renewed: i64 = redis.query("EVAL", &self.key, &eval).await?;
+        if renewed == 1 {
+            self.renewed = Instant::now();
+            return Ok(());
+        }
+        let mut get = redis::cmd("GET");
+        get.arg(&self.key);
+        let holder: Option<String> = redis.query("GET", &self.key, &get).await?;
+        Err(Error::LeaseLost {
+            run: self.run.clone(),
+            holder: holder.unwrap_or_else(|| "nobody".into()),
+        })
+    }
+
+    /// Gives the lease up (if it is still ours).
+    async fn release(&self, redis: &Redis) -> Result<(), Error> {
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(RELEASE).arg(1).arg(&self.key).arg(&self.token);
+        let _: i64 = redis.query("EVAL", &self.key, &eval).await?;
+        Ok(())
     }
 }
 
@@ -337,10 +453,24 @@ impl RedisDriver {
     /// reached. See the [module documentation](self).
     pub async fn run(&mut self) -> Result<CoordinatorReport, Error> {
         let started = Instant::now();
-        let reader = self.redis.blocking(self.config.poll).await?;
+        let mut lease = Lease::acquire(&self.redis, &self.config).await?;
+        let outcome = self.run_leased(started, &mut lease).await;
+        if let Err(e) = lease.release(&self.redis).await {
+            tracing::warn!(error = %e, "could not release the run's lease; it expires by itself");
+        }
+        outcome
+    }
+
+    async fn run_leased(
+        &mut self,
+        started: Instant,
+        lease: &mut Lease,
+    ) -> Result<CoordinatorReport, Error> {
+        let poll = self.config.poll.min(lease.renew_every());
+        let reader = self.redis.blocking(poll).await?;
         let mut state = RunState::default();
         self.setup(&mut state).await?;
-        let outcome = self.drive(&reader, &mut state).await;
+        let outcome = self.drive(&reader, &mut state, lease).await;
         let stop = match outcome {
             Ok(stop) => stop,
             Err(e) => {
@@ -409,10 +539,17 @@ impl RedisDriver {
         Ok(())
     }
 
-    async fn drive(&mut self, reader: &Redis, state: &mut RunState) -> Result<StopReason, Error> {
+    async fn drive(
+        &mut self,
+        reader: &Redis,
+        state: &mut RunState,
+        lease: &mut Lease,
+    ) -> Result<StopReason, Error> {
         let results = self.redis.keys().results(&self.config.run);
         let mut last_progress = Instant::now();
+        let poll = self.config.poll.min(lease.renew_every());
         loop {
+            lease.renew_if_due(&self.redis).await?;
             self.publish_held(state).await?;
             if self.opt.is_done() {
                 return Ok(StopReason::Done);
@@ -439,7 +576,7 @@ impl RedisDriver {
             let batch = tokio::select! {
                 biased;
                 _ = self.config.cancel.cancelled() => return Ok(StopReason::Cancelled),
-                r = reader.read_after(&results, &self.results_pos, self.config.read_batch, Some(self.config.poll)) => r?,
+                r = reader.read_after(&results, &self.results_pos, self.config.read_batch, Some(poll)) => r?,
             };
             if batch.is_empty() {
                 if last_progress.elapsed() >= self.config.reconcile_after {

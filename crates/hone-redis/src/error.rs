@@ -79,6 +79,30 @@ pub enum Error {
         /// The optimizer.
         optimizer: String,
     },
+    /// Another coordinator holds the run's lease.
+    #[error(
+        "run `{run}` is driven by another coordinator ({holder}); after waiting {waited:?} it \
+         still renews its lease. Stop that coordinator first, or give this run another id"
+    )]
+    RunTaken {
+        /// The run.
+        run: String,
+        /// The other coordinator's lease token (process id and start time).
+        holder: String,
+        /// How long this coordinator waited for the lease.
+        waited: Duration,
+    },
+    /// The coordinator's lease expired and another coordinator took the run over.
+    #[error(
+        "run `{run}`: this coordinator lost its lease to another one ({holder}); it stops so \
+         that only one drives the run (its checkpoint is written)"
+    )]
+    LeaseLost {
+        /// The run.
+        run: String,
+        /// Who holds the lease now, if anyone.
+        holder: String,
+    },
     /// A local redis-server could not be started.
     #[error("could not start redis-server ({binary}): {message}")]
     Server {

@@ -126,6 +126,12 @@ impl Keys {
         format!("{}:{run}:results", self.prefix)
     }
 
+    /// A run's coordinator lease: the token of the coordinator driving the run, expiring
+    /// unless renewed.
+    pub fn coordinator(&self, run: &RunId) -> String {
+        format!("{}:{run}:coordinator", self.prefix)
+    }
+
     /// A run's dead-letter stream.
     pub fn dead(&self, run: &RunId) -> String {
         format!("{}:{run}:dead", self.prefix)

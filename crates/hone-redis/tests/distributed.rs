@@ -345,3 +345,45 @@ async fn two_runs_share_one_worker_pool_and_stay_isolated() {
         "finished runs leave the registry: {runs:?}"
     );
 }
+
+/// One coordinator per run: a second one for a run being driven waits one lease and is
+/// refused, naming the holder; the lease is gone once the first stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_coordinator_for_a_driven_run_is_refused() {
+    let Some(server) = redis_server() else { return };
+    let recorder = Arc::new(Recorder::default());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    *recorder.published_tx.lock().expect("lock") = Some(tx);
+    let first_config = coordinator_config("lease", &recorder);
+    let cancel = first_config.cancel.clone();
+    let mut first = RedisDriver::new(connect(&server.url()).await, optimizer(SEED), first_config);
+    // No worker: the first coordinator publishes its jobs and waits for results.
+    let task = tokio::spawn(async move { first.run().await });
+    rx.recv().await.expect("the first coordinator publishes");
+
+    let mut config = coordinator_config("lease", &Arc::new(Recorder::default()));
+    config.lease = Duration::from_millis(500);
+    let mut second = RedisDriver::new(connect(&server.url()).await, optimizer(SEED), config);
+    let err = second.run().await.expect_err("the run is taken");
+    assert!(
+        matches!(&err, hone_redis::Error::RunTaken { run, .. } if run == "lease"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("another coordinator"), "{err}");
+
+    cancel.cancel();
+    let report = task
+        .await
+        .expect("the first coordinator's task")
+        .expect("it stops cleanly");
+    assert_eq!(report.stop, StopReason::Cancelled);
+    let holder: Option<String> = raw(
+        &server.url(),
+        redis::cmd("GET").arg("hone:lease:coordinator"),
+    )
+    .await;
+    assert_eq!(
+        holder, None,
+        "the lease is released when the coordinator stops"
+    );
+}

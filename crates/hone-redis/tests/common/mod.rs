@@ -190,6 +190,8 @@ pub fn coordinator_config(run: &str, recorder: &Arc<Recorder>) -> CoordinatorCon
     config.poll = Duration::from_millis(200);
     config.reconcile_after = Duration::from_secs(2);
     config.progress = Some(recorder.clone());
+    // Short, so a coordinator restarted after a crash waits little for the dead one's lease.
+    config.lease = Duration::from_secs(2);
     config
 }
 
