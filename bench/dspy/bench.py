@@ -83,6 +83,14 @@ def overhead(args):
                       "framework_us": framework, "overhead_us": framework - raw}))
 
 
+def memory(args):
+    predict = dspy.Predict(SIGNATURE)
+    with dspy.context(lm=lm(args.base_url), adapter=dspy.ChatAdapter()):
+        for i in range(args.calls):
+            predict(question=f"What is {i} + {i + 1}?")
+    print(json.dumps({"calls": args.calls}))
+
+
 def evaluate(args):
     dev = read_split(args.dev)
     before = server_calls(args.base_url)
@@ -144,6 +152,9 @@ def main():
     p.add_argument("--base-url", required=True)
     p.add_argument("--calls", type=int, default=500)
     p.add_argument("--repeats", type=int, default=5)
+    p = sub.add_parser("memory")
+    p.add_argument("--base-url", required=True)
+    p.add_argument("--calls", type=int, default=300)
     p = sub.add_parser("evaluate")
     p.add_argument("--base-url", required=True)
     p.add_argument("--dev", required=True)
@@ -156,7 +167,7 @@ def main():
     p.add_argument("--candidates", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    {"overhead": overhead, "evaluate": evaluate, "optimize": optimize}[args.command](args)
+    {"overhead": overhead, "memory": memory, "evaluate": evaluate, "optimize": optimize}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -107,6 +107,7 @@ pub async fn instruction_opt(
                 GepaConfig {
                     budget: GepaBudget::Auto(AutoLevel::Light),
                     num_parallel_proposals: gepa_parallel,
+                    overlap_full_evals: true,
                     ..Default::default()
                 },
             )?),

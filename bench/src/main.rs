@@ -140,6 +140,16 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         repeats: usize,
     },
+    /// Sequential `Predict` calls and nothing else, for the peak RSS of a process that calls
+    /// an LM (JSON).
+    Memory {
+        /// The server's base URL (`.../v1`).
+        #[arg(long)]
+        base_url: String,
+        /// Calls.
+        #[arg(long, default_value_t = 300)]
+        calls: usize,
+    },
     /// `Evaluate` over a JSONL split against an external server (JSON).
     Evaluate {
         /// The server's base URL (`.../v1`).
@@ -378,6 +388,7 @@ async fn main() -> anyhow::Result<()> {
             calls,
             repeats,
         } => side::overhead(&base_url, calls, repeats).await,
+        Command::Memory { base_url, calls } => side::memory(&base_url, calls).await,
         Command::Evaluate {
             base_url,
             dev,

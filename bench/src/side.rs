@@ -176,6 +176,21 @@ pub async fn overhead(base_url: &str, calls: usize, repeats: usize) -> anyhow::R
     Ok(())
 }
 
+/// `calls` sequential `Predict` calls, each question made when it is asked: the process holds
+/// what a program calling an LM holds, and nothing of the benchmark's own.
+pub async fn memory(base_url: &str, calls: usize) -> anyhow::Result<()> {
+    let predict = Predict::new(SIGNATURE)?;
+    let ctx = CallContext::with_default_lm(lm(base_url)?);
+    for i in 0..calls {
+        let question = Example::new()
+            .with("question", format!("What is {i} + {}?", i + 1))
+            .with_inputs(["question"]);
+        predict.call(question, &ctx).await?;
+    }
+    println!("{}", json!({ "calls": calls }));
+    Ok(())
+}
+
 /// `Evaluate` of the unoptimized `Predict` over `devset` at `concurrency`.
 pub async fn evaluate(base_url: &str, devset: &Path, concurrency: usize) -> anyhow::Result<()> {
     let dev = read_split(devset)?;
@@ -274,6 +289,7 @@ pub async fn optimize(args: &OptimizeArgs) -> anyhow::Result<()> {
             GepaConfig {
                 budget: GepaBudget::Auto(AutoLevel::Light),
                 num_parallel_proposals: args.gepa_parallel.max(1),
+                overlap_full_evals: true,
                 seed: args.seed,
                 ..Default::default()
             },

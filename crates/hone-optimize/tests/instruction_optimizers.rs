@@ -27,6 +27,26 @@ fn gepa_improves_deterministically_and_resumes() {
 }
 
 #[test]
+fn gepa_overlapping_full_evaluations_improves_deterministically_and_resumes() {
+    let train = dataset(12, 14);
+    let val = dataset(10, 15);
+    let dev = dataset(200, 16);
+    for two in [false, true] {
+        let st = student(two);
+        let make = || -> Box<dyn Optimizer> {
+            let config = GepaConfig {
+                budget: GepaBudget::MaxMetricCalls(300),
+                num_parallel_proposals: 3,
+                overlap_full_evals: true,
+                ..Default::default()
+            };
+            Box::new(Gepa::new(&st, &train, Some(&val), config).expect("valid"))
+        };
+        check_optimizer(&make, &st, &dev, &[1, 3, 10, 25, 60]);
+    }
+}
+
+#[test]
 fn gepa_merges_and_keeps_pareto_bookkeeping_for_two_components() {
     let train = dataset(12, 4);
     let val = dataset(8, 5);

@@ -176,6 +176,11 @@ pub struct GepaConfig {
     pub num_parallel_proposals: usize,
     /// Validation examples per evaluation job (default 16).
     pub eval_batch_size: usize,
+    /// Start the next reflective iteration while accepted candidates are scored on the valset
+    /// (default false, DSPy's order). Its parents come from the pool before those candidates
+    /// join, and a merge they make due waits one iteration more; the budget counts their
+    /// calls before the iteration starts.
+    pub overlap_full_evals: bool,
     /// Seed (default 0).
     pub seed: u64,
 }
@@ -195,6 +200,7 @@ impl Default for GepaConfig {
             failure_score: 0.0,
             num_parallel_proposals: 1,
             eval_batch_size: 16,
+            overlap_full_evals: false,
             seed: 0,
         }
     }
@@ -259,10 +265,14 @@ enum Phase {
     },
     /// Children on their parents' minibatches.
     ChildEval { children: Vec<Child> },
-    /// Accepted candidates on the valset: per candidate its number of jobs.
+    /// Accepted candidates on the valset: per candidate its number of jobs; with
+    /// `overlap_full_evals`, the next iteration's parents on their minibatches too (their jobs
+    /// come after the full evaluations').
     FullEval {
         children: Vec<Child>,
         jobs: Vec<usize>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<Vec<Task>>,
     },
     /// Over.
     Done,
@@ -538,9 +548,11 @@ impl Gepa {
                     let program = self.program_for(&child.texts);
                     let jobs = self.full_eval_jobs(&program);
                     let child = Child { after, ..child };
+                    let next = self.overlapped_iteration(1);
                     self.phase = Phase::FullEval {
                         children: vec![child],
                         jobs: vec![jobs],
+                        next,
                     };
                 } else {
                     self.log.push(LogEvent::Note {
@@ -553,71 +565,7 @@ impl Gepa {
                     self.start_reflective();
                 }
             }
-            Phase::ParentEval { tasks } => {
-                let mut kept = Vec::new();
-                let mut before = Vec::new();
-                let mut calls = Vec::new();
-                for task in tasks {
-                    let examples = self.train_examples(&task.minibatch);
-                    let outcomes = steps::outcomes(next_output(&mut results), &examples);
-                    self.metric_calls += outcomes.len() as u64;
-                    let scores = self.scores_of(&outcomes);
-                    if outcomes.iter().all(|o| o.trace.is_empty()) {
-                        self.note(format!(
-                            "no trajectories for parent {}; skipping",
-                            task.parent
-                        ));
-                        continue;
-                    }
-                    if self.config.skip_perfect_score
-                        && scores.iter().all(|&s| s >= self.config.perfect_score)
-                    {
-                        self.note(format!(
-                            "all subsample scores perfect for parent {}; skipping",
-                            task.parent
-                        ));
-                        continue;
-                    }
-                    let components = self.select_components(task.parent);
-                    let parent_texts = self.programs[task.parent].texts.clone();
-                    let index = kept.len();
-                    let mut any = false;
-                    for component in components {
-                        let items =
-                            reflective::reflective_examples(&component, &outcomes, &mut self.rng);
-                        if items.is_empty() {
-                            self.note(format!(
-                                "no reflective examples for component `{component}` of candidate {}",
-                                task.parent
-                            ));
-                            continue;
-                        }
-                        let current = parent_texts.get(&component).cloned().unwrap_or_default();
-                        self.book.create(predict_spec(
-                            "gepa_reflection",
-                            propose_instruction_signature(),
-                            reflection_inputs(&current, &items),
-                            1,
-                            CallSettings::default(),
-                        ));
-                        calls.push((index, component));
-                        any = true;
-                    }
-                    if any {
-                        kept.push(task);
-                        before.push(scores);
-                    }
-                }
-                if calls.is_empty() {
-                    self.next_iteration();
-                } else {
-                    self.phase = Phase::Reflect {
-                        tasks: kept,
-                        before,
-                        calls,
-                    };
-                }
-            }
+            Phase::ParentEval { tasks } => self.after_parent_eval(tasks, &mut results),
             Phase::Reflect {
                 tasks,
                 before,
@@ -720,13 +668,19 @@ impl Gepa {
                         let program = self.program_for(&child.texts);
                         jobs.push(self.full_eval_jobs(&program));
                     }
+                    let next = self.overlapped_iteration(accepted.len());
                     self.phase = Phase::FullEval {
                         children: accepted,
                         jobs,
+                        next,
                     };
                 }
             }
-            Phase::FullEval { children, jobs } => {
+            Phase::FullEval {
+                children,
+                jobs,
+                next,
+            } => {
                 let mut reflective_accepted = false;
                 for (child, n) in children.into_iter().zip(jobs) {
                     let outcomes = self.collect_full(&mut results, n);
@@ -748,11 +702,99 @@ impl Gepa {
                 if reflective_accepted {
                     self.last_iter_found_new_program = true;
                 }
-                self.next_iteration();
+                match next {
+                    Some(tasks) => self.after_parent_eval(tasks, &mut results),
+                    None => self.next_iteration(),
+                }
             }
             Phase::Done => {}
         }
         Ok(())
+    }
+
+    /// Reads the parents' minibatch results and asks for reflections (or moves on).
+    fn after_parent_eval(
+        &mut self,
+        tasks: Vec<Task>,
+        results: &mut impl Iterator<Item = JobResult>,
+    ) {
+        let mut kept = Vec::new();
+        let mut before = Vec::new();
+        let mut calls = Vec::new();
+        for task in tasks {
+            let examples = self.train_examples(&task.minibatch);
+            let outcomes = steps::outcomes(next_output(results), &examples);
+            self.metric_calls += outcomes.len() as u64;
+            let scores = self.scores_of(&outcomes);
+            if outcomes.iter().all(|o| o.trace.is_empty()) {
+                self.note(format!(
+                    "no trajectories for parent {}; skipping",
+                    task.parent
+                ));
+                continue;
+            }
+            if self.config.skip_perfect_score
+                && scores.iter().all(|&s| s >= self.config.perfect_score)
+            {
+                self.note(format!(
+                    "all subsample scores perfect for parent {}; skipping",
+                    task.parent
+                ));
+                continue;
+            }
+            let components = self.select_components(task.parent);
+            let parent_texts = self.programs[task.parent].texts.clone();
+            let index = kept.len();
+            let mut any = false;
+            for component in components {
+                let items = reflective::reflective_examples(&component, &outcomes, &mut self.rng);
+                if items.is_empty() {
+                    self.note(format!(
+                        "no reflective examples for component `{component}` of candidate {}",
+                        task.parent
+                    ));
+                    continue;
+                }
+                let current = parent_texts.get(&component).cloned().unwrap_or_default();
+                self.book.create(predict_spec(
+                    "gepa_reflection",
+                    propose_instruction_signature(),
+                    reflection_inputs(&current, &items),
+                    1,
+                    CallSettings::default(),
+                ));
+                calls.push((index, component));
+                any = true;
+            }
+            if any {
+                kept.push(task);
+                before.push(scores);
+            }
+        }
+        if calls.is_empty() {
+            self.next_iteration();
+        } else {
+            self.phase = Phase::Reflect {
+                tasks: kept,
+                before,
+                calls,
+            };
+        }
+    }
+
+    /// With `overlap_full_evals`, starts the next reflective iteration now, beside the full
+    /// evaluation of `candidates` accepted candidates, if the budget (counting those
+    /// evaluations) allows: its parents' minibatch jobs, to be read after the full ones.
+    fn overlapped_iteration(&mut self, candidates: usize) -> Option<Vec<Task>> {
+        if !self.config.overlap_full_evals {
+            return None;
+        }
+        let committed = self.metric_calls + (candidates * self.valset.len()) as u64;
+        if committed >= self.max_metric_calls {
+            return None;
+        }
+        self.iteration += 1;
+        Some(self.reflective_tasks())
     }
 
     fn note(&mut self, message: String) {
@@ -911,6 +953,13 @@ impl Gepa {
     }
 
     fn start_reflective(&mut self) {
+        let tasks = self.reflective_tasks();
+        self.phase = Phase::ParentEval { tasks };
+    }
+
+    /// Picks the parents and minibatches of a reflective iteration and asks for their
+    /// evaluations (with traces).
+    fn reflective_tasks(&mut self) -> Vec<Task> {
         let n = self.config.num_parallel_proposals.max(1);
         let mut tasks = Vec::with_capacity(n);
         for _ in 0..n {
@@ -927,7 +976,7 @@ impl Gepa {
                 .create(eval_spec(&program, examples, true, CallSettings::default()));
             tasks.push(Task { parent, minibatch });
         }
-        self.phase = Phase::ParentEval { tasks };
+        tasks
     }
 
     fn finish(&mut self) {
