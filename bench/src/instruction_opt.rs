@@ -120,6 +120,11 @@ pub async fn instruction_opt(
             config.progress = Some(Arc::new(Timeline(std::time::Instant::now())));
         }
         let report = run_optimizer(opt.as_mut(), &executor, &config).await?;
+        if std::env::var_os("HONE_BENCH_TIMELINE").is_some() {
+            for event in opt.log().events() {
+                eprintln!("log: {}", serde_json::to_string(event).unwrap_or_default());
+            }
+        }
         let stats = sim.stats();
         let calls = stats
             .requests_by_path

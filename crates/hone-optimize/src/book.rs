@@ -27,6 +27,13 @@ pub struct JobBook {
     done_below: u64,
     /// LM calls reported by all results so far.
     lm_calls: u64,
+    /// Background jobs not yet taken, with their group: outside the step barrier (see
+    /// [`JobBook::create_background`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    background: BTreeMap<JobId, u64>,
+    /// Results of background jobs, by job id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    background_results: BTreeMap<JobId, JobResult>,
 }
 
 impl JobBook {
@@ -44,6 +51,52 @@ impl JobBook {
         id
     }
 
+    /// Creates a background job in `group`: handed out by the next [`JobBook::drain`] like any
+    /// job, but outside the step barrier — steps complete without it, and its result waits
+    /// until [`JobBook::take_background`] takes the group. An optimizer reads background
+    /// results only at points of its own choosing, so its outcomes stay independent of arrival
+    /// order.
+    pub fn create_background(&mut self, group: u64, spec: JobSpec) -> JobId {
+        let id = JobId(self.next_id);
+        self.next_id += 1;
+        self.background.insert(id, group);
+        self.queued.push(Job { id, spec });
+        id
+    }
+
+    /// Whether background jobs of `group` exist that were not taken yet.
+    pub fn has_background(&self, group: u64) -> bool {
+        self.background.values().any(|&g| g == group)
+    }
+
+    /// Whether `group` has background jobs and every one has its result.
+    pub fn background_complete(&self, group: u64) -> bool {
+        self.has_background(group)
+            && self
+                .background
+                .iter()
+                .filter(|(_, g)| **g == group)
+                .all(|(id, _)| self.background_results.contains_key(id))
+    }
+
+    /// The results of `group`'s background jobs in job-id order; the group is then gone.
+    pub fn take_background(&mut self, group: u64) -> Vec<JobResult> {
+        let ids: Vec<JobId> = self
+            .background
+            .iter()
+            .filter(|(_, g)| **g == group)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut results = Vec::with_capacity(ids.len());
+        for id in ids {
+            self.background.remove(&id);
+            if let Some(r) = self.background_results.remove(&id) {
+                results.push(r);
+            }
+        }
+        results
+    }
+
     /// Hands out the queued jobs (what `ask` returns).
     pub fn drain(&mut self) -> Vec<Job> {
         let jobs = std::mem::take(&mut self.queued);
@@ -55,6 +108,17 @@ impl JobBook {
 
     /// Records a result; idempotent.
     pub fn record(&mut self, result: JobResult) -> Told {
+        if self.background.contains_key(&result.id) {
+            if self.background_results.contains_key(&result.id) {
+                return Told::Duplicate;
+            }
+            if self.issued.remove(&result.id).is_none() {
+                return Told::Unknown;
+            }
+            self.lm_calls += result.lm_calls;
+            self.background_results.insert(result.id, result);
+            return Told::Accepted;
+        }
         if result.id.0 < self.done_below || self.results.contains_key(&result.id) {
             return Told::Duplicate;
         }
@@ -137,6 +201,40 @@ mod tests {
             },
             lm_calls: 1,
         }
+    }
+
+    #[test]
+    fn background_jobs_stay_outside_steps_until_taken() {
+        let mut book = JobBook::new();
+        let slow = book.create_background(7, spec());
+        let other = book.create_background(8, spec());
+        let a = book.create(spec());
+        assert_eq!(book.drain().len(), 3);
+        assert_eq!(book.record(result(a)), Told::Accepted);
+        assert!(
+            book.step_complete(),
+            "the step does not wait for background jobs"
+        );
+        assert_eq!(book.take_step().len(), 1);
+        assert!(book.has_background(7) && !book.background_complete(7));
+        let b = book.create(spec());
+        book.drain();
+        assert_eq!(book.record(result(slow)), Told::Accepted);
+        assert_eq!(book.record(result(slow)), Told::Duplicate);
+        assert!(book.background_complete(7) && !book.background_complete(8));
+        assert!(
+            !book.step_complete(),
+            "the new step still waits for its own job"
+        );
+        let got: Vec<JobId> = book.take_background(7).into_iter().map(|r| r.id).collect();
+        assert_eq!(got, vec![slow]);
+        assert!(!book.has_background(7) && book.has_background(8));
+        assert_eq!(book.record(result(slow)), Told::Duplicate);
+        assert_eq!(book.record(result(b)), Told::Accepted);
+        assert!(book.step_complete());
+        assert_eq!(book.record(result(other)), Told::Accepted);
+        assert_eq!(book.take_background(8).len(), 1);
+        assert_eq!(book.lm_calls(), 4);
     }
 
     #[test]

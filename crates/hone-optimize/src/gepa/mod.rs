@@ -176,10 +176,10 @@ pub struct GepaConfig {
     pub num_parallel_proposals: usize,
     /// Validation examples per evaluation job (default 16).
     pub eval_batch_size: usize,
-    /// Start the next reflective iteration while accepted candidates are scored on the valset
-    /// (default false, DSPy's order). Its parents come from the pool before those candidates
-    /// join, and a merge they make due waits one iteration more; the budget counts their
-    /// calls before the iteration starts.
+    /// Score accepted candidates on the valset in the background while the next iterations
+    /// run (default false, DSPy's order). They join the pool — and can become parents or
+    /// merge partners — when the iteration that runs beside them ends; the budget counts their
+    /// metric calls from the start.
     pub overlap_full_evals: bool,
     /// Seed (default 0).
     pub seed: u64,
@@ -245,6 +245,23 @@ struct Child {
     merge: Option<(usize, usize, usize)>,
 }
 
+/// Candidates scored on the valset in the background (`overlap_full_evals`): one group of
+/// background jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct BackgroundEval {
+    /// The job group in the book.
+    group: u64,
+    children: Vec<Child>,
+    /// Jobs per candidate.
+    jobs: Vec<usize>,
+    /// Iterations started beside it.
+    iterations_beside: usize,
+}
+
+/// Iterations that run beside a background scoring before its candidates must join the pool
+/// (a fixed number, so that a run does not depend on how fast the scoring is).
+const ITERATIONS_BESIDE_BACKGROUND: usize = 2;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "snake_case")]
 enum Phase {
@@ -265,15 +282,13 @@ enum Phase {
     },
     /// Children on their parents' minibatches.
     ChildEval { children: Vec<Child> },
-    /// Accepted candidates on the valset: per candidate its number of jobs; with
-    /// `overlap_full_evals`, the next iteration's parents on their minibatches too (their jobs
-    /// come after the full evaluations').
+    /// Accepted candidates on the valset: per candidate its number of jobs.
     FullEval {
         children: Vec<Child>,
         jobs: Vec<usize>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        next: Option<Vec<Task>>,
     },
+    /// Waiting for background valset scoring that must join the pool before going on.
+    Waiting,
     /// Over.
     Done,
 }
@@ -300,6 +315,11 @@ pub struct Gepa {
     rng: OptRng,
     book: JobBook,
     phase: Phase,
+    /// Background scorings in the order they started.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    backgrounds: Vec<BackgroundEval>,
+    #[serde(default)]
+    next_group: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     failure: Option<String>,
     log: RunLog,
@@ -359,6 +379,8 @@ impl Gepa {
             last_iter_found_new_program: false,
             book: JobBook::new(),
             phase: Phase::Done,
+            backgrounds: Vec::new(),
+            next_group: 0,
             failure: None,
             log: RunLog::new(),
         };
@@ -545,15 +567,8 @@ impl Gepa {
                     detail: json!({"merge": child.merge, "parent_sums": [parent_sums.0, parent_sums.1]}),
                 });
                 if new_sum >= parent_sums.0.max(parent_sums.1) {
-                    let program = self.program_for(&child.texts);
-                    let jobs = self.full_eval_jobs(&program);
                     let child = Child { after, ..child };
-                    let next = self.overlapped_iteration(1);
-                    self.phase = Phase::FullEval {
-                        children: vec![child],
-                        jobs: vec![jobs],
-                        next,
-                    };
+                    self.score_candidates(vec![child]);
                 } else {
                     self.log.push(LogEvent::Note {
                         message: format!(
@@ -655,7 +670,19 @@ impl Gepa {
                             "accepted": new > old,
                         }),
                     });
-                    let duplicate = accepted.iter().any(|c| c.texts == child.texts);
+                    let known = self.programs.iter().any(|p| p.texts == child.texts)
+                        || self
+                            .backgrounds
+                            .iter()
+                            .any(|b| b.children.iter().any(|c| c.texts == child.texts));
+                    if new > old && known {
+                        self.note(format!(
+                            "the improved proposal from parent {} is already a candidate; not \
+                             scoring it again",
+                            child.parent
+                        ));
+                    }
+                    let duplicate = known || accepted.iter().any(|c| c.texts == child.texts);
                     if new > old && !duplicate {
                         accepted.push(child);
                     }
@@ -663,53 +690,113 @@ impl Gepa {
                 if accepted.is_empty() {
                     self.next_iteration();
                 } else {
-                    let mut jobs = Vec::new();
-                    for child in &accepted {
-                        let program = self.program_for(&child.texts);
-                        jobs.push(self.full_eval_jobs(&program));
-                    }
-                    let next = self.overlapped_iteration(accepted.len());
-                    self.phase = Phase::FullEval {
-                        children: accepted,
-                        jobs,
-                        next,
-                    };
+                    self.score_candidates(accepted);
                 }
             }
-            Phase::FullEval {
-                children,
-                jobs,
-                next,
-            } => {
-                let mut reflective_accepted = false;
-                for (child, n) in children.into_iter().zip(jobs) {
-                    let outcomes = self.collect_full(&mut results, n);
-                    let scores = self.scores_of(&outcomes);
-                    self.metric_calls += scores.len() as u64;
-                    self.add_program(&child, scores);
-                    if child.merge.is_some() {
-                        self.merges_due = self.merges_due.saturating_sub(1);
-                        self.merges_tested += 1;
-                    } else {
-                        reflective_accepted = true;
-                        if self.config.use_merge
-                            && self.merges_tested < self.config.max_merge_invocations
-                        {
-                            self.merges_due += 1;
-                        }
-                    }
-                }
-                if reflective_accepted {
-                    self.last_iter_found_new_program = true;
-                }
-                match next {
-                    Some(tasks) => self.after_parent_eval(tasks, &mut results),
-                    None => self.next_iteration(),
-                }
+            Phase::FullEval { children, jobs } => {
+                self.add_scored(children, jobs, &mut results);
+                self.next_iteration();
             }
+            Phase::Waiting => self.phase = Phase::Waiting,
             Phase::Done => {}
         }
         Ok(())
+    }
+
+    /// Adds candidates scored on the valset (their results next in `results`) to the pool.
+    fn add_scored(
+        &mut self,
+        children: Vec<Child>,
+        jobs: Vec<usize>,
+        results: &mut impl Iterator<Item = JobResult>,
+    ) {
+        let mut reflective_accepted = false;
+        for (child, n) in children.into_iter().zip(jobs) {
+            let outcomes = self.collect_full(results, n);
+            let scores = self.scores_of(&outcomes);
+            self.metric_calls += scores.len() as u64;
+            self.add_program(&child, scores);
+            if child.merge.is_some() {
+                self.merges_due = self.merges_due.saturating_sub(1);
+                self.merges_tested += 1;
+            } else {
+                reflective_accepted = true;
+                if self.config.use_merge && self.merges_tested < self.config.max_merge_invocations {
+                    self.merges_due += 1;
+                }
+            }
+        }
+        if reflective_accepted {
+            self.last_iter_found_new_program = true;
+        }
+    }
+
+    /// Scores accepted candidates on the valset: in this step (DSPy's order), or with
+    /// `overlap_full_evals` in the background while the next iteration runs.
+    fn score_candidates(&mut self, children: Vec<Child>) {
+        if !self.config.overlap_full_evals {
+            let mut jobs = Vec::new();
+            for child in &children {
+                let program = self.program_for(&child.texts);
+                jobs.push(self.full_eval_jobs(&program));
+            }
+            self.phase = Phase::FullEval { children, jobs };
+            return;
+        }
+        let group = self.next_group;
+        self.next_group += 1;
+        let batch = self.config.eval_batch_size.max(1);
+        let mut jobs = Vec::new();
+        for child in &children {
+            let program = self.program_for(&child.texts);
+            let chunks: Vec<Vec<JobExample>> =
+                self.valset.chunks(batch).map(<[_]>::to_vec).collect();
+            jobs.push(chunks.len());
+            for chunk in chunks {
+                self.book.create_background(
+                    group,
+                    eval_spec(&program, chunk, false, CallSettings::default()),
+                );
+            }
+        }
+        self.backgrounds.push(BackgroundEval {
+            group,
+            children,
+            jobs,
+            iterations_beside: 0,
+        });
+        self.next_iteration();
+    }
+
+    /// Adds the background scorings that are due — all of them with `all`, else those that ran
+    /// beside [`ITERATIONS_BESIDE_BACKGROUND`] iterations — to the pool, oldest first; `false`
+    /// when one of them is still running (the ones before it are in).
+    fn absorb_due(&mut self, all: bool) -> bool {
+        while let Some(first) = self.backgrounds.first() {
+            if !all && first.iterations_beside < ITERATIONS_BESIDE_BACKGROUND {
+                return true;
+            }
+            if !self.book.background_complete(first.group) {
+                return false;
+            }
+            let BackgroundEval {
+                group,
+                children,
+                jobs,
+                ..
+            } = self.backgrounds.remove(0);
+            let results = self.book.take_background(group);
+            self.add_scored(children, jobs, &mut results.into_iter());
+        }
+        true
+    }
+
+    /// Metric calls the background scorings will make.
+    fn background_calls(&self) -> u64 {
+        self.backgrounds
+            .iter()
+            .map(|b| (b.children.len() * self.valset.len()) as u64)
+            .sum()
     }
 
     /// Reads the parents' minibatch results and asks for reflections (or moves on).
@@ -782,21 +869,6 @@ impl Gepa {
         }
     }
 
-    /// With `overlap_full_evals`, starts the next reflective iteration now, beside the full
-    /// evaluation of `candidates` accepted candidates, if the budget (counting those
-    /// evaluations) allows: its parents' minibatch jobs, to be read after the full ones.
-    fn overlapped_iteration(&mut self, candidates: usize) -> Option<Vec<Task>> {
-        if !self.config.overlap_full_evals {
-            return None;
-        }
-        let committed = self.metric_calls + (candidates * self.valset.len()) as u64;
-        if committed >= self.max_metric_calls {
-            return None;
-        }
-        self.iteration += 1;
-        Some(self.reflective_tasks())
-    }
-
     fn note(&mut self, message: String) {
         let iteration = self.iteration + 1;
         self.log.push(LogEvent::Note {
@@ -854,14 +926,34 @@ impl Gepa {
         }
     }
 
-    /// The start of gepa's loop body: the budget check, a scheduled merge, or a reflective
-    /// mutation.
+    /// The start of gepa's loop body, once candidates scored in the background (if any) have
+    /// joined the pool.
     fn next_iteration(&mut self) {
-        if self.metric_calls >= self.max_metric_calls {
-            self.finish();
+        let spent = self.metric_calls + self.background_calls() >= self.max_metric_calls;
+        if !self.absorb_due(spent) {
+            self.phase = Phase::Waiting;
+            return;
+        }
+        self.begin_iteration();
+    }
+
+    /// The loop body proper: the budget check (counting the background scorings' calls), a
+    /// scheduled merge, or a reflective mutation. Candidates still scored in the background
+    /// are not in the pool yet.
+    fn begin_iteration(&mut self) {
+        if self.metric_calls + self.background_calls() >= self.max_metric_calls {
+            // The budget is spent: the background candidates join the pool, then the run ends.
+            if self.absorb_due(true) {
+                self.finish();
+            } else {
+                self.phase = Phase::Waiting;
+            }
             return;
         }
         self.iteration += 1;
+        for background in &mut self.backgrounds {
+            background.iterations_beside += 1;
+        }
         if self.config.use_merge && self.merges_due > 0 && self.last_iter_found_new_program {
             self.last_iter_found_new_program = false;
             if let Some(merged) = self.propose_merge() {
@@ -962,12 +1054,15 @@ impl Gepa {
     fn reflective_tasks(&mut self) -> Vec<Task> {
         let n = self.config.num_parallel_proposals.max(1);
         let mut tasks = Vec::with_capacity(n);
-        for _ in 0..n {
+        for k in 0..n {
             let parent = self.select_parent();
+            // Proposal k of iteration i takes the sampler's slice i·n + k: gepa's slice i when
+            // n = 1, and minibatches no other proposal of any iteration shares otherwise.
+            let slice = self.iteration.max(0) * n as i64 + k as i64;
             let minibatch = self.sampler.next(
                 self.trainset.len(),
                 self.config.reflection_minibatch_size,
-                self.iteration,
+                slice,
                 &mut self.rng,
             );
             let program = self.program_for(&self.programs[parent].texts);
@@ -1035,6 +1130,10 @@ impl Optimizer for Gepa {
         {
             self.failure = Some(e.to_string());
             return Err(e);
+        }
+        if self.phase == Phase::Waiting {
+            // Goes on if the scorings it waits for are in (else it waits again).
+            self.next_iteration();
         }
         Ok(told)
     }
