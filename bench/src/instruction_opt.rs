@@ -13,7 +13,7 @@ use hone_lm::{HttpLm, LmHandle};
 use hone_modules::{CallContext, Module, Predict};
 use hone_optimize::{
     AutoLevel, Copro, CoproConfig, Gepa, GepaBudget, GepaConfig, LmRole, MiproConfig, MiproV2,
-    Optimizer,
+    Optimizer, Simba, SimbaConfig,
 };
 use hone_sim::{SimConfig, SimServer};
 
@@ -112,7 +112,8 @@ pub async fn instruction_opt(
                 },
             )?),
             "copro" => Box::new(Copro::new(&student, &trainset, CoproConfig::default())?),
-            other => anyhow::bail!("unknown optimizer `{other}`; use mipro, gepa or copro"),
+            "simba" => Box::new(Simba::new(&student, &trainset, SimbaConfig::default())?),
+            other => anyhow::bail!("unknown optimizer `{other}`; use mipro, gepa, copro or simba"),
         };
         sim.reset_stats();
         let mut config = DriverConfig::with_concurrency(concurrency);

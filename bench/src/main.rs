@@ -70,8 +70,8 @@ enum Command {
     },
     /// MIPROv2 (light), GEPA and COPRO in process: wall time against the ideal.
     InstructionOpt {
-        /// Optimizers to run, comma-separated (mipro, gepa, copro).
-        #[arg(long, value_delimiter = ',', default_value = "mipro,gepa,copro")]
+        /// Optimizers to run, comma-separated (mipro, gepa, copro, simba).
+        #[arg(long, value_delimiter = ',', default_value = "mipro,gepa,copro,simba")]
         optimizers: Vec<String>,
         /// Training examples.
         #[arg(long, default_value_t = 100)]

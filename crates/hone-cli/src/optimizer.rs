@@ -6,7 +6,7 @@ use hone_core::state::ProgramState;
 use hone_optimize::{
     BootstrapConfig, BootstrapFewShot, BootstrapFewShotWithRandomSearch, Copro, CoproConfig, Gepa,
     GepaConfig, LabeledFewShot, LabeledFewShotConfig, MiproConfig, MiproV2, Optimizer,
-    RandomSearchConfig,
+    RandomSearchConfig, Simba, SimbaConfig,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,7 @@ pub const OPTIMIZER_KINDS: &[&str] = &[
     "mipro_v2",
     "gepa",
     "copro",
+    "simba",
 ];
 
 /// The default driver concurrency.
@@ -51,6 +52,7 @@ fn canonical(kind: &str) -> Option<&'static str> {
         "mipro_v2" | "miprov2" | "mipro" => "mipro_v2",
         "gepa" => "gepa",
         "copro" => "copro",
+        "simba" => "simba",
         _ => return None,
     })
 }
@@ -68,6 +70,7 @@ fn default_keys(kind: &str) -> Vec<String> {
         "bootstrap_few_shot_with_random_search" => keys::<RandomSearchConfig>(),
         "mipro_v2" => keys::<MiproConfig>(),
         "gepa" => keys::<GepaConfig>(),
+        "simba" => keys::<SimbaConfig>(),
         _ => keys::<CoproConfig>(),
     };
     // Optional keys a default config leaves out of its JSON.
@@ -197,6 +200,7 @@ fn check_config(program: &Program, choice: &OptimizerChoice) -> Result<()> {
         }
         "mipro_v2" => config::<MiproConfig>(program, choice).map(drop),
         "gepa" => config::<GepaConfig>(program, choice).map(drop),
+        "simba" => config::<SimbaConfig>(program, choice).map(drop),
         _ => config::<CoproConfig>(program, choice).map(drop),
     }
 }
@@ -228,6 +232,7 @@ pub fn make_optimizer(
         "gepa" => {
             Box::new(Gepa::new(student, train, dev, config(program, choice)?).map_err(failed)?)
         }
+        "simba" => Box::new(Simba::new(student, train, config(program, choice)?).map_err(failed)?),
         _ => Box::new(Copro::new(student, train, config(program, choice)?).map_err(failed)?),
     })
 }

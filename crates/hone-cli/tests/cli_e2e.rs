@@ -337,3 +337,46 @@ fn help_lists_subcommands_and_exit_codes() {
         assert!(out.contains(s), "missing {s} in\n{out}");
     }
 }
+
+#[test]
+fn simba_optimizes_a_program_file() {
+    let sim = Sim::start(&[]);
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let text = read(&program()).replace(
+        "[optimizer]\nkind = \"random_search\"\nnum_candidate_programs = 3\nmax_bootstrapped_demos = 2\nmax_labeled_demos = 2\nseed = 0",
+        "[optimizer]\nkind = \"simba\"\nbsize = 8\nnum_candidates = 3\nmax_steps = 2\nseed = 0",
+    );
+    assert!(
+        text.contains("kind = \"simba\""),
+        "the optimizer table changed"
+    );
+    let path = tmp.path().join("simba.toml");
+    std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    // The dataset path is relative to the program file.
+    std::fs::copy(
+        program().with_file_name("reviews.jsonl"),
+        tmp.path().join("reviews.jsonl"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let run_dir = tmp.path().join("run");
+    let out = hone(&[
+        "optimize",
+        &path.display().to_string(),
+        "--out",
+        &run_dir.display().to_string(),
+        "--base-url",
+        &sim.url,
+        "--json",
+    ]);
+    let line = ok(&out);
+    let v: serde_json::Value =
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["status"], "done", "{v}");
+    assert_eq!(v["optimizer"], "simba", "{v}");
+    assert!(run_dir.join("program.json").is_file());
+    let record = read(&run_dir.join("run.json"));
+    assert!(
+        record.contains("simba_"),
+        "SIMBA's proposals are in the run log"
+    );
+}

@@ -1,5 +1,5 @@
-//! The instruction optimizers against the simulated server: with a fixed seed MIPROv2 and GEPA
-//! lift the dev score above BootstrapFewShot's (COPRO above the unoptimized program's), and a run resumed from a checkpoint ends with the
+//! The instruction optimizers against the simulated server: with a fixed seed MIPROv2, GEPA and
+//! SIMBA lift the dev score above BootstrapFewShot's (COPRO above the unoptimized program's), and a run resumed from a checkpoint ends with the
 //! uninterrupted run's program.
 
 mod common;
@@ -13,7 +13,7 @@ use hone_lm::{CacheStore, HttpLm, LmBuilder, MemoryCache};
 use hone_modules::Module;
 use hone_optimize::{
     BootstrapConfig, BootstrapFewShot, Copro, CoproConfig, Gepa, GepaBudget, GepaConfig, LmRole,
-    MiproConfig, MiproV2, Optimizer,
+    MiproConfig, MiproV2, Optimizer, Simba, SimbaConfig,
 };
 
 fn exec(sim: &hone_sim::SimHandle) -> InProcessExecutor {
@@ -62,6 +62,15 @@ fn copro_config() -> CoproConfig {
     CoproConfig::default()
 }
 
+fn simba_config() -> SimbaConfig {
+    SimbaConfig {
+        bsize: 10,
+        num_candidates: 4,
+        max_steps: 4,
+        ..Default::default()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_instruction_optimizer_beats_bootstrap_few_shot() {
     let sim = sim(Duration::ZERO).await;
@@ -86,6 +95,7 @@ async fn each_instruction_optimizer_beats_bootstrap_few_shot() {
         Box::new(MiproV2::new(&student, &train, Some(&val), mipro_config()).expect("valid")),
         Box::new(Gepa::new(&student, &train, Some(&val), gepa_config()).expect("valid")),
         Box::new(Copro::new(&student, &train, copro_config()).expect("valid")),
+        Box::new(Simba::new(&student, &train, simba_config()).expect("valid")),
     ];
     let mut lines = vec![format!(
         "no optimizer {baseline:.3}, BootstrapFewShot {bootstrap:.3}"
@@ -169,6 +179,21 @@ async fn resumed_instruction_runs_end_with_the_uninterrupted_program() {
                     CoproConfig {
                         breadth: 3,
                         depth: 2,
+                        ..Default::default()
+                    },
+                )
+                .expect("valid"),
+            )
+        }),
+        Box::new(|| {
+            Box::new(
+                Simba::new(
+                    &student,
+                    &train,
+                    SimbaConfig {
+                        bsize: 6,
+                        num_candidates: 3,
+                        max_steps: 2,
                         ..Default::default()
                     },
                 )

@@ -1,4 +1,4 @@
-//! The instruction optimizers — [`Gepa`](crate::gepa::Gepa), [`MiproV2`](crate::mipro::MiproV2), [`Copro`](crate::copro::Copro) — and a [`Registry`] that
+//! The instruction optimizers — [`Gepa`](crate::gepa::Gepa), [`MiproV2`](crate::mipro::MiproV2), [`Copro`](crate::copro::Copro), [`Simba`](crate::simba::Simba) — and a [`Registry`] that
 //! restores them next to the built-in few-shot optimizers.
 
 use crate::restore::Registry;
@@ -10,4 +10,5 @@ pub fn registry() -> Registry {
         .with::<crate::gepa::Gepa>()
         .with::<crate::mipro::MiproV2>()
         .with::<crate::copro::Copro>()
+        .with::<crate::simba::Simba>()
 }

@@ -7,8 +7,9 @@
 //!
 //! The few-shot family follows DSPy 3.x: [`LabeledFewShot`], [`BootstrapFewShot`] and
 //! [`BootstrapFewShotWithRandomSearch`], with DSPy's parameters, defaults and (thanks to
-//! [`PyRandom`], Python's own generator) DSPy's demo choices. [`knn`] holds the vector search
-//! behind `KNNFewShot`; [`stats`] the evaluation math.
+//! [`PyRandom`], Python's own generator) DSPy's demo choices. The instruction optimizers are
+//! [`MiproV2`], [`Copro`], [`Gepa`] and [`Simba`]. [`knn`] holds the vector search behind
+//! `KNNFewShot`; [`stats`] the evaluation math.
 //!
 //! Architecture invariant: this crate does no IO. It knows nothing about LMs, HTTP, async
 //! runtimes, files or the clock; randomness comes from seeds stored in the state.
@@ -29,6 +30,7 @@ pub mod pyrandom;
 pub mod random_search;
 pub mod restore;
 pub mod rng;
+pub mod simba;
 pub mod stats;
 mod steps;
 
@@ -48,4 +50,5 @@ pub use pyrandom::PyRandom;
 pub use random_search::{BootstrapFewShotWithRandomSearch, CandidateProgram, RandomSearchConfig};
 pub use restore::{Registry, Restore, RestoreFn};
 pub use rng::OptRng;
+pub use simba::{Simba, SimbaConfig};
 pub use stats::ScoreSummary;

@@ -6,7 +6,8 @@ mod fake_lm;
 
 use fake_lm::{check_optimizer, dataset, student};
 use hone_optimize::{
-    Copro, CoproConfig, Gepa, GepaBudget, GepaConfig, MiproConfig, MiproV2, Optimizer,
+    Copro, CoproConfig, Gepa, GepaBudget, GepaConfig, MiproConfig, MiproV2, Optimizer, Simba,
+    SimbaConfig,
 };
 
 #[test]
@@ -192,4 +193,41 @@ fn mipro_v2_observes_every_data_batch_at_once_unless_sequential() {
             "sequential: {sequential}: no dataset summary in the log"
         );
     }
+}
+
+#[test]
+fn simba_improves_deterministically_and_resumes() {
+    let train = dataset(16, 17);
+    let dev = dataset(200, 18);
+    for two in [false, true] {
+        let st = student(two);
+        let make = || -> Box<dyn Optimizer> {
+            let config = SimbaConfig {
+                bsize: 6,
+                num_candidates: 4,
+                max_steps: 5,
+                ..Default::default()
+            };
+            Box::new(Simba::new(&st, &train, config).expect("valid"))
+        };
+        check_optimizer(&make, &st, &dev, &[1, 3, 8, 15]);
+    }
+}
+
+#[test]
+fn simba_checks_its_settings() {
+    let st = student(false);
+    let train = dataset(10, 19);
+    let err = Simba::new(&st, &train, SimbaConfig::default()).expect_err("bsize 32 > 10 examples");
+    let text = err.to_string();
+    assert!(
+        text.contains("bsize = 32") && text.contains("lower bsize"),
+        "{text}"
+    );
+    let bad = SimbaConfig {
+        bsize: 4,
+        temperature_for_sampling: 0.0,
+        ..Default::default()
+    };
+    assert!(Simba::new(&st, &train, bad).is_err());
 }

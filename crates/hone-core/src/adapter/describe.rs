@@ -18,6 +18,20 @@ pub(crate) fn field_description(sig: &Signature) -> String {
     )
 }
 
+/// DSPy's `get_field_description_string`: `1. \`name\` (type): description`, one line per
+/// field (plus a constraints line). Optimizers show it to their proposers.
+///
+/// ```
+/// use hone_core::Signature;
+/// use hone_core::adapter::field_description_string;
+///
+/// let sig = Signature::parse("question -> answer: int").unwrap();
+/// assert_eq!(field_description_string(&sig.outputs), "1. `answer` (int):");
+/// ```
+pub fn field_description_string(fields: &[Field]) -> String {
+    field_list(fields)
+}
+
 /// `1. \`name\` (type): description`, one line per field (plus a constraints line).
 fn field_list(fields: &[Field]) -> String {
     let lines: Vec<String> = fields

@@ -37,7 +37,7 @@ mod xml_tree;
 mod xml_value;
 
 pub use chat::ChatAdapter;
-pub use describe::format_field_value;
+pub use describe::{field_description_string, format_field_value};
 pub use error::AdapterError;
 pub use history::History;
 pub use json::JsonAdapter;

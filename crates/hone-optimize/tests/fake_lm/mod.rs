@@ -200,11 +200,11 @@ fn field_value(name: &str, inputs: &Example, key: &str, k: u32) -> Value {
         }
         "proposed_prefix_for_output_field" => json!("Answer:"),
         "module_advice" => {
-            let names: Vec<String> = inputs
-                .get("module_names")
-                .and_then(Value::as_str)
-                .and_then(|t| serde_json::from_str(t).ok())
-                .unwrap_or_default();
+            let names: Vec<String> = match inputs.get("module_names") {
+                Some(Value::String(t)) => serde_json::from_str(t).unwrap_or_default(),
+                Some(v) => serde_json::from_value(v.clone()).unwrap_or_default(),
+                None => Vec::new(),
+            };
             let idea = IDEAS[(h % IDEAS.len() as u64) as usize].0;
             let advice: Map<String, Value> = names
                 .into_iter()
