@@ -197,7 +197,21 @@ fn workers_run_a_distributed_optimization_and_survive_a_killed_worker() {
         if let Some(status) = coordinator.0.try_wait().unwrap_or_else(|e| panic!("{e}")) {
             break status;
         }
-        assert!(Instant::now() < deadline, "the distributed run did not end");
+        if Instant::now() >= deadline {
+            let _ = coordinator.0.kill();
+            let _ = survivor.0.kill();
+            let mut err = String::new();
+            if let Some(mut s) = coordinator.0.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut s, &mut err);
+            }
+            let mut worker_err = String::new();
+            if let Some(mut s) = survivor.0.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut s, &mut worker_err);
+            }
+            panic!(
+                "the distributed run did not end\ncoordinator:\n{err}\nsurviving worker:\n{worker_err}"
+            );
+        }
         std::thread::sleep(Duration::from_millis(50));
     };
     let mut stdout = String::new();
@@ -277,4 +291,85 @@ fn a_saved_program_needs_its_lm_and_a_program_file_refuses_metric() {
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
     assert!(stderr.contains("scores with its [metric]"), "{stderr}");
+}
+
+/// Ctrl-C on the coordinator writes the checkpoint and keeps the run in Redis; `hone resume`
+/// continues it on the same Redis with the same workers and ends with the in-process result.
+#[test]
+fn an_interrupted_distributed_run_resumes_from_the_shell() {
+    let Some(redis) = redis_server() else {
+        return;
+    };
+    let (_sim, sim_url) = sim(40);
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let local_dir = tmp.path().join("local");
+    let out = hone()
+        .arg("optimize")
+        .arg(program())
+        .arg("--out")
+        .arg(&local_dir)
+        .args(["--base-url", &sim_url, "--json"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run hone: {e}"));
+    let local: Value = serde_json::from_str(ok(&out).trim()).unwrap_or_else(|e| panic!("{e}"));
+
+    let dist_dir = tmp.path().join("interrupted");
+    let coordinator = hone()
+        .arg("optimize")
+        .arg(program())
+        .arg("--out")
+        .arg(&dist_dir)
+        .args([
+            "--base-url",
+            &sim_url,
+            "--redis",
+            &redis.url(),
+            "--run-id",
+            "reviews",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start the coordinator: {e}"));
+    let mut coordinator = Process(coordinator);
+    let _worker = worker(&redis.url(), &sim_url, "steady");
+    let checkpoint = dist_dir.join("checkpoint.json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !checkpoint.exists() {
+        assert!(Instant::now() < deadline, "no checkpoint after 60 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &coordinator.0.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success());
+    let code = coordinator
+        .0
+        .wait()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .code();
+    assert_eq!(code, Some(130), "Ctrl-C exits with 130");
+    let record = read_json(&dist_dir.join("run.json"));
+    assert_eq!(record["status"], "interrupted", "{record}");
+    assert_eq!(
+        record["redis"]["url"],
+        redis.url(),
+        "the run record keeps its Redis for the resume"
+    );
+
+    let out = hone()
+        .arg("resume")
+        .arg(&dist_dir)
+        .args(["--base-url", &sim_url, "--json"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run hone resume: {e}"));
+    let resumed: Value = serde_json::from_str(ok(&out).trim()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resumed["status"], "done");
+    assert_eq!(resumed["best"], local["best"]);
+    assert_eq!(
+        read_json(&dist_dir.join("program.json")),
+        read_json(&local_dir.join("program.json")),
+        "the resumed distributed run found another best program"
+    );
 }

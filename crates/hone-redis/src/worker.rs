@@ -389,19 +389,18 @@ async fn deliver(
     let have = usize::from(ticket.is_some());
     let mut permit = ticket;
     if need > have {
-        let more = u32::try_from(need - have).unwrap_or(u32::MAX);
-        let extra = tokio::select! {
+        // All of the job's slots at once: holding one while waiting for more would deadlock
+        // with another delivery doing the same (the fetch and reclaim loops both deliver).
+        drop(permit.take());
+        let all = u32::try_from(need).unwrap_or(u32::MAX);
+        permit = Some(tokio::select! {
             // Shutting down: the job stays pending and is reclaimed by another worker.
             _ = shared.stop.cancelled() => return Ok(()),
-            p = shared.slots.clone().acquire_many_owned(more) => match p {
+            p = shared.slots.clone().acquire_many_owned(all) => match p {
                 Ok(p) => p,
                 Err(_) => return Ok(()),
             },
-        };
-        match &mut permit {
-            Some(p) => p.merge(extra),
-            None => permit = Some(extra),
-        }
+        });
     }
     shared
         .running
