@@ -2,11 +2,12 @@
 //! `hone optimize` of a two-stage TOML program on a JSONL dataset, `hone report`,
 //! `hone export --format markdown`, `hone diff`; Ctrl-C and resume; `run` and `eval`.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-const HONE: &str = env!("CARGO_BIN_EXE_hone");
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{HONE, Sim, hone, ok, read, text};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -14,74 +15,6 @@ fn repo() -> PathBuf {
 
 fn program() -> PathBuf {
     repo().join("testdata/programs/review-pipeline.toml")
-}
-
-/// `hone sim` as a child process, killed when dropped (also when a test fails).
-struct Sim {
-    child: Child,
-    url: String,
-}
-
-impl Sim {
-    fn start(extra: &[&str]) -> Sim {
-        let mut child = Command::new(HONE)
-            .args(["sim", "--port", "0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start hone sim: {e}"));
-        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-        let mut line = String::new();
-        let mut sim = Sim {
-            child,
-            url: String::new(),
-        };
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .unwrap_or_else(|e| panic!("cannot read hone sim's first line: {e}"));
-        sim.url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        sim
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn hone(args: &[&str]) -> Output {
-    Command::new(HONE)
-        .args(args)
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("OPENAI_BASE_URL")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run hone: {e}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 fn optimize(sim: &Sim, run_dir: &Path) {

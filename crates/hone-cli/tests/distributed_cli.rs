@@ -3,62 +3,18 @@
 //! worker is killed mid-run — its jobs are taken over by the other — and the run ends with
 //! the same best program as the same optimization run in one process.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{Process, Sim, command as hone, ok, text};
 use hone_redis::LocalRedis;
 use serde_json::Value;
 
-const HONE: &str = env!("CARGO_BIN_EXE_hone");
-
 fn program() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/programs/review-pipeline.toml")
-}
-
-/// A child process killed when dropped (also when a test fails).
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn hone() -> Command {
-    let mut cmd = Command::new(HONE);
-    cmd.env_remove("OPENAI_API_KEY")
-        .env_remove("OPENAI_BASE_URL");
-    cmd
-}
-
-fn sim(latency_ms: u64) -> (Process, String) {
-    let mut child = hone()
-        .args([
-            "sim",
-            "--port",
-            "0",
-            "--latency-ms",
-            &latency_ms.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start hone sim: {e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-    let process = Process(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .unwrap_or_else(|e| panic!("cannot read hone sim's first line: {e}"));
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (process, url)
 }
 
 /// A redis-server of our own, or `None` (with a message) outside CI when it is missing.
@@ -76,21 +32,6 @@ fn redis_server() -> Option<LocalRedis> {
         return None;
     }
     Some(LocalRedis::start(&binary).unwrap_or_else(|e| panic!("{e}")))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
 }
 
 fn read_json(path: &Path) -> Value {
@@ -125,61 +66,78 @@ fn worker(redis: &str, sim: &str, name: &str) -> Process {
     )
 }
 
+/// The reference: the optimization in one process, into `dir`; its JSON summary.
+fn optimize_in_process(sim_url: &str, dir: &Path) -> Value {
+    let out = hone()
+        .arg("optimize")
+        .arg(program())
+        .arg("--out")
+        .arg(dir)
+        .args(["--base-url", sim_url, "--json"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run hone: {e}"));
+    let summary: Value = serde_json::from_str(ok(&out).trim()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(summary["status"], "done");
+    summary
+}
+
+/// `hone optimize --redis` into `dir` for run `reviews`, its stderr piped.
+fn coordinator(dir: &Path, sim_url: &str, redis_url: &str, stdout: Stdio) -> Process {
+    Process(
+        hone()
+            .arg("optimize")
+            .arg(program())
+            .arg("--out")
+            .arg(dir)
+            .args([
+                "--base-url",
+                sim_url,
+                "--json",
+                "--redis",
+                redis_url,
+                "--run-id",
+                "reviews",
+            ])
+            .stdout(stdout)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the coordinator: {e}")),
+    )
+}
+
+/// Waits until `path` exists.
+fn wait_for(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "no {} after 60 s: the workers did not run the jobs",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn workers_run_a_distributed_optimization_and_survive_a_killed_worker() {
     let Some(redis) = redis_server() else {
         return;
     };
-    let (_sim, sim_url) = sim(40);
+    let sim = Sim::start(&["--latency-ms", "40"]);
+    let sim_url = sim.url.clone();
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
 
-    // The reference: the same optimization in one process.
     let local_dir = tmp.path().join("local");
-    let out = hone()
-        .arg("optimize")
-        .arg(program())
-        .arg("--out")
-        .arg(&local_dir)
-        .args(["--base-url", &sim_url, "--json"])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run hone: {e}"));
-    let local: Value = serde_json::from_str(ok(&out).trim()).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(local["status"], "done");
+    let local = optimize_in_process(&sim_url, &local_dir);
 
     // The distributed run: the coordinator first, then two workers.
     let dist_dir = tmp.path().join("dist");
-    let coordinator = hone()
-        .arg("optimize")
-        .arg(program())
-        .arg("--out")
-        .arg(&dist_dir)
-        .args([
-            "--base-url",
-            &sim_url,
-            "--json",
-            "--redis",
-            &redis.url(),
-            "--run-id",
-            "reviews",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start the coordinator: {e}"));
-    let mut coordinator = Process(coordinator);
+    let mut coordinator = coordinator(&dist_dir, &sim_url, &redis.url(), Stdio::piped());
     let mut doomed = worker(&redis.url(), &sim_url, "doomed");
 
     // Kill the first worker once the run has made progress (its first checkpoint): it holds
     // jobs then, which the second worker, started afterwards, must take over.
-    let checkpoint = dist_dir.join("checkpoint.json");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !checkpoint.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "no checkpoint after 60 s: the workers did not run the jobs"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(&dist_dir.join("checkpoint.json"));
     assert!(
         doomed.0.try_wait().ok().flatten().is_none(),
         "the worker exited on its own"
@@ -300,45 +258,16 @@ fn an_interrupted_distributed_run_resumes_from_the_shell() {
     let Some(redis) = redis_server() else {
         return;
     };
-    let (_sim, sim_url) = sim(40);
+    let sim = Sim::start(&["--latency-ms", "40"]);
+    let sim_url = sim.url.clone();
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let local_dir = tmp.path().join("local");
-    let out = hone()
-        .arg("optimize")
-        .arg(program())
-        .arg("--out")
-        .arg(&local_dir)
-        .args(["--base-url", &sim_url, "--json"])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run hone: {e}"));
-    let local: Value = serde_json::from_str(ok(&out).trim()).unwrap_or_else(|e| panic!("{e}"));
+    let local = optimize_in_process(&sim_url, &local_dir);
 
     let dist_dir = tmp.path().join("interrupted");
-    let coordinator = hone()
-        .arg("optimize")
-        .arg(program())
-        .arg("--out")
-        .arg(&dist_dir)
-        .args([
-            "--base-url",
-            &sim_url,
-            "--redis",
-            &redis.url(),
-            "--run-id",
-            "reviews",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start the coordinator: {e}"));
-    let mut coordinator = Process(coordinator);
+    let mut coordinator = coordinator(&dist_dir, &sim_url, &redis.url(), Stdio::null());
     let _worker = worker(&redis.url(), &sim_url, "steady");
-    let checkpoint = dist_dir.join("checkpoint.json");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !checkpoint.exists() {
-        assert!(Instant::now() < deadline, "no checkpoint after 60 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(&dist_dir.join("checkpoint.json"));
     let status = Command::new("kill")
         .args(["-INT", &coordinator.0.id().to_string()])
         .status()

@@ -1,48 +1,13 @@
 //! The `react`, `best_of_n` and `refine` stages of TOML programs, run with `hone run` against
 //! `hone sim`: each stage kind builds, calls the simulated LM and prints its prediction.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 
+use common::{Sim, command};
 use serde_json::Value;
-
-const HONE: &str = env!("CARGO_BIN_EXE_hone");
-
-/// `hone sim` as a child process, killed when dropped.
-struct Sim {
-    child: Child,
-    url: String,
-}
-
-impl Sim {
-    fn start() -> Sim {
-        let mut child = Command::new(HONE)
-            .args(["sim", "--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start hone sim: {e}"));
-        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .unwrap_or_else(|e| panic!("cannot read hone sim's first line: {e}"));
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        Sim { child, url }
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn write_program(dir: &Path, name: &str, stages: &str) -> PathBuf {
     let path = dir.join(name);
@@ -54,12 +19,10 @@ fn write_program(dir: &Path, name: &str, stages: &str) -> PathBuf {
 }
 
 fn run_json(program: &Path, sim: &Sim, input: &str) -> (Output, Option<Value>) {
-    let out = Command::new(HONE)
+    let out = command()
         .arg("run")
         .arg(program)
         .args(["--base-url", &sim.url, "--json", "--input", input])
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("OPENAI_BASE_URL")
         .output()
         .unwrap_or_else(|e| panic!("cannot run hone: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -90,7 +53,7 @@ fn prediction(out: &Output, value: Option<Value>) -> Value {
 
 #[test]
 fn a_react_stage_uses_the_calculator_and_answers() {
-    let sim = Sim::start();
+    let sim = Sim::start(&[]);
     let dir = tempfile::tempdir().expect("tempdir");
     let program = write_program(
         dir.path(),
@@ -119,7 +82,7 @@ tool_timeout_secs = 5
 
 #[test]
 fn best_of_n_and_refine_stages_return_a_rewarded_answer() {
-    let sim = Sim::start();
+    let sim = Sim::start(&[]);
     let dir = tempfile::tempdir().expect("tempdir");
     for kind in ["best_of_n", "refine"] {
         let program = write_program(
@@ -165,7 +128,7 @@ tools = ["calculator"]
 tool_timeout_secs = -1
 "#,
     );
-    let out = Command::new(HONE)
+    let out = command()
         .arg("run")
         .arg(&program)
         .args([

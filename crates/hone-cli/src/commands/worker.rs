@@ -127,6 +127,20 @@ fn worker_spec(args: &WorkerArgs) -> anyhow::Result<WorkerSpec> {
         lms.insert("proposer".into(), lm(url, model, &args.api_key_env));
     }
     Ok(WorkerSpec {
+        program,
+        lms,
+        metric: args
+            .metric
+            .clone()
+            .unwrap_or_else(|| "exact_match:answer".into()),
+        ..settings_spec(args)
+    })
+}
+
+/// The worker settings of the flags (Redis, runs, name, concurrency, visibility, deliveries),
+/// with no program, LMs or metric.
+fn settings_spec(args: &WorkerArgs) -> WorkerSpec {
+    WorkerSpec {
         redis_url: args.redis.clone(),
         prefix: args.prefix.clone(),
         runs: args.runs.clone(),
@@ -134,21 +148,15 @@ fn worker_spec(args: &WorkerArgs) -> anyhow::Result<WorkerSpec> {
         concurrency: args.concurrency,
         visibility_timeout_ms: args.visibility_ms,
         max_deliveries: args.max_deliveries,
-        program,
-        lms,
-        metric: args
-            .metric
-            .clone()
-            .unwrap_or_else(|| "exact_match:answer".into()),
-    })
+        program: serde_json::Value::Null,
+        lms: BTreeMap::new(),
+        metric: String::new(),
+    }
 }
 
 /// Serves a program file (TOML): its pipeline, LMs (with `--lm`/`--base-url` and the
 /// JSON-program flags as overrides) and `[metric]`.
-async fn serve_program_file(
-    args: &WorkerArgs,
-    spec: &WorkerSpec,
-) -> anyhow::Result<hone_redis::WorkerStats> {
+async fn serve_program_file(args: &WorkerArgs) -> anyhow::Result<hone_redis::WorkerStats> {
     if args.metric.is_some() {
         anyhow::bail!(
             "--metric applies to saved programs (JSON); {} scores with its [metric]",
@@ -172,7 +180,7 @@ async fn serve_program_file(
         }
     }
     let loaded = hone_cli::run::Loaded::load(&args.program, &opts)?;
-    let config = hone_redis::standalone::worker_config(spec)?;
+    let config = hone_redis::standalone::worker_config(&settings_spec(args))?;
     let redis_options = RedisOptions {
         keys: args
             .prefix
@@ -194,20 +202,7 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<bool> {
         .build()
         .context("starting the async runtime")?;
     let stats = if is_toml(&args.program) {
-        // The spec carries the worker settings; the program, LMs and metric come from the file.
-        let spec = WorkerSpec {
-            redis_url: args.redis.clone(),
-            prefix: args.prefix.clone(),
-            runs: args.runs.clone(),
-            consumer_name: args.name.clone(),
-            concurrency: args.concurrency,
-            visibility_timeout_ms: args.visibility_ms,
-            max_deliveries: args.max_deliveries,
-            program: serde_json::Value::Null,
-            lms: BTreeMap::new(),
-            metric: String::new(),
-        };
-        runtime.block_on(serve_program_file(args, &spec))?
+        runtime.block_on(serve_program_file(args))?
     } else {
         let spec = worker_spec(args)?;
         runtime.block_on(run_worker(&spec, shutdown_signal()))?
