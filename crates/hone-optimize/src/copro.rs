@@ -23,10 +23,9 @@ use crate::book::JobBook;
 use crate::labeled::no_predictors;
 use crate::log::{LogEvent, RunLog};
 use crate::program::StoredProgram;
-use crate::protocol::{
-    CallSettings, Job, JobExample, JobResult, Optimizer, OptimizerError, Split, Told,
-};
-use crate::restore::{Restore, from_state, to_state};
+use crate::protocol::{CallSettings, JobExample, JobResult, OptimizerError, Split};
+use crate::restore::{Restore, from_state};
+use crate::steps::StepMachine;
 use crate::steps::{self, eval_spec, mean, predict_failure, predict_spec, predictions};
 
 const NAME: &str = "copro";
@@ -262,7 +261,7 @@ impl Copro {
         };
         if empty {
             // Every proposal failed: nothing to score for this predictor at this depth.
-            self.advance(Vec::new());
+            self.advance_step(Vec::new());
         }
     }
 
@@ -316,7 +315,7 @@ impl Copro {
         }
     }
 
-    fn advance(&mut self, results: Vec<JobResult>) {
+    fn advance_step(&mut self, results: Vec<JobResult>) {
         let phase = std::mem::replace(&mut self.phase, Phase::Done);
         match phase {
             Phase::Propose => {
@@ -446,49 +445,33 @@ impl Restore for Copro {
     }
 }
 
-impl Optimizer for Copro {
-    fn name(&self) -> &'static str {
-        NAME
+impl StepMachine for Copro {
+    fn book(&self) -> &JobBook {
+        &self.book
     }
 
-    fn ask(&mut self) -> Vec<Job> {
-        if self.is_done() {
-            return Vec::new();
-        }
-        self.book.drain()
+    fn book_mut(&mut self) -> &mut JobBook {
+        &mut self.book
     }
 
-    fn tell(&mut self, result: JobResult) -> Result<Told, OptimizerError> {
-        if self.is_done() {
-            return Ok(steps::told_after_end(&self.book, &result));
-        }
-        let (told, step) = steps::record(NAME, &mut self.book, result)?;
-        if let Some(results) = step {
-            self.advance(results);
-        }
-        Ok(told)
-    }
-
-    fn pending(&self) -> Vec<Job> {
-        if self.is_done() {
-            return Vec::new();
-        }
-        self.book.pending()
-    }
-
-    fn is_done(&self) -> bool {
+    fn finished(&self) -> bool {
         matches!(self.phase, Phase::Done)
     }
 
-    fn best(&self) -> Option<ProgramState> {
+    fn advance(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
+        self.advance_step(results);
+        Ok(())
+    }
+
+    fn fail(&mut self, error: &OptimizerError) {
+        let _ = error;
+    }
+
+    fn best_program(&self) -> Option<ProgramState> {
         self.best.as_ref().map(|p| p.0.clone())
     }
 
-    fn state(&self) -> Result<Value, OptimizerError> {
-        to_state(NAME, self)
-    }
-
-    fn log(&self) -> &RunLog {
+    fn run_log(&self) -> &RunLog {
         &self.log
     }
 }

@@ -47,11 +47,11 @@ use crate::labeled::no_predictors;
 use crate::log::{LogEvent, RunLog};
 use crate::program::{StoredProgram, augmented_demo};
 use crate::protocol::{
-    CallSettings, Job, JobExample, JobResult, JobSpec, LmRole, Optimizer, OptimizerError, Split,
-    Told, TraceStep,
+    CallSettings, JobExample, JobResult, JobSpec, LmRole, OptimizerError, Split, TraceStep,
 };
-use crate::restore::{Restore, from_state, to_state};
+use crate::restore::{Restore, from_state};
 use crate::rng::OptRng;
+use crate::steps::StepMachine;
 use crate::steps::{self, eval_spec, mean, predict_failure, predict_spec, predictions};
 
 const NAME: &str = "simba";
@@ -964,7 +964,7 @@ impl Simba {
         self.phase = Phase::Done;
     }
 
-    fn advance(&mut self, results: Vec<JobResult>) {
+    fn advance_step(&mut self, results: Vec<JobResult>) {
         match std::mem::replace(&mut self.phase, Phase::Done) {
             Phase::Sample { jobs } => self.after_sample(jobs, results),
             Phase::Advice { buckets, planned } => self.after_advice(buckets, planned, results),
@@ -1049,56 +1049,39 @@ impl Restore for Simba {
     }
 }
 
-impl Optimizer for Simba {
-    fn name(&self) -> &'static str {
-        NAME
+impl StepMachine for Simba {
+    fn book(&self) -> &JobBook {
+        &self.book
     }
 
-    fn ask(&mut self) -> Vec<Job> {
-        if self.is_done() {
-            return Vec::new();
-        }
-        self.book.drain()
+    fn book_mut(&mut self) -> &mut JobBook {
+        &mut self.book
     }
 
-    fn tell(&mut self, result: JobResult) -> Result<Told, OptimizerError> {
-        if self.is_done() {
-            return Ok(steps::told_after_end(&self.book, &result));
-        }
-        let (told, step) = steps::record(NAME, &mut self.book, result)?;
-        if let Some(results) = step {
-            self.advance(results);
-        }
-        Ok(told)
-    }
-
-    fn pending(&self) -> Vec<Job> {
-        if self.is_done() {
-            return Vec::new();
-        }
-        self.book.pending()
-    }
-
-    fn is_done(&self) -> bool {
+    fn finished(&self) -> bool {
         matches!(self.phase, Phase::Done)
     }
 
-    /// The best program on the whole trainset once the run is over; before that, the pool's
-    /// program with the best mean minibatch score (the student at first).
-    fn best(&self) -> Option<ProgramState> {
+    fn advance(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
+        self.advance_step(results);
+        Ok(())
+    }
+
+    fn fail(&mut self, error: &OptimizerError) {
+        let _ = error;
+    }
+
+    fn best_program(&self) -> Option<ProgramState> {
         if let Some((_, p)) = &self.best {
             return Some(p.0.clone());
         }
+        // Before the end: the pool's program with the best mean minibatch score.
         let best = (0..self.pool.len())
             .max_by(|&a, &b| self.average(a).total_cmp(&self.average(b)).then(b.cmp(&a)))?;
         Some(self.pool[best].program.0.clone())
     }
 
-    fn state(&self) -> Result<Value, OptimizerError> {
-        to_state(NAME, self)
-    }
-
-    fn log(&self) -> &RunLog {
+    fn run_log(&self) -> &RunLog {
         &self.log
     }
 }

@@ -12,10 +12,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::book::JobBook;
+use crate::log::RunLog;
 use crate::protocol::{
-    CallSettings, ExampleOutcome, JobExample, JobOutput, JobResult, JobSpec, LmRole,
-    OptimizerError, Told, TraceStep,
+    CallSettings, ExampleOutcome, Job, JobExample, JobOutput, JobResult, JobSpec, LmRole,
+    Optimizer, OptimizerError, Told, TraceStep,
 };
+use crate::restore::{Restore, to_state};
 
 /// Records `result` in `book`; returns the step's results (in job-id order) once the step is
 /// complete. Results that do not fit their job are rejected without being recorded.
@@ -38,6 +40,82 @@ pub(crate) fn record(
         return Ok((told, Some(book.take_step())));
     }
     Ok((told, None))
+}
+
+/// An optimizer run as a sequence of [`JobBook`] steps. Its [`Optimizer`] implementation —
+/// handing out the book's jobs, recording results idempotently, advancing when a step is
+/// complete, answering after the end, saving the state — is the one below, shared by every
+/// such optimizer.
+pub(crate) trait StepMachine: Restore + Serialize + Send {
+    /// The job book.
+    fn book(&self) -> &JobBook;
+    /// The job book, to record results in.
+    fn book_mut(&mut self) -> &mut JobBook;
+    /// Whether the run is over (finished, or failed).
+    fn finished(&self) -> bool;
+    /// Applies the results of a completed step (in job-id order).
+    fn advance(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError>;
+    /// Runs after every accepted result (background work that is not part of a step).
+    fn after_result(&mut self) {}
+    /// Remembers that advancing failed; the run is then over.
+    fn fail(&mut self, error: &OptimizerError);
+    /// The best program so far.
+    fn best_program(&self) -> Option<ProgramState>;
+    /// The run log.
+    fn run_log(&self) -> &RunLog;
+}
+
+impl<T: StepMachine> Optimizer for T {
+    fn name(&self) -> &'static str {
+        T::NAME
+    }
+
+    fn ask(&mut self) -> Vec<Job> {
+        if self.finished() {
+            return Vec::new();
+        }
+        self.book_mut().drain()
+    }
+
+    fn tell(&mut self, result: JobResult) -> Result<Told, OptimizerError> {
+        if self.finished() {
+            return Ok(told_after_end(self.book(), &result));
+        }
+        let (told, step) = record(T::NAME, self.book_mut(), result)?;
+        if let Some(results) = step
+            && let Err(e) = self.advance(results)
+        {
+            self.fail(&e);
+            return Err(e);
+        }
+        if told == Told::Accepted && !self.finished() {
+            self.after_result();
+        }
+        Ok(told)
+    }
+
+    fn pending(&self) -> Vec<Job> {
+        if self.finished() {
+            return Vec::new();
+        }
+        self.book().pending()
+    }
+
+    fn is_done(&self) -> bool {
+        self.finished()
+    }
+
+    fn best(&self) -> Option<ProgramState> {
+        self.best_program()
+    }
+
+    fn state(&self) -> Result<Value, OptimizerError> {
+        to_state(T::NAME, self)
+    }
+
+    fn log(&self) -> &RunLog {
+        self.run_log()
+    }
 }
 
 /// What `tell` answers once a run is over: stale for jobs it issued, unknown otherwise.

@@ -54,11 +54,10 @@ use crate::book::JobBook;
 use crate::labeled::no_predictors;
 use crate::log::{LogEvent, RunLog};
 use crate::program::StoredProgram;
-use crate::protocol::{
-    CallSettings, Job, JobExample, JobResult, Optimizer, OptimizerError, Split, Told,
-};
-use crate::restore::{Restore, from_state, to_state};
+use crate::protocol::{CallSettings, JobExample, JobResult, OptimizerError, Split};
+use crate::restore::{Restore, from_state};
 use crate::rng::OptRng;
+use crate::steps::StepMachine;
 use crate::steps::{
     self, Scored, eval_spec, mean, predict_failure, predict_spec, predictions, text_field,
 };
@@ -532,7 +531,7 @@ impl Gepa {
         index
     }
 
-    fn advance(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
+    fn advance_step(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
         let phase = std::mem::replace(&mut self.phase, Phase::Done);
         let mut results = results.into_iter();
         match phase {
@@ -1108,57 +1107,40 @@ impl Restore for Gepa {
     }
 }
 
-impl Optimizer for Gepa {
-    fn name(&self) -> &'static str {
-        NAME
+impl StepMachine for Gepa {
+    fn book(&self) -> &JobBook {
+        &self.book
     }
 
-    fn ask(&mut self) -> Vec<Job> {
-        if self.is_done() {
-            return Vec::new();
-        }
-        self.book.drain()
+    fn book_mut(&mut self) -> &mut JobBook {
+        &mut self.book
     }
 
-    fn tell(&mut self, result: JobResult) -> Result<Told, OptimizerError> {
-        if self.is_done() {
-            return Ok(steps::told_after_end(&self.book, &result));
-        }
-        let (told, step) = steps::record(NAME, &mut self.book, result)?;
-        if let Some(results) = step
-            && let Err(e) = self.advance(results)
-        {
-            self.failure = Some(e.to_string());
-            return Err(e);
-        }
+    fn finished(&self) -> bool {
+        self.failure.is_some() || matches!(self.phase, Phase::Done)
+    }
+
+    fn advance(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
+        self.advance_step(results)
+    }
+
+    fn after_result(&mut self) {
         if self.phase == Phase::Waiting {
             // Goes on if the scorings it waits for are in (else it waits again).
             self.next_iteration();
         }
-        Ok(told)
     }
 
-    fn pending(&self) -> Vec<Job> {
-        if self.is_done() {
-            return Vec::new();
-        }
-        self.book.pending()
+    fn fail(&mut self, error: &OptimizerError) {
+        self.failure = Some(error.to_string());
     }
 
-    fn is_done(&self) -> bool {
-        self.failure.is_some() || matches!(self.phase, Phase::Done)
-    }
-
-    fn best(&self) -> Option<ProgramState> {
+    fn best_program(&self) -> Option<ProgramState> {
         self.best_index()
             .map(|i| self.program_for(&self.programs[i].texts))
     }
 
-    fn state(&self) -> Result<Value, OptimizerError> {
-        to_state(NAME, self)
-    }
-
-    fn log(&self) -> &RunLog {
+    fn run_log(&self) -> &RunLog {
         &self.log
     }
 }

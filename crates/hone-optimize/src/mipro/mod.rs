@@ -61,11 +61,11 @@ use crate::labeled::{LabeledFewShotConfig, labeled_few_shot, no_predictors};
 use crate::log::{LogEvent, RunLog};
 use crate::program::{StoredProgram, reset_copy};
 use crate::protocol::{
-    CallSettings, Job, JobExample, JobId, JobOutput, JobResult, LmRole, Optimizer, OptimizerError,
-    Split, Told,
+    CallSettings, JobExample, JobId, JobOutput, JobResult, LmRole, OptimizerError, Split,
 };
-use crate::restore::{Restore, from_state, to_state};
+use crate::restore::{Restore, from_state};
 use crate::rng::OptRng;
+use crate::steps::StepMachine;
 use crate::steps::{
     self, eval_spec, mean, predict_failure, predict_spec, predictions, program_code, strip_prefix,
     text_field,
@@ -714,7 +714,7 @@ impl MiproV2 {
         }
     }
 
-    fn advance(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
+    fn advance_step(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
         let routes = std::mem::take(&mut self.routes);
         let mut trial_scores: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
         let mut full_scores: Vec<(Vec<usize>, f64)> = Vec::new();
@@ -1285,52 +1285,32 @@ impl Restore for MiproV2 {
     }
 }
 
-impl Optimizer for MiproV2 {
-    fn name(&self) -> &'static str {
-        NAME
+impl StepMachine for MiproV2 {
+    fn book(&self) -> &JobBook {
+        &self.book
     }
 
-    fn ask(&mut self) -> Vec<Job> {
-        if self.is_done() {
-            return Vec::new();
-        }
-        self.book.drain()
+    fn book_mut(&mut self) -> &mut JobBook {
+        &mut self.book
     }
 
-    fn tell(&mut self, result: JobResult) -> Result<Told, OptimizerError> {
-        if self.is_done() {
-            return Ok(steps::told_after_end(&self.book, &result));
-        }
-        let (told, step) = steps::record(NAME, &mut self.book, result)?;
-        if let Some(results) = step
-            && let Err(e) = self.advance(results)
-        {
-            self.failure = Some(e.to_string());
-            return Err(e);
-        }
-        Ok(told)
-    }
-
-    fn pending(&self) -> Vec<Job> {
-        if self.is_done() {
-            return Vec::new();
-        }
-        self.book.pending()
-    }
-
-    fn is_done(&self) -> bool {
+    fn finished(&self) -> bool {
         self.failure.is_some() || self.phase == Phase::Done
     }
 
-    fn best(&self) -> Option<ProgramState> {
+    fn advance(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
+        self.advance_step(results)
+    }
+
+    fn fail(&mut self, error: &OptimizerError) {
+        self.failure = Some(error.to_string());
+    }
+
+    fn best_program(&self) -> Option<ProgramState> {
         self.best.as_ref().map(|(_, p)| p.0.clone())
     }
 
-    fn state(&self) -> Result<Value, OptimizerError> {
-        to_state(NAME, self)
-    }
-
-    fn log(&self) -> &RunLog {
+    fn run_log(&self) -> &RunLog {
         &self.log
     }
 }
