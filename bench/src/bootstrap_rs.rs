@@ -6,25 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use hone_core::Example;
 use hone_eval::metric::ExactMatch;
 use hone_eval::{DriverConfig, InProcessExecutor, run_optimizer};
 use hone_lm::{HttpLm, LmHandle};
 use hone_modules::{Module, Predict};
 use hone_optimize::{BootstrapFewShotWithRandomSearch, RandomSearchConfig};
 use hone_sim::{SimConfig, SimServer};
-
-fn arithmetic(n: usize, seed: u64) -> Vec<Example> {
-    hone_sim::datasets::arithmetic(n, seed)
-        .into_iter()
-        .map(|e| {
-            Example::new()
-                .with("question", e.question)
-                .with("answer", e.answer)
-                .with_inputs(["question"])
-        })
-        .collect()
-}
 
 /// Runs the benchmark and prints a Markdown table row.
 pub async fn bootstrap_rs(
@@ -58,8 +45,8 @@ pub async fn bootstrap_rs(
         num_candidate_programs: candidates,
         ..Default::default()
     };
-    let trainset = arithmetic(train, 1);
-    let valset = arithmetic(val, 2);
+    let trainset = crate::side::arithmetic(train, 1);
+    let valset = crate::side::arithmetic(val, 2);
     let mut opt =
         BootstrapFewShotWithRandomSearch::new(&program.state(), &trainset, Some(&valset), config)?;
     sim.reset_stats();

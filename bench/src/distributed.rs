@@ -12,8 +12,8 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use hone_core::Signature;
 use hone_core::state::{ProgramState, ProgramStructure};
-use hone_core::{Example, Signature};
 use hone_optimize::{BootstrapFewShotWithRandomSearch, RandomSearchConfig};
 use hone_redis::{CoordinatorConfig, LmSpec, LocalRedis, Redis, RedisDriver, RunId, WorkerSpec};
 use hone_sim::{SimConfig, SimServer};
@@ -28,18 +28,6 @@ impl Drop for Workers {
             let _ = child.wait();
         }
     }
-}
-
-fn dataset(n: usize, seed: u64) -> Vec<Example> {
-    hone_sim::datasets::arithmetic(n, seed)
-        .into_iter()
-        .map(|e| {
-            Example::new()
-                .with("question", e.question)
-                .with("answer", e.answer)
-                .with_inputs(["question"])
-        })
-        .collect()
 }
 
 fn student() -> anyhow::Result<ProgramState> {
@@ -98,8 +86,8 @@ pub async fn distributed(settings: Settings) -> anyhow::Result<()> {
     .context("starting the simulated server")?;
     let dir = std::env::temp_dir().join(format!("hone-bench-distributed-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let train = dataset(settings.train, 1);
-    let val = dataset(settings.val, 2);
+    let train = crate::side::arithmetic(settings.train, 1);
+    let val = crate::side::arithmetic(settings.val, 2);
     let config = RandomSearchConfig {
         num_candidate_programs: settings.candidates,
         eval_batch_size: settings.per_worker_concurrency.max(1),

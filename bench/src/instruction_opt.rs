@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use hone_core::Example;
 use hone_eval::metric::ExactMatch;
 use hone_eval::{DriverConfig, Evaluate, InProcessExecutor, run_optimizer};
 use hone_lm::{HttpLm, LmHandle};
@@ -16,18 +15,6 @@ use hone_optimize::{
     Optimizer, Simba, SimbaConfig,
 };
 use hone_sim::{SimConfig, SimServer};
-
-fn arithmetic(n: usize, seed: u64) -> Vec<Example> {
-    hone_sim::datasets::arithmetic(n, seed)
-        .into_iter()
-        .map(|e| {
-            Example::new()
-                .with("question", e.question)
-                .with("answer", e.answer)
-                .with_inputs(["question"])
-        })
-        .collect()
-}
 
 /// With `HONE_BENCH_TIMELINE` set: one stderr line per result (elapsed, results, LM calls,
 /// jobs running), to see where a run waits.
@@ -81,9 +68,9 @@ pub async fn instruction_opt(
     let metric = Arc::new(ExactMatch::new("answer"));
     let executor = InProcessExecutor::from_template(program.clone(), lm.clone(), metric.clone())
         .with_lm(LmRole::Proposer, lm.clone());
-    let trainset = arithmetic(train, 1);
-    let valset = arithmetic(val, 2);
-    let devset = arithmetic(100, 3);
+    let trainset = crate::side::arithmetic(train, 1);
+    let valset = crate::side::arithmetic(val, 2);
+    let devset = crate::side::arithmetic(100, 3);
     let student = program.state();
     println!(
         "| optimizer | train | val | concurrency | latency ms | LM calls | wall s | ideal s | wall/ideal | peak in flight | dev score |"

@@ -27,7 +27,9 @@ use serde_json::{Value, json};
 /// The task's signature (the same string on the DSPy side).
 pub const SIGNATURE: &str = "question -> answer: int";
 
-fn examples(n: usize, seed: u64) -> Vec<Example> {
+/// `n` of the simulator's arithmetic questions (seeded) as examples with `question` as input;
+/// every benchmark of this crate uses them.
+pub fn arithmetic(n: usize, seed: u64) -> Vec<Example> {
     hone_sim::datasets::arithmetic(n, seed)
         .into_iter()
         .map(|e| {
@@ -44,7 +46,7 @@ pub fn dataset(dir: &Path, train: usize, val: usize, dev: usize) -> anyhow::Resu
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for (name, n, seed) in [("train", train, 1), ("val", val, 2), ("dev", dev, 3)] {
         let mut text = String::new();
-        for e in examples(n, seed) {
+        for e in arithmetic(n, seed) {
             text.push_str(&serde_json::to_string(&Value::Object(e.fields().clone()))?);
             text.push('\n');
         }
@@ -122,7 +124,10 @@ pub async fn overhead(base_url: &str, calls: usize, repeats: usize) -> anyhow::R
     let lm = lm(base_url)?;
     let predict = Predict::new(SIGNATURE)?;
     let ctx = CallContext::with_default_lm(lm);
-    let questions: Vec<Example> = examples(calls, 9).into_iter().map(|e| e.inputs()).collect();
+    let questions: Vec<Example> = arithmetic(calls, 9)
+        .into_iter()
+        .map(|e| e.inputs())
+        .collect();
     // The raw client sends what the framework would: the adapter's messages, precomputed.
     let signature = predict.signature().clone();
     let adapter = ChatAdapter::new();
