@@ -398,7 +398,7 @@ impl Gepa {
             .map(|(k, p)| (k.clone(), p.signature.instructions.clone()))
             .collect();
         let program = gepa.program_for(&seed);
-        let jobs = gepa.full_eval_jobs(&program);
+        let jobs = gepa.full_eval_jobs(&program, None);
         gepa.phase = Phase::SeedEval { jobs };
         Ok(gepa)
     }
@@ -463,13 +463,19 @@ impl Gepa {
         program
     }
 
-    fn full_eval_jobs(&mut self, program: &ProgramState) -> usize {
+    /// Asks for `program`'s scores on the whole valset, one job per `eval_batch_size`
+    /// examples — in the current step, or in background job group `background`; returns the
+    /// number of jobs.
+    fn full_eval_jobs(&mut self, program: &ProgramState, background: Option<u64>) -> usize {
         let batch = self.config.eval_batch_size.max(1);
         let chunks: Vec<Vec<JobExample>> = self.valset.chunks(batch).map(<[_]>::to_vec).collect();
         let n = chunks.len();
         for chunk in chunks {
-            self.book
-                .create(eval_spec(program, chunk, false, CallSettings::default()));
+            let spec = eval_spec(program, chunk, false, CallSettings::default());
+            match background {
+                Some(group) => self.book.create_background(group, spec),
+                None => self.book.create(spec),
+            };
         }
         n
     }
@@ -737,26 +743,17 @@ impl Gepa {
             let mut jobs = Vec::new();
             for child in &children {
                 let program = self.program_for(&child.texts);
-                jobs.push(self.full_eval_jobs(&program));
+                jobs.push(self.full_eval_jobs(&program, None));
             }
             self.phase = Phase::FullEval { children, jobs };
             return;
         }
         let group = self.next_group;
         self.next_group += 1;
-        let batch = self.config.eval_batch_size.max(1);
         let mut jobs = Vec::new();
         for child in &children {
             let program = self.program_for(&child.texts);
-            let chunks: Vec<Vec<JobExample>> =
-                self.valset.chunks(batch).map(<[_]>::to_vec).collect();
-            jobs.push(chunks.len());
-            for chunk in chunks {
-                self.book.create_background(
-                    group,
-                    eval_spec(&program, chunk, false, CallSettings::default()),
-                );
-            }
+            jobs.push(self.full_eval_jobs(&program, Some(group)));
         }
         self.backgrounds.push(BackgroundEval {
             group,
