@@ -6,6 +6,11 @@ HONE_CACHE="${HONE_CACHE:-$HOME/.cache/hone}"
 DSPY_VENV="${DSPY_VENV:-$HONE_CACHE/dspy-$DSPY_VERSION}"
 DSPY_PYTHON="$DSPY_VENV/bin/python"
 
+# A CI run builds once from a fresh clone: incremental caches would only cost disk space.
+if [ "${CI:-}" = true ]; then
+  export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+fi
+
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 # apt-get install the given Debian packages if any is missing.
