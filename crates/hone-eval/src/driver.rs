@@ -26,13 +26,14 @@ use std::time::{Duration, Instant};
 use hone_core::state::ProgramState;
 use hone_optimize::{Job, Optimizer, Registry, Told};
 use serde_json::Value;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::checkpoint::{Checkpoint, write_atomic};
 use crate::error::DriverError;
 use crate::executor::Executor;
+use crate::slots::CallSlots;
 
 /// Observes a run as results arrive.
 pub trait DriverProgress: Send + Sync {
@@ -228,7 +229,8 @@ async fn drive<E: Executor + ?Sized>(
     base_calls: u64,
 ) -> Result<RunReport, DriverError> {
     let started = Instant::now();
-    let limits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    // Older jobs' LM calls first: optimizers read results in the order they issued jobs.
+    let slots = CallSlots::new(config.concurrency.max(1));
     let mut writer = config.checkpoint.clone().map(Writer::spawn);
     let mut running: JoinSet<hone_optimize::JobResult> = JoinSet::new();
     let (mut tells, mut calls) = (0u64, 0u64);
@@ -236,7 +238,8 @@ async fn drive<E: Executor + ?Sized>(
 
     let start = |jobs: Vec<Job>, running: &mut JoinSet<_>| {
         for job in jobs {
-            running.spawn(executor.run(job, limits.clone()));
+            let job_slots = slots.for_job(job.id.0);
+            running.spawn(executor.run(job, job_slots));
         }
     };
     start(opt.pending(), &mut running);

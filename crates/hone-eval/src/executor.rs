@@ -6,6 +6,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::metric::Metric;
+use crate::run::run_example;
+use crate::slots::JobSlots;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
 use hone_core::state::ProgramState;
@@ -14,18 +17,15 @@ use hone_modules::{CallContext, LmConfig, Module, ModuleError, Predict, TraceSin
 use hone_optimize::{
     CallSettings, ExampleOutcome, Job, JobOutput, JobResult, JobSpec, LmRole, TraceStep,
 };
-use tokio::sync::Semaphore;
 
-use crate::metric::Metric;
-use crate::run::run_example;
-
-/// Runs jobs. The driver hands each job a semaphore shared by all running jobs; an executor
-/// holds one permit per LM-calling unit of work (an example, a predict call) so at most the
-/// driver's concurrency of them run at once across all jobs.
+/// Runs jobs. The driver hands each job its view of the [`CallSlots`](crate::CallSlots) shared
+/// by all running jobs; an executor holds one slot per LM-calling unit of work (an example, a
+/// predict call), so at most the driver's concurrency of them run at once across all jobs, and
+/// older jobs' units go first.
 pub trait Executor: Send + Sync {
     /// Runs one job to its result. Failures are reported in the result
     /// ([`JobOutput::Failed`], or per-example errors), never as a panic.
-    fn run(&self, job: Job, limits: Arc<Semaphore>) -> BoxFuture<'static, JobResult>;
+    fn run(&self, job: Job, slots: JobSlots) -> BoxFuture<'static, JobResult>;
 }
 
 /// Builds a runnable program from a candidate's state.
@@ -135,7 +135,7 @@ impl InProcessExecutor {
         ctx
     }
 
-    async fn run_job(self, job: Job, limits: Arc<Semaphore>) -> JobResult {
+    async fn run_job(self, job: Job, slots: JobSlots) -> JobResult {
         let id = job.id;
         let (output, lm_calls) = match job.spec {
             JobSpec::Evaluate {
@@ -159,10 +159,10 @@ impl InProcessExecutor {
                 let module = module.as_ref();
                 let mut runs = FuturesOrdered::new();
                 for ex in &examples {
-                    let limits = limits.clone();
+                    let slots = &slots;
                     let ctx = &ctx;
                     runs.push_back(async move {
-                        let _permit = limits.acquire_owned().await.ok();
+                        let _permit = slots.acquire().await;
                         let run =
                             run_example(module, &ex.example, ctx, metric, capture_traces).await;
                         (ex, run)
@@ -216,7 +216,7 @@ impl InProcessExecutor {
                         .clone()
                         .with_config(ctx.config().merged(&LmConfig::new().n(n)));
                 }
-                let _permit = limits.acquire_owned().await.ok();
+                let _permit = slots.acquire().await;
                 let result = predict.call(inputs, &ctx).await;
                 let trace = sink.take();
                 let calls = trace.len() as u64;
@@ -262,7 +262,7 @@ fn failed(id: hone_optimize::JobId, error: String) -> JobResult {
 }
 
 impl Executor for InProcessExecutor {
-    fn run(&self, job: Job, limits: Arc<Semaphore>) -> BoxFuture<'static, JobResult> {
-        Box::pin(self.clone().run_job(job, limits))
+    fn run(&self, job: Job, slots: JobSlots) -> BoxFuture<'static, JobResult> {
+        Box::pin(self.clone().run_job(job, slots))
     }
 }

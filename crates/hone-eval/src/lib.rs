@@ -42,6 +42,7 @@ pub mod knn;
 pub mod metric;
 pub mod report;
 mod run;
+pub mod slots;
 
 pub use checkpoint::Checkpoint;
 pub use driver::{
@@ -53,4 +54,5 @@ pub use evaluate::{Evaluate, EvaluationResult, ExampleResult, Progress};
 pub use executor::{Executor, InProcessExecutor, ProgramFactory, template_factory};
 pub use knn::KnnFewShot;
 pub use run::RunUsage;
+pub use slots::{CallSlots, JobSlots, SlotPermit};
 pub use tokio_util::sync::CancellationToken;

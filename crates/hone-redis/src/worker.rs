@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use hone_eval::Executor;
+use hone_eval::{CallSlots, Executor};
 use hone_optimize::{JobOutput, JobResult};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -147,7 +147,10 @@ struct Shared {
     executor: Arc<dyn Executor>,
     config: WorkerConfig,
     slots: Arc<Semaphore>,
-    limits: Arc<Semaphore>,
+    /// LM-calling units in flight across jobs, earlier deliveries first.
+    limits: CallSlots,
+    /// Deliveries started so far (each job's priority in `limits`).
+    started: AtomicU64,
     /// Entry ids of running jobs, by jobs-stream key (for heartbeats).
     running: Mutex<HashMap<String, HashSet<String>>>,
     /// The runs currently served.
@@ -212,7 +215,8 @@ impl Worker {
                 executor,
                 config,
                 slots: Arc::new(Semaphore::new(concurrency)),
-                limits: Arc::new(Semaphore::new(concurrency)),
+                limits: CallSlots::new(concurrency),
+                started: AtomicU64::new(0),
                 running: Mutex::new(HashMap::new()),
                 served: Mutex::new(Vec::new()),
                 counters: Counters::default(),
@@ -447,7 +451,10 @@ async fn run_job(
     guard: RunningGuard,
 ) {
     let id = message.job.id;
-    let future = shared.executor.run(message.job, shared.limits.clone());
+    let order = shared.started.fetch_add(1, Ordering::Relaxed);
+    let future = shared
+        .executor
+        .run(message.job, shared.limits.for_job(order));
     let timed = async {
         match shared.config.job_timeout {
             Some(t) => tokio::time::timeout(t, future).await.unwrap_or_else(|_| {

@@ -3,15 +3,12 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::*;
 use hone_core::{Example, Signature};
 use hone_eval::Executor;
 use hone_optimize::{Job, JobId, JobOutput, JobResult, JobSpec, LmRole};
 use hone_redis::{JobMessage, MESSAGE_VERSION, ResultMessage, RunId, build_executor};
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
 
 fn schema(name: &str) -> jsonschema::Validator {
     let path = format!("{}/../../docs/schema/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -52,14 +49,14 @@ async fn real_jobs_and_results_match_the_schemas() {
             settings: Default::default(),
         },
     });
-    let limits = Arc::new(Semaphore::new(2));
+    let slots = hone_eval::CallSlots::new(2);
     for job in jobs.into_iter().take(4) {
         let message = JobMessage::new(run.clone(), Some(42), job.clone());
         assert_valid(
             &jobs_schema,
             &serde_json::to_value(&message).expect("serializes"),
         );
-        let result = executor.run(job, limits.clone()).await;
+        let result = executor.run(job.clone(), slots.for_job(job.id.0)).await;
         let message = ResultMessage {
             v: MESSAGE_VERSION,
             run: run.clone(),

@@ -25,10 +25,13 @@
 //! The student's evaluation, every demo set's bootstrap and the dataset observations (one call
 //! per batch of `view_data_batch_size` examples, all at once) run together; the summarizer call
 //! runs alongside the program descriptions, then the module descriptions, then all
-//! instruction proposals together. Trials run in batches of `trial_batch_size` (see [`tpe`] for
-//! how batched suggestions relate to Optuna's sequential TPE). The full evaluations a batch
-//! triggers choose the combination from the trials up to the trigger, as DSPy does, and run
-//! alongside the next batch; their scores join the TPE history before the batch after it.
+//! instruction proposals together. Then `trial_batch_size` trials are in flight at a time: each
+//! finished trial is committed in the order the trials were suggested, and each commit suggests
+//! the next trial (counting those in flight as the worst scores, see [`tpe`]), so the executor
+//! never waits for the slowest trial of a batch. The full evaluation a commit triggers chooses
+//! the combination from the trials committed so far, as DSPy does; it runs beside the trials
+//! and its score joins the TPE history at its own place in the commit order. Nothing depends
+//! on the order results arrive in.
 //!
 //! # Deviations
 //!
@@ -40,8 +43,9 @@
 //! * The dataset is observed in parallel batches, each with DSPy's first observation prompt, and
 //!   the observations are summarized together; `sequential_data_summary = true` runs DSPy's
 //!   chain (each call sees the observations so far, `COMPLETE` ends it early).
-//! * A full evaluation's score reaches the TPE history one batch later than in DSPy (it runs
-//!   alongside the next batch instead of before it).
+//! * Up to `trial_batch_size` trials are suggested before the earlier ones are scored, and a
+//!   full evaluation's score reaches the TPE history after the trials issued beside it
+//!   (DSPy scores one trial at a time).
 
 pub mod proposer;
 pub mod tpe;
@@ -128,7 +132,8 @@ pub struct MiproConfig {
     pub tip_aware_proposer: bool,
     /// Show the proposer bootstrapped demos (default true).
     pub fewshot_aware_proposer: bool,
-    /// TPE suggestions scored concurrently (default 5); independent of the executor.
+    /// Trials in flight at once (default 5): a new trial is suggested as each one is committed.
+    /// Independent of the executor, so a run's result does not depend on its concurrency.
     pub trial_batch_size: usize,
 }
 
@@ -237,7 +242,24 @@ enum Route {
     Describe { proposal: usize },
     Module { proposal: usize },
     Generate { proposal: usize },
-    Trial { trial: usize },
+}
+
+/// A trial or full evaluation in flight, in the order it is committed (see
+/// [`MiproV2::commit_in_order`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct InFlight {
+    /// The job book's background group of its job.
+    group: u64,
+    /// What it scores.
+    kind: InFlightKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum InFlightKind {
+    /// A minibatch (or full, without minibatches) trial.
+    Trial(Trial),
+    /// A full evaluation of a combination chosen by its minibatch scores.
     Full { params: Vec<usize> },
 }
 
@@ -281,7 +303,15 @@ pub struct MiproV2 {
     instructions: Vec<Vec<String>>,
     tpe: Tpe,
     trials_done: usize,
-    trials: Vec<Trial>,
+    /// Trials suggested so far.
+    #[serde(default)]
+    trials_issued: usize,
+    /// Trials and full evaluations in flight, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    in_flight: Vec<InFlight>,
+    /// The next background group id.
+    #[serde(default)]
+    next_group: u64,
     /// Minibatch scores per parameter combination, in first-seen order.
     combo_scores: IndexMap<String, (Vec<usize>, Vec<f64>)>,
     fully_evaluated: BTreeMap<String, f64>,
@@ -440,7 +470,9 @@ impl MiproV2 {
             instructions: Vec::new(),
             tpe: Tpe::new(Vec::new()),
             trials_done: 0,
-            trials: Vec::new(),
+            trials_issued: 0,
+            in_flight: Vec::new(),
+            next_group: 0,
             combo_scores: IndexMap::new(),
             fully_evaluated: BTreeMap::new(),
             best: None,
@@ -716,8 +748,6 @@ impl MiproV2 {
 
     fn advance_step(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
         let routes = std::mem::take(&mut self.routes);
-        let mut trial_scores: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
-        let mut full_scores: Vec<(Vec<usize>, f64)> = Vec::new();
         for (route, result) in routes.into_iter().zip(results) {
             match route {
                 Route::Default => {
@@ -812,16 +842,6 @@ impl MiproV2 {
                         }
                     }
                 }
-                Route::Trial { trial } => {
-                    let examples = self.trial_examples(trial);
-                    let outcomes = steps::outcomes(result.output, &examples);
-                    trial_scores.insert(trial, outcomes.iter().map(|o| o.score).collect());
-                }
-                Route::Full { params } => {
-                    let outcomes = steps::outcomes(result.output, &self.valset);
-                    let scores: Vec<f64> = outcomes.iter().map(|o| o.score).collect();
-                    full_scores.push((params, mean(&scores)));
-                }
             }
         }
         match self.phase {
@@ -829,22 +849,10 @@ impl MiproV2 {
             Phase::Describe => self.after_describe(),
             Phase::DescribeModule => self.start_generate(),
             Phase::Generate => self.start_search(),
-            Phase::Trials => self.after_trials(trial_scores, full_scores),
-            Phase::Done => {}
+            // Trials run outside steps (see `commit_in_order`).
+            Phase::Trials | Phase::Done => {}
         }
         Ok(())
-    }
-
-    fn trial_examples(&self, trial: usize) -> Vec<JobExample> {
-        self.trials
-            .get(trial)
-            .map(|t| {
-                t.examples
-                    .iter()
-                    .filter_map(|&i| self.valset.get(i).cloned())
-                    .collect()
-            })
-            .unwrap_or_default()
     }
 
     fn after_setup(&mut self) {
@@ -1123,42 +1131,95 @@ impl MiproV2 {
             score: default_score,
         });
         self.phase = Phase::Trials;
-        self.next_batch();
+        self.fill_window();
+        self.commit_in_order();
     }
 
-    fn next_batch(&mut self) {
-        let remaining = self.num_trials.saturating_sub(self.trials_done);
-        if remaining == 0 {
-            self.finish();
-            return;
-        }
-        let batch = self.config.trial_batch_size.max(1).min(remaining);
-        let points = self.tpe.suggest_batch(batch, &mut self.rng);
-        self.trials.clear();
-        for params in points {
+    /// Suggests and issues trials until `trial_batch_size` are in flight or every trial was
+    /// issued. A suggestion counts the trials in flight as scored with the worst value (the
+    /// constant liar of [`tpe`]).
+    fn fill_window(&mut self) {
+        let window = self.config.trial_batch_size.max(1);
+        loop {
+            let pending: Vec<Vec<usize>> = self
+                .in_flight
+                .iter()
+                .filter_map(|f| match &f.kind {
+                    InFlightKind::Trial(t) => Some(t.params.clone()),
+                    InFlightKind::Full { .. } => None,
+                })
+                .collect();
+            if pending.len() >= window || self.trials_issued >= self.num_trials {
+                return;
+            }
+            let params = self.tpe.suggest(&pending, &mut self.rng);
             let examples: Vec<usize> = if self.minibatch {
                 self.rng
                     .sample_indices(self.valset.len(), self.config.minibatch_size)
             } else {
                 (0..self.valset.len()).collect()
             };
-            let program = self.program_for(&params);
-            let trial = self.trials.len();
-            self.trials.push(Trial {
-                params,
-                examples: examples.clone(),
-            });
             let job_examples: Vec<JobExample> = examples
                 .iter()
                 .filter_map(|&i| self.valset.get(i).cloned())
                 .collect();
-            self.routes.push(Route::Trial { trial });
-            self.book.create(eval_spec(
+            let program = self.program_for(&params);
+            self.trials_issued += 1;
+            self.issue(
+                InFlightKind::Trial(Trial { params, examples }),
                 &program,
                 job_examples,
-                false,
-                CallSettings::default(),
-            ));
+            );
+        }
+    }
+
+    /// Issues one evaluation job in its own background group, committed in issue order.
+    fn issue(&mut self, kind: InFlightKind, program: &ProgramState, examples: Vec<JobExample>) {
+        let group = self.next_group;
+        self.next_group += 1;
+        self.book.create_background(
+            group,
+            eval_spec(program, examples, false, CallSettings::default()),
+        );
+        self.in_flight.push(InFlight { group, kind });
+    }
+
+    /// Applies finished trials and full evaluations strictly in the order they were issued,
+    /// refilling the window after each: every decision (the next suggestion, which
+    /// combination to evaluate fully, the best program) happens at the same point of that
+    /// order whatever order results arrive in, so a run does not depend on the executor —
+    /// while the executor always has the window's jobs to run.
+    fn commit_in_order(&mut self) {
+        while let Some(head) = self.in_flight.first() {
+            if !self.book.background_complete(head.group) {
+                return;
+            }
+            let InFlight { group, kind } = self.in_flight.remove(0);
+            let results = self.book.take_background(group);
+            let Some(result) = results.into_iter().next() else {
+                continue;
+            };
+            match kind {
+                InFlightKind::Trial(trial) => {
+                    let examples: Vec<JobExample> = trial
+                        .examples
+                        .iter()
+                        .filter_map(|&i| self.valset.get(i).cloned())
+                        .collect();
+                    let outcomes = steps::outcomes(result.output, &examples);
+                    let scores: Vec<f64> = outcomes.iter().map(|o| o.score).collect();
+                    self.commit_trial(trial, &scores);
+                }
+                InFlightKind::Full { params } => {
+                    let outcomes = steps::outcomes(result.output, &self.valset);
+                    let scores: Vec<f64> = outcomes.iter().map(|o| o.score).collect();
+                    self.record_full(params, mean(&scores));
+                }
+            }
+            self.fill_window();
+        }
+        if self.trials_done >= self.num_trials {
+            self.finish();
         }
     }
 
@@ -1181,91 +1242,73 @@ impl MiproV2 {
         }
     }
 
-    fn after_trials(
-        &mut self,
-        trial_scores: BTreeMap<usize, Vec<f64>>,
-        full_scores: Vec<(Vec<usize>, f64)>,
-    ) {
-        for (params, score) in full_scores {
-            self.record_full(params, score);
+    /// Records a trial's scores; every `minibatch_full_eval_steps` trials (and after the
+    /// last) issues the full evaluation of the combination with the best mean minibatch score
+    /// not yet evaluated fully, as DSPy does.
+    fn commit_trial(&mut self, trial: Trial, scores: &[f64]) {
+        let score = mean(scores);
+        self.trials_done += 1;
+        let key = Self::key(&trial.params);
+        let entry = self
+            .combo_scores
+            .entry(key.clone())
+            .or_insert_with(|| (trial.params.clone(), Vec::new()));
+        entry.1.push(score);
+        let candidate = self.combo_scores.get_index_of(&key).map_or(0, |i| i + 1) as u64;
+        let stride = if self.zeroshot { 1 } else { 2 };
+        let instruction: Vec<usize> = trial.params.iter().step_by(stride).copied().collect();
+        let demo_sets: Vec<usize> = if self.zeroshot {
+            Vec::new()
+        } else {
+            trial.params.iter().skip(1).step_by(2).copied().collect()
+        };
+        self.log.push(LogEvent::Trial {
+            trial: self.log.next_trial(),
+            candidate,
+            score,
+            examples: scores.len(),
+            full: !self.minibatch,
+            detail: json!({"params": trial.params, "instruction": instruction, "demo_set": demo_sets}),
+        });
+        if !self.minibatch {
+            self.record_full(trial.params, score);
+            return;
         }
-        let mut full_requests: Vec<Vec<usize>> = Vec::new();
+        self.tpe.tell(trial.params.clone(), score);
         let steps = self.config.minibatch_full_eval_steps.max(1);
-        let trials = std::mem::take(&mut self.trials);
-        for (i, trial) in trials.iter().enumerate() {
-            let Some(scores) = trial_scores.get(&i) else {
-                continue;
-            };
-            let score = mean(scores);
-            self.trials_done += 1;
-            let key = Self::key(&trial.params);
-            let entry = self
-                .combo_scores
-                .entry(key.clone())
-                .or_insert_with(|| (trial.params.clone(), Vec::new()));
-            entry.1.push(score);
-            let candidate = self.combo_scores.get_index_of(&key).map_or(0, |i| i + 1) as u64;
-            let stride = if self.zeroshot { 1 } else { 2 };
-            let instruction: Vec<usize> = trial.params.iter().step_by(stride).copied().collect();
-            let demo_sets: Vec<usize> = if self.zeroshot {
-                Vec::new()
-            } else {
-                trial.params.iter().skip(1).step_by(2).copied().collect()
-            };
-            self.log.push(LogEvent::Trial {
-                trial: self.log.next_trial(),
-                candidate,
-                score,
-                examples: scores.len(),
-                full: !self.minibatch,
-                detail: json!({"params": trial.params, "instruction": instruction, "demo_set": demo_sets}),
+        if !(self.trials_done.is_multiple_of(steps) || self.trials_done == self.num_trials) {
+            return;
+        }
+        // DSPy's `get_program_with_highest_avg_score` over combinations not yet evaluated
+        // fully (nor queued for it).
+        let queued: Vec<String> = self
+            .in_flight
+            .iter()
+            .filter_map(|f| match &f.kind {
+                InFlightKind::Full { params } => Some(Self::key(params)),
+                InFlightKind::Trial(_) => None,
+            })
+            .collect();
+        let pick = self
+            .combo_scores
+            .iter()
+            .filter(|(k, _)| !self.fully_evaluated.contains_key(*k) && !queued.contains(k))
+            .map(|(_, (p, s))| (p.clone(), mean(s)))
+            .fold(None::<(Vec<usize>, f64)>, |best, (p, m)| match best {
+                Some((_, b)) if b >= m => best,
+                _ => Some((p, m)),
             });
-            if self.minibatch {
-                self.tpe.tell(trial.params.clone(), score);
-                if self.trials_done.is_multiple_of(steps) || self.trials_done == self.num_trials {
-                    // DSPy's `get_program_with_highest_avg_score` over combos not yet fully
-                    // evaluated (nor already queued).
-                    let pick = self
-                        .combo_scores
-                        .iter()
-                        .filter(|(k, _)| {
-                            !self.fully_evaluated.contains_key(*k)
-                                && !full_requests.iter().any(|p| &Self::key(p) == *k)
-                        })
-                        .map(|(_, (p, s))| (p.clone(), mean(s)))
-                        .fold(None::<(Vec<usize>, f64)>, |best, (p, m)| match best {
-                            Some((_, b)) if b >= m => best,
-                            _ => Some((p, m)),
-                        });
-                    if let Some((params, _)) = pick {
-                        full_requests.push(params);
-                    }
-                }
-            } else {
-                self.record_full(trial.params.clone(), score);
-            }
-        }
-        for params in full_requests {
+        if let Some((params, _)) = pick {
             let program = self.program_for(&params);
-            self.routes.push(Route::Full { params });
-            self.book.create(eval_spec(
-                &program,
-                self.valset.clone(),
-                false,
-                CallSettings::default(),
-            ));
-        }
-        // The next batch runs alongside the full evaluations it follows; it is suggested
-        // from every score known now, and the full scores join the history before the batch
-        // after it.
-        if self.num_trials > self.trials_done {
-            self.next_batch();
-        } else if self.book.step_is_empty() {
-            self.finish();
+            let valset = self.valset.clone();
+            self.issue(InFlightKind::Full { params }, &program, valset);
         }
     }
 
     fn finish(&mut self) {
+        if !self.in_flight.is_empty() {
+            return;
+        }
         self.phase = Phase::Done;
         let score = self.best.as_ref().map(|b| b.0).unwrap_or(0.0);
         self.log.push(LogEvent::Note {
@@ -1300,6 +1343,12 @@ impl StepMachine for MiproV2 {
 
     fn advance(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
         self.advance_step(results)
+    }
+
+    fn after_result(&mut self) {
+        if self.phase == Phase::Trials {
+            self.commit_in_order();
+        }
     }
 
     fn fail(&mut self, error: &OptimizerError) {

@@ -11,11 +11,11 @@
 //!
 //! # Batches
 //!
-//! Optuna suggests one trial at a time. Here a batch of suggestions is drawn before any of them
-//! is scored, so their evaluations run concurrently; within a batch, suggestions already made
-//! count as observations with the worst possible value (Optuna's `constant_liar`), which keeps
-//! a batch from suggesting the same point over and over. With a constant batch size the
-//! suggestions do not depend on the executor.
+//! Optuna suggests one trial at a time. MIPROv2 keeps several trials in flight, so a suggestion
+//! is drawn while earlier ones are not scored yet: those pending points count as observations
+//! with the worst possible value (Optuna's `constant_liar`), which keeps concurrent trials from
+//! all suggesting the same point. With a constant window the suggestions do not depend on the
+//! executor.
 
 use serde::{Deserialize, Serialize};
 
