@@ -16,22 +16,6 @@ use hone_optimize::{
 };
 use hone_sim::{SimConfig, SimServer};
 
-/// With `HONE_BENCH_TIMELINE` set: one stderr line per result (elapsed, results, LM calls,
-/// jobs running), to see where a run waits.
-struct Timeline(std::time::Instant);
-
-impl hone_eval::DriverProgress for Timeline {
-    fn on_tell(&self, e: &hone_eval::TellEvent<'_>) {
-        eprintln!(
-            "{:7.3}s tells {:4} lm_calls {:5} running {:3}",
-            self.0.elapsed().as_secs_f64(),
-            e.tells,
-            e.lm_calls,
-            e.running
-        );
-    }
-}
-
 /// Runs each named optimizer (`mipro`, `gepa`, `copro`) and prints a Markdown table.
 pub async fn instruction_opt(
     optimizers: Vec<String>,
@@ -103,10 +87,7 @@ pub async fn instruction_opt(
             other => anyhow::bail!("unknown optimizer `{other}`; use mipro, gepa, copro or simba"),
         };
         sim.reset_stats();
-        let mut config = DriverConfig::with_concurrency(concurrency);
-        if std::env::var_os("HONE_BENCH_TIMELINE").is_some() {
-            config.progress = Some(Arc::new(Timeline(std::time::Instant::now())));
-        }
+        let config = crate::side::with_timeline(DriverConfig::with_concurrency(concurrency));
         let report = run_optimizer(opt.as_mut(), &executor, &config).await?;
         if std::env::var_os("HONE_BENCH_TIMELINE").is_some() {
             for event in opt.log().events() {

@@ -254,6 +254,30 @@ pub struct OptimizeArgs {
     pub seed: u64,
 }
 
+/// With `HONE_BENCH_TIMELINE` set: one stderr line per result (elapsed, results, LM calls,
+/// jobs running), to see where a run waits.
+struct Timeline(Instant);
+
+impl hone_eval::DriverProgress for Timeline {
+    fn on_tell(&self, e: &hone_eval::TellEvent<'_>) {
+        eprintln!(
+            "{:7.3}s tells {:4} lm_calls {:5} running {:3}",
+            self.0.elapsed().as_secs_f64(),
+            e.tells,
+            e.lm_calls,
+            e.running
+        );
+    }
+}
+
+/// `config` with a [`Timeline`] when `HONE_BENCH_TIMELINE` is set.
+pub fn with_timeline(mut config: DriverConfig) -> DriverConfig {
+    if std::env::var_os("HONE_BENCH_TIMELINE").is_some() {
+        config.progress = Some(Arc::new(Timeline(Instant::now())));
+    }
+    config
+}
+
 /// One optimizer run, then the best program's dev score.
 pub async fn optimize(args: &OptimizeArgs) -> anyhow::Result<()> {
     let train = read_split(&args.data.join("train.jsonl"))?;
@@ -303,12 +327,8 @@ pub async fn optimize(args: &OptimizeArgs) -> anyhow::Result<()> {
     let client = http_client()?;
     let before = server_calls(&client, &args.base_url).await?;
     let started = Instant::now();
-    let report = run_optimizer(
-        opt.as_mut(),
-        &executor,
-        &DriverConfig::with_concurrency(args.concurrency),
-    )
-    .await?;
+    let config = with_timeline(DriverConfig::with_concurrency(args.concurrency));
+    let report = run_optimizer(opt.as_mut(), &executor, &config).await?;
     let wall = started.elapsed().as_secs_f64();
     let calls = server_calls(&client, &args.base_url).await? - before;
     let best = report.best.context("the optimizer returned no program")?;

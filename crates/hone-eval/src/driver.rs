@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 use crate::checkpoint::{Checkpoint, write_atomic};
 use crate::error::DriverError;
 use crate::executor::Executor;
-use crate::slots::CallSlots;
+use crate::slots::{CallSlots, job_priority};
 
 /// Observes a run as results arrive.
 pub trait DriverProgress: Send + Sync {
@@ -229,7 +229,8 @@ async fn drive<E: Executor + ?Sized>(
     base_calls: u64,
 ) -> Result<RunReport, DriverError> {
     let started = Instant::now();
-    // Older jobs' LM calls first: optimizers read results in the order they issued jobs.
+    // Proposer calls first, then older jobs first: optimizers read results in the order they
+    // issued jobs.
     let slots = CallSlots::new(config.concurrency.max(1));
     let mut writer = config.checkpoint.clone().map(Writer::spawn);
     let mut running: JoinSet<hone_optimize::JobResult> = JoinSet::new();
@@ -238,7 +239,7 @@ async fn drive<E: Executor + ?Sized>(
 
     let start = |jobs: Vec<Job>, running: &mut JoinSet<_>| {
         for job in jobs {
-            let job_slots = slots.for_job(job.id.0);
+            let job_slots = slots.for_job(job_priority(&job, job.id.0));
             running.spawn(executor.run(job, job_slots));
         }
     };

@@ -54,5 +54,5 @@ pub use evaluate::{Evaluate, EvaluationResult, ExampleResult, Progress};
 pub use executor::{Executor, InProcessExecutor, ProgramFactory, template_factory};
 pub use knn::KnnFewShot;
 pub use run::RunUsage;
-pub use slots::{CallSlots, JobSlots, SlotPermit};
+pub use slots::{CallSlots, JobSlots, SlotPermit, job_priority};
 pub use tokio_util::sync::CancellationToken;

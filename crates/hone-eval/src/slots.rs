@@ -5,13 +5,27 @@
 //! start together, their examples interleave and every job finishes late, at about the time the
 //! last one does. Optimizers consume results in the order they issued jobs (a step, a window of
 //! trials), so the executor should finish the oldest job first: [`CallSlots`] hands a free slot
-//! to the waiting unit with the lowest priority key (the job's sequence number), and among equal
-//! keys to the one that asked first.
+//! to the waiting unit with the lowest priority key, and among equal keys to the one that asked
+//! first. [`job_priority`] makes the key: single proposer calls before evaluations (an
+//! optimizer's next step usually waits on the former, while the latter are bulk work), then
+//! older jobs first.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use hone_optimize::{Job, JobSpec};
 use tokio::sync::oneshot;
+
+/// The priority key of `job`, the `order`-th job started (lower runs first): proposer calls
+/// ([`JobSpec::Predict`]) before evaluations, then by `order`.
+pub fn job_priority(job: &Job, order: u64) -> u64 {
+    const ORDER_BITS: u32 = 56;
+    let rank = match job.spec {
+        JobSpec::Predict { .. } => 0,
+        _ => 1,
+    };
+    (rank << ORDER_BITS) | (order & ((1 << ORDER_BITS) - 1))
+}
 
 /// A counting semaphore whose waiters are served lowest priority key first. Cheap to clone;
 /// clones share the slots.

@@ -231,3 +231,78 @@ fn simba_checks_its_settings() {
     };
     assert!(Simba::new(&st, &train, bad).is_err());
 }
+
+#[test]
+fn mipro_v2_scores_original_instruction_trials_while_instructions_are_proposed() {
+    use hone_optimize::JobSpec;
+    let train = dataset(16, 18);
+    let val = dataset(12, 19);
+    let st = student(false);
+    let instructions = |p: &hone_core::state::ProgramState| {
+        p.predictors
+            .values()
+            .map(|p| p.signature.instructions.clone())
+            .collect::<Vec<_>>()
+    };
+    let original = instructions(&st);
+    let config = MiproConfig {
+        auto: None,
+        num_candidates: Some(4),
+        num_trials: Some(8),
+        minibatch: false,
+        ..Default::default()
+    };
+    let mut mipro = MiproV2::new(&st, &train, Some(&val), config).expect("valid");
+    // Answer every job except the instruction proposals, which are held back; count the
+    // evaluations asked for once the proposer's first call (a program description) was.
+    let mut held = Vec::new();
+    let mut proposing = false;
+    let mut early_evaluations = 0;
+    loop {
+        let jobs = mipro.ask();
+        if jobs.is_empty() {
+            break;
+        }
+        for job in jobs {
+            match &job.spec {
+                JobSpec::Predict { purpose, .. } if purpose == "propose_instruction" => {
+                    held.push(job);
+                    continue;
+                }
+                JobSpec::Predict { purpose, .. } if purpose == "describe_program" => {
+                    proposing = true;
+                }
+                JobSpec::Evaluate { program, .. } if proposing => {
+                    assert_eq!(
+                        instructions(program),
+                        original,
+                        "only the original instruction is scored before the proposals"
+                    );
+                    early_evaluations += 1;
+                }
+                _ => {}
+            }
+            mipro.tell(fake_lm::answer(&job)).expect("told");
+        }
+    }
+    assert!(!held.is_empty(), "the proposals were asked for");
+    // The student's full evaluation, and at least one trial.
+    assert!(
+        early_evaluations >= 2,
+        "no trial ran beside the instruction proposals"
+    );
+    assert!(!mipro.is_done());
+    for job in held {
+        mipro.tell(fake_lm::answer(&job)).expect("told");
+    }
+    fake_lm::drive(&mut mipro, Default::default());
+    assert!(mipro.is_done());
+    let trials = mipro
+        .log()
+        .events()
+        .iter()
+        .filter(|e| matches!(e, hone_optimize::LogEvent::Trial { .. }))
+        .count();
+    // The student's evaluation and every trial (full evaluations without minibatches).
+    assert_eq!(trials, 1 + 8);
+}

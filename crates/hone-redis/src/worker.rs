@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use hone_eval::{CallSlots, Executor};
+use hone_eval::{CallSlots, Executor, job_priority};
 use hone_optimize::{JobOutput, JobResult};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -452,9 +452,8 @@ async fn run_job(
 ) {
     let id = message.job.id;
     let order = shared.started.fetch_add(1, Ordering::Relaxed);
-    let future = shared
-        .executor
-        .run(message.job, shared.limits.for_job(order));
+    let slots = shared.limits.for_job(job_priority(&message.job, order));
+    let future = shared.executor.run(message.job, slots);
     let timed = async {
         match shared.config.job_timeout {
             Some(t) => tokio::time::timeout(t, future).await.unwrap_or_else(|_| {

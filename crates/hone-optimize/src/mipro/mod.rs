@@ -22,16 +22,20 @@
 //!
 //! # Concurrency
 //!
-//! The student's evaluation, every demo set's bootstrap and the dataset observations (one call
-//! per batch of `view_data_batch_size` examples, all at once) run together; the summarizer call
-//! runs alongside the program descriptions, then the module descriptions, then all
-//! instruction proposals together. Then `trial_batch_size` trials are in flight at a time: each
-//! finished trial is committed in the order the trials were suggested, and each commit suggests
-//! the next trial (counting those in flight as the worst scores, see [`tpe`]), so the executor
-//! never waits for the slowest trial of a batch. The full evaluation a commit triggers chooses
-//! the combination from the trials committed so far, as DSPy does; it runs beside the trials
-//! and its score joins the TPE history at its own place in the commit order. Nothing depends
-//! on the order results arrive in.
+//! Every demo set's bootstrap and the dataset observations (one call per batch of
+//! `view_data_batch_size` examples, all at once) run together; the summarizer call runs
+//! alongside the program descriptions, then the module descriptions, then all instruction
+//! proposals together. The search starts with the proposals: the search space is fixed then
+//! (one candidate per proposal), the student's full evaluation is issued, and so are the first
+//! trials — those that use only original instructions run beside the proposals, the others
+//! start when the proposals are in. Up to `trial_batch_size` trials are in flight at a time
+//! (all of TPE's uniform startup draws at once): finished trials are committed in the order
+//! they were suggested, and each commit suggests the next trial (counting those in flight as
+//! the worst scores, see [`tpe`]), so the executor never waits for the slowest trial of a
+//! batch. The full evaluation a commit triggers chooses the combination from the trials
+//! committed so far, as DSPy does; it runs beside the trials and its score joins the TPE
+//! history at its own place in the commit order. Nothing depends on the order results arrive
+//! in.
 //!
 //! # Deviations
 //!
@@ -45,7 +49,10 @@
 //!   chain (each call sees the observations so far, `COMPLETE` ends it early).
 //! * Up to `trial_batch_size` trials are suggested before the earlier ones are scored, and a
 //!   full evaluation's score reaches the TPE history after the trials issued beside it
-//!   (DSPy scores one trial at a time).
+//!   (DSPy scores one trial at a time). The first `n_startup_trials + trial_batch_size − 2`
+//!   trials are uniform draws (DSPy's sequential TPE: the first `n_startup_trials − 1`).
+//! * A failed instruction proposal leaves the original instruction in its place (the search
+//!   space is fixed before the proposals are in).
 
 pub mod proposer;
 pub mod tpe;
@@ -164,10 +171,6 @@ impl Default for MiproConfig {
     }
 }
 
-fn issued() -> bool {
-    true
-}
-
 /// DSPy's `_set_num_trials_from_num_candidates`.
 pub fn num_trials_for(num_predictors: usize, zeroshot: bool, num_candidates: usize) -> usize {
     let vars = num_predictors * if zeroshot { 1 } else { 2 };
@@ -235,7 +238,6 @@ struct Trial {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "route", rename_all = "snake_case")]
 enum Route {
-    Default,
     Boot { set: usize, local: JobId },
     Summary,
     Observe { batch: usize },
@@ -248,8 +250,9 @@ enum Route {
 /// [`MiproV2::commit_in_order`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct InFlight {
-    /// The job book's background group of its job.
-    group: u64,
+    /// The job book's background group of its job; `None` while it waits for the instruction
+    /// candidates it uses.
+    group: Option<u64>,
     /// What it scores.
     kind: InFlightKind,
 }
@@ -257,6 +260,8 @@ struct InFlight {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum InFlightKind {
+    /// The student on the whole valset: the search's first point.
+    Default,
     /// A minibatch (or full, without minibatches) trial.
     Trial(Trial),
     /// A full evaluation of a combination chosen by its minibatch scores.
@@ -295,9 +300,10 @@ pub struct MiproV2 {
     default_score: Option<f64>,
     demo_sets: Vec<DemoSet>,
     summary: SummaryChain,
-    /// Whether the student's full evaluation was issued.
-    #[serde(default = "issued")]
-    default_eval_issued: bool,
+    /// Whether the search began (it begins with the proposals: trials that use only the
+    /// original instructions run beside them).
+    #[serde(default)]
+    search_started: bool,
     proposals: Vec<Proposal>,
     /// Per predictor, the instruction candidates (the original first).
     instructions: Vec<Vec<String>>,
@@ -465,7 +471,7 @@ impl MiproV2 {
                 parts: Vec::new(),
                 summary: None,
             },
-            default_eval_issued: false,
+            search_started: false,
             proposals: Vec::new(),
             instructions: Vec::new(),
             tpe: Tpe::new(Vec::new()),
@@ -750,11 +756,6 @@ impl MiproV2 {
         let routes = std::mem::take(&mut self.routes);
         for (route, result) in routes.into_iter().zip(results) {
             match route {
-                Route::Default => {
-                    let outcomes = steps::outcomes(result.output, &self.valset);
-                    let scores: Vec<f64> = outcomes.iter().map(|o| o.score).collect();
-                    self.default_score = Some(mean(&scores));
-                }
                 Route::Boot { set, local } => {
                     let ctx = Ctx {
                         optimizer: NAME,
@@ -833,12 +834,20 @@ impl MiproV2 {
                             self.instructions[predictor].push(t);
                         }
                         None => {
+                            // The search space was fixed when the proposals started: the
+                            // original instruction takes the failed candidate's place.
                             let why = predict_failure(&result.output);
                             self.log.push(LogEvent::Note {
                                 message: format!(
-                                    "instruction proposal for `{name}` failed ({why}); skipped"
+                                    "instruction proposal for `{name}` failed ({why}); the \
+                                     original instruction stands in for it"
                                 ),
                             });
+                            let original = self.instructions[predictor]
+                                .first()
+                                .cloned()
+                                .unwrap_or_default();
+                            self.instructions[predictor].push(original);
                         }
                     }
                 }
@@ -848,7 +857,7 @@ impl MiproV2 {
             Phase::Setup => self.after_setup(),
             Phase::Describe => self.after_describe(),
             Phase::DescribeModule => self.start_generate(),
-            Phase::Generate => self.start_search(),
+            Phase::Generate => self.instructions_ready(),
             // Trials run outside steps (see `commit_in_order`).
             Phase::Trials | Phase::Done => {}
         }
@@ -886,25 +895,7 @@ impl MiproV2 {
             .unwrap_or_default()
     }
 
-    /// The student's evaluation on the whole valset (the search's first point). It runs
-    /// alongside the proposal calls, which leave most of the executor's slots free.
-    fn evaluate_default(&mut self) {
-        if self.default_eval_issued {
-            return;
-        }
-        self.default_eval_issued = true;
-        let student = self.student.0.clone();
-        self.routes.push(Route::Default);
-        self.book.create(eval_spec(
-            &student,
-            self.valset.clone(),
-            false,
-            CallSettings::default(),
-        ));
-    }
-
     fn start_proposals(&mut self) {
-        self.evaluate_default();
         let names: Vec<String> = self.student.0.predictors.keys().cloned().collect();
         let num_sets = self.demo_sets.len().max(1);
         let use_demos = self.config.fewshot_aware_proposer && !self.demo_sets.is_empty();
@@ -977,11 +968,13 @@ impl MiproV2 {
                 ));
             }
             self.phase = Phase::Describe;
+            self.start_search();
             if self.book.step_is_empty() {
-                self.start_search();
+                self.instructions_ready();
             }
         } else {
             self.start_generate();
+            self.start_search();
         }
     }
 
@@ -1062,14 +1055,17 @@ impl MiproV2 {
         }
         self.phase = Phase::Generate;
         if self.book.step_is_empty() {
-            self.start_search();
+            self.instructions_ready();
         }
     }
 
+    /// The search space: per predictor, its instruction candidates (the original and one per
+    /// proposal) and, unless zero-shot, its demo sets.
     fn choices(&self) -> Vec<usize> {
         let mut choices = Vec::new();
-        for list in &self.instructions {
-            choices.push(list.len().max(1));
+        for pi in 0..self.instructions.len() {
+            let proposals = self.proposals.iter().filter(|p| p.predictor == pi).count();
+            choices.push(1 + proposals);
             if !self.zeroshot {
                 choices.push(self.demo_sets.len().max(1));
             }
@@ -1110,34 +1106,57 @@ impl MiproV2 {
             .join(",")
     }
 
+    /// Begins the search beside the instruction proposals: the student's full evaluation
+    /// comes first, then the first trials — those that use only original instructions run at
+    /// once, the others when the proposals are in.
     fn start_search(&mut self) {
+        self.search_started = true;
         self.tpe = Tpe::new(self.choices());
-        let default_params = vec![0; self.choices().len()];
-        let default_score = self.default_score.unwrap_or(0.0);
-        self.tpe.tell(default_params.clone(), default_score);
-        self.fully_evaluated
-            .insert(Self::key(&default_params), default_score);
-        self.best = Some((default_score, StoredProgram(self.student.0.clone())));
-        self.log.push(LogEvent::Trial {
-            trial: self.log.next_trial(),
-            candidate: 0,
-            score: default_score,
-            examples: self.valset.len(),
-            full: true,
-            detail: json!({"params": default_params, "default": true}),
-        });
-        self.log.push(LogEvent::NewBest {
-            candidate: 0,
-            score: default_score,
-        });
-        self.phase = Phase::Trials;
+        let student = self.student.0.clone();
+        let valset = self.valset.clone();
+        self.issue(InFlightKind::Default, &student, valset);
         self.fill_window();
+    }
+
+    /// The proposals are in: the trials waiting for them start.
+    fn instructions_ready(&mut self) {
+        self.phase = Phase::Trials;
+        for i in 0..self.in_flight.len() {
+            if self.in_flight[i].group.is_some() {
+                continue;
+            }
+            let InFlightKind::Trial(trial) = &self.in_flight[i].kind else {
+                continue;
+            };
+            let program = self.program_for(&trial.params);
+            let examples = self.examples_at(&trial.examples);
+            self.in_flight[i].group = Some(self.submit(&program, examples));
+        }
         self.commit_in_order();
+    }
+
+    /// Whether every instruction a parameter combination uses exists yet.
+    fn instructions_exist(&self, params: &[usize]) -> bool {
+        let stride = if self.zeroshot { 1 } else { 2 };
+        self.instructions
+            .iter()
+            .enumerate()
+            .all(|(pi, list)| params.get(pi * stride).is_none_or(|&i| i < list.len()))
+    }
+
+    fn examples_at(&self, indices: &[usize]) -> Vec<JobExample> {
+        indices
+            .iter()
+            .filter_map(|&i| self.valset.get(i).cloned())
+            .collect()
     }
 
     /// Suggests and issues trials until `trial_batch_size` are in flight or every trial was
     /// issued. A suggestion counts the trials in flight as scored with the worst value (the
-    /// constant liar of [`tpe`]).
+    /// constant liar of [`tpe`]). A suggestion made when the window opens sees the student and
+    /// the trials `trial_batch_size` back, so the first `n_startup_trials + trial_batch_size −
+    /// 2` trials are uniform draws (TPE's startup) whenever they are made: they depend on no
+    /// score and are all suggested at once.
     fn fill_window(&mut self) {
         let window = self.config.trial_batch_size.max(1);
         loop {
@@ -1146,10 +1165,11 @@ impl MiproV2 {
                 .iter()
                 .filter_map(|f| match &f.kind {
                     InFlightKind::Trial(t) => Some(t.params.clone()),
-                    InFlightKind::Full { .. } => None,
+                    InFlightKind::Full { .. } | InFlightKind::Default => None,
                 })
                 .collect();
-            if pending.len() >= window || self.trials_issued >= self.num_trials {
+            let startup = self.trials_issued + 2 < self.tpe.n_startup_trials + window;
+            if (pending.len() >= window && !startup) || self.trials_issued >= self.num_trials {
                 return;
             }
             let params = self.tpe.suggest(&pending, &mut self.rng);
@@ -1159,29 +1179,42 @@ impl MiproV2 {
             } else {
                 (0..self.valset.len()).collect()
             };
-            let job_examples: Vec<JobExample> = examples
-                .iter()
-                .filter_map(|&i| self.valset.get(i).cloned())
-                .collect();
-            let program = self.program_for(&params);
             self.trials_issued += 1;
-            self.issue(
-                InFlightKind::Trial(Trial { params, examples }),
-                &program,
-                job_examples,
-            );
+            if self.instructions_exist(&params) {
+                let program = self.program_for(&params);
+                let job_examples = self.examples_at(&examples);
+                self.issue(
+                    InFlightKind::Trial(Trial { params, examples }),
+                    &program,
+                    job_examples,
+                );
+            } else {
+                self.in_flight.push(InFlight {
+                    group: None,
+                    kind: InFlightKind::Trial(Trial { params, examples }),
+                });
+            }
         }
     }
 
     /// Issues one evaluation job in its own background group, committed in issue order.
     fn issue(&mut self, kind: InFlightKind, program: &ProgramState, examples: Vec<JobExample>) {
+        let group = self.submit(program, examples);
+        self.in_flight.push(InFlight {
+            group: Some(group),
+            kind,
+        });
+    }
+
+    /// Creates the evaluation job of `program` on `examples` in a new background group.
+    fn submit(&mut self, program: &ProgramState, examples: Vec<JobExample>) -> u64 {
         let group = self.next_group;
         self.next_group += 1;
         self.book.create_background(
             group,
             eval_spec(program, examples, false, CallSettings::default()),
         );
-        self.in_flight.push(InFlight { group, kind });
+        group
     }
 
     /// Applies finished trials and full evaluations strictly in the order they were issued,
@@ -1191,21 +1224,25 @@ impl MiproV2 {
     /// while the executor always has the window's jobs to run.
     fn commit_in_order(&mut self) {
         while let Some(head) = self.in_flight.first() {
-            if !self.book.background_complete(head.group) {
+            let Some(group) = head.group else {
+                return;
+            };
+            if !self.book.background_complete(group) {
                 return;
             }
-            let InFlight { group, kind } = self.in_flight.remove(0);
+            let kind = self.in_flight.remove(0).kind;
             let results = self.book.take_background(group);
             let Some(result) = results.into_iter().next() else {
                 continue;
             };
             match kind {
+                InFlightKind::Default => {
+                    let outcomes = steps::outcomes(result.output, &self.valset);
+                    let scores: Vec<f64> = outcomes.iter().map(|o| o.score).collect();
+                    self.commit_default(mean(&scores));
+                }
                 InFlightKind::Trial(trial) => {
-                    let examples: Vec<JobExample> = trial
-                        .examples
-                        .iter()
-                        .filter_map(|&i| self.valset.get(i).cloned())
-                        .collect();
+                    let examples = self.examples_at(&trial.examples);
                     let outcomes = steps::outcomes(result.output, &examples);
                     let scores: Vec<f64> = outcomes.iter().map(|o| o.score).collect();
                     self.commit_trial(trial, &scores);
@@ -1218,9 +1255,43 @@ impl MiproV2 {
             }
             self.fill_window();
         }
-        if self.trials_done >= self.num_trials {
+        if self.trials_done >= self.num_trials && self.phase == Phase::Trials {
             self.finish();
         }
+    }
+
+    /// The student's full score: the search's first point and first best.
+    fn commit_default(&mut self, score: f64) {
+        self.default_score = Some(score);
+        let params = vec![0; self.tpe.choices().len()];
+        self.tpe.tell(params.clone(), score);
+        self.fully_evaluated.insert(Self::key(&params), score);
+        self.best = Some((score, StoredProgram(self.student.0.clone())));
+        self.log.push(LogEvent::Trial {
+            trial: self.log.next_trial(),
+            candidate: 0,
+            score,
+            examples: self.valset.len(),
+            full: true,
+            detail: json!({"params": params, "default": true}),
+        });
+        self.log.push(LogEvent::NewBest {
+            candidate: 0,
+            score,
+        });
+    }
+
+    /// A trial's parameters for the run log: the raw point, and per predictor the
+    /// instruction candidate and demo set it picks.
+    fn params_detail(&self, params: &[usize]) -> Value {
+        let stride = if self.zeroshot { 1 } else { 2 };
+        let instruction: Vec<usize> = params.iter().step_by(stride).copied().collect();
+        let demo_sets: Vec<usize> = if self.zeroshot {
+            Vec::new()
+        } else {
+            params.iter().skip(1).step_by(2).copied().collect()
+        };
+        json!({"params": params, "instruction": instruction, "demo_set": demo_sets})
     }
 
     fn record_full(&mut self, params: Vec<usize>, score: f64) {
@@ -1233,7 +1304,7 @@ impl MiproV2 {
             score,
             examples: self.valset.len(),
             full: true,
-            detail: json!({"params": params}),
+            detail: self.params_detail(&params),
         });
         self.tpe.tell(params.clone(), score);
         if self.best.as_ref().is_none_or(|(b, _)| score > *b) {
@@ -1254,26 +1325,20 @@ impl MiproV2 {
             .entry(key.clone())
             .or_insert_with(|| (trial.params.clone(), Vec::new()));
         entry.1.push(score);
+        if !self.minibatch {
+            // Scored on the whole valset: one full trial.
+            self.record_full(trial.params, score);
+            return;
+        }
         let candidate = self.combo_scores.get_index_of(&key).map_or(0, |i| i + 1) as u64;
-        let stride = if self.zeroshot { 1 } else { 2 };
-        let instruction: Vec<usize> = trial.params.iter().step_by(stride).copied().collect();
-        let demo_sets: Vec<usize> = if self.zeroshot {
-            Vec::new()
-        } else {
-            trial.params.iter().skip(1).step_by(2).copied().collect()
-        };
         self.log.push(LogEvent::Trial {
             trial: self.log.next_trial(),
             candidate,
             score,
             examples: scores.len(),
-            full: !self.minibatch,
-            detail: json!({"params": trial.params, "instruction": instruction, "demo_set": demo_sets}),
+            full: false,
+            detail: self.params_detail(&trial.params),
         });
-        if !self.minibatch {
-            self.record_full(trial.params, score);
-            return;
-        }
         self.tpe.tell(trial.params.clone(), score);
         let steps = self.config.minibatch_full_eval_steps.max(1);
         if !(self.trials_done.is_multiple_of(steps) || self.trials_done == self.num_trials) {
@@ -1286,7 +1351,7 @@ impl MiproV2 {
             .iter()
             .filter_map(|f| match &f.kind {
                 InFlightKind::Full { params } => Some(Self::key(params)),
-                InFlightKind::Trial(_) => None,
+                InFlightKind::Trial(_) | InFlightKind::Default => None,
             })
             .collect();
         let pick = self
@@ -1346,7 +1411,7 @@ impl StepMachine for MiproV2 {
     }
 
     fn after_result(&mut self) {
-        if self.phase == Phase::Trials {
+        if self.search_started {
             self.commit_in_order();
         }
     }

@@ -50,6 +50,11 @@ impl Tpe {
         self.trials.push((point, value));
     }
 
+    /// The number of categories of each parameter.
+    pub fn choices(&self) -> &[usize] {
+        &self.choices
+    }
+
     /// The scored points.
     pub fn trials(&self) -> &[(Vec<usize>, f64)] {
         &self.trials
