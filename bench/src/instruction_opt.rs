@@ -120,9 +120,14 @@ pub async fn instruction_opt(
         } else {
             name.clone()
         };
+        // Without latency there is no ideal to compare with: the run is all CPU.
+        let ratio = if ideal > 0.0 {
+            format!("{:.3}", wall / ideal)
+        } else {
+            "n/a".to_owned()
+        };
         println!(
-            "| {label} | {train} | {val} | {concurrency} | {latency_ms} | {calls} | {wall:.2} | {ideal:.2} | {:.3} | {} | {dev:.3} |",
-            wall / ideal.max(f64::MIN_POSITIVE),
+            "| {label} | {train} | {val} | {concurrency} | {latency_ms} | {calls} | {wall:.2} | {ideal:.2} | {ratio} | {} | {dev:.3} |",
             stats.peak_concurrency
         );
     }
