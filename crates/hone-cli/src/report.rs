@@ -199,20 +199,44 @@ fn summary(h: &mut String, r: &RunRecord) {
 }
 
 /// The chart: a dot per trial (hollow for minibatch trials) and the best-so-far line, scores
-/// on a 0–1 axis; the baseline's dev score as a dashed line.
+/// on a 0–1 axis, over the run's wall time when every trial has its time (else over the trial
+/// number); the baseline's dev score as a dashed line.
+/// `v` seconds as a short axis label: `42 s`, `3.5 min`, `1.2 h`.
+fn seconds_label(v: f64) -> String {
+    if v < 120.0 {
+        format!("{v:.0} s")
+    } else if v < 7200.0 {
+        format!("{:.1} min", v / 60.0)
+    } else {
+        format!("{:.1} h", v / 3600.0)
+    }
+}
+
 pub fn chart_svg(trials: &[TrialPoint], baseline: Option<f64>) -> String {
     let (w, hgt) = (760.0_f64, 320.0_f64);
     let (left, right, top, bottom) = (48.0, 16.0, 16.0, 40.0);
     let pw = w - left - right;
     let ph = hgt - top - bottom;
-    let n = trials.len().max(1) as f64;
-    let x = |i: f64| {
-        left + if n <= 1.0 {
+    // Positions on the x axis: seconds into the run, or trial numbers.
+    let times: Option<Vec<f64>> = trials.iter().map(|t| t.at_secs).collect();
+    let timed = times.is_some() && !trials.is_empty();
+    let position: Vec<f64> = match &times {
+        Some(at) if timed => at.clone(),
+        _ => (0..trials.len()).map(|i| i as f64).collect(),
+    };
+    let (lo, hi) = if timed {
+        (0.0, position.iter().copied().fold(0.0_f64, f64::max))
+    } else {
+        (0.0, trials.len().saturating_sub(1) as f64)
+    };
+    let x_at = |v: f64| {
+        left + if hi - lo <= 0.0 {
             pw / 2.0
         } else {
-            pw * i / (n - 1.0)
+            pw * (v - lo) / (hi - lo)
         }
     };
+    let x = |i: f64| x_at(position.get(i as usize).copied().unwrap_or(0.0));
     let y = |s: f64| top + ph * (1.0 - s.clamp(0.0, 1.0));
     let mut s = String::new();
     let _ = writeln!(
@@ -239,23 +263,37 @@ pub fn chart_svg(trials: &[TrialPoint], baseline: Option<f64>) -> String {
         top + ph,
         top + ph
     );
-    let step = (trials.len() / 10).max(1);
-    for (i, t) in trials.iter().enumerate() {
-        if i % step == 0 || i + 1 == trials.len() {
+    if timed {
+        for k in 0..=5 {
+            let v = lo + (hi - lo) * f64::from(k) / 5.0;
             let _ = writeln!(
                 s,
                 "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-                x(i as f64),
+                x_at(v),
                 top + ph + 16.0,
-                t.trial
+                seconds_label(v)
             );
+        }
+    } else {
+        let step = (trials.len() / 10).max(1);
+        for (i, t) in trials.iter().enumerate() {
+            if i % step == 0 || i + 1 == trials.len() {
+                let _ = writeln!(
+                    s,
+                    "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+                    x(i as f64),
+                    top + ph + 16.0,
+                    t.trial
+                );
+            }
         }
     }
     let _ = writeln!(
         s,
-        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">trial</text>",
+        "<text class=\"x-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
         left + pw / 2.0,
-        hgt - 6.0
+        hgt - 6.0,
+        if timed { "wall time" } else { "trial" }
     );
     if let Some(b) = baseline {
         let _ = writeln!(
@@ -289,10 +327,13 @@ pub fn chart_svg(trials: &[TrialPoint], baseline: Option<f64>) -> String {
         };
         let _ = writeln!(
             s,
-            "<circle class=\"trial\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"{fill}\" stroke=\"#0969da\" stroke-width=\"1.5\"><title>trial {}: candidate {}, score {:.3} on {} examples ({kind})</title></circle>",
+            "<circle class=\"trial\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"{fill}\" stroke=\"#0969da\" stroke-width=\"1.5\"><title>trial {}{}: candidate {}, score {:.3} on {} examples ({kind})</title></circle>",
             x(i as f64),
             y(t.score),
             t.trial,
+            t.at_secs
+                .map(|a| format!(" at {}", seconds_label(a)))
+                .unwrap_or_default(),
             t.candidate,
             t.score,
             t.examples
@@ -571,12 +612,45 @@ mod tests {
                 examples: 10,
                 full: true,
                 best_so_far: Some([0.2, 0.5, 0.5, 0.8][i]),
+                at_secs: None,
             })
             .collect();
         let svg = chart_svg(&trials, Some(0.2));
         assert_eq!(svg.matches("<circle class=\"trial\"").count(), 4);
         assert!(svg.contains("<polyline class=\"best-so-far\""));
         assert!(svg.contains("class=\"baseline\""));
+        assert!(svg.contains(">trial</text>"));
+    }
+
+    #[test]
+    fn timed_trials_are_placed_by_wall_time() {
+        let trials: Vec<TrialPoint> = [(0.2, 1.0), (0.5, 2.0), (0.8, 10.0)]
+            .iter()
+            .enumerate()
+            .map(|(i, (score, at))| TrialPoint {
+                trial: i as u64,
+                candidate: i as u64,
+                score: *score,
+                examples: 10,
+                full: true,
+                best_so_far: Some(*score),
+                at_secs: Some(*at),
+            })
+            .collect();
+        let svg = chart_svg(&trials, None);
+        assert!(svg.contains(">wall time</text>"));
+        assert!(svg.contains(">10 s</text>"));
+        // The x positions follow the times: 1 s and 2 s sit close together, 10 s at the end.
+        let xs: Vec<f64> = svg
+            .match_indices("<circle class=\"trial\" cx=\"")
+            .filter_map(|(i, m)| {
+                let rest = &svg[i + m.len()..];
+                rest.split('"').next().and_then(|v| v.parse().ok())
+            })
+            .collect();
+        assert_eq!(xs.len(), 3);
+        assert!(xs[1] - xs[0] < (xs[2] - xs[1]) / 4.0, "{xs:?}");
+        assert!(svg.contains("<title>trial 2 at 10 s:"));
     }
 
     #[test]

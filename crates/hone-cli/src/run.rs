@@ -112,6 +112,10 @@ pub struct TrialPoint {
     pub full: bool,
     /// The best full-evaluation score so far (including this trial).
     pub best_so_far: Option<f64>,
+    /// Seconds into the run (over all sessions) when the trial's result came in; absent for
+    /// runs driven over Redis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_secs: Option<f64>,
 }
 
 /// A dev evaluation's summary.
@@ -248,6 +252,50 @@ pub fn read_state(path: &Path, pipeline: &Pipeline) -> Result<ProgramState> {
     })
 }
 
+/// Records when each result came in, as (events in the optimizer's log, seconds into the run),
+/// so trials can be placed on a time axis; passes every event on to `inner`.
+struct RunClock {
+    started: std::time::Instant,
+    /// Seconds the run took in earlier sessions.
+    offset: f64,
+    marks: std::sync::Mutex<Vec<(usize, f64)>>,
+    inner: Option<Arc<dyn DriverProgress>>,
+}
+
+impl DriverProgress for RunClock {
+    fn on_tell(&self, event: &hone_eval::TellEvent<'_>) {
+        let at = self.offset + self.started.elapsed().as_secs_f64();
+        if let Ok(mut marks) = self.marks.lock() {
+            marks.push((event.log_events, at));
+        }
+        if let Some(inner) = &self.inner {
+            inner.on_tell(event);
+        }
+    }
+}
+
+impl RunClock {
+    /// Sets `at_secs` of the trials this session logged: a trial event at log index `j` came
+    /// with the first result after which the log held more than `j` events. Trials of earlier
+    /// sessions keep the times in `earlier`.
+    fn stamp(&self, trials: &mut [TrialPoint], log: &RunLog, earlier: &[TrialPoint]) {
+        let marks = self.marks.lock().map(|m| m.clone()).unwrap_or_default();
+        let indices = log
+            .events()
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(e, LogEvent::Trial { .. }))
+            .map(|(j, _)| j);
+        for (point, j) in trials.iter_mut().zip(indices) {
+            point.at_secs = earlier
+                .iter()
+                .find(|t| t.trial == point.trial)
+                .and_then(|t| t.at_secs)
+                .or_else(|| marks.iter().find(|(n, _)| *n > j).map(|(_, at)| *at));
+        }
+    }
+}
+
 /// The trials of a log with the best full-evaluation score so far. When no trial is a full
 /// evaluation, every trial counts.
 pub fn trial_points(log: &RunLog) -> Vec<TrialPoint> {
@@ -275,6 +323,7 @@ pub fn trial_points(log: &RunLog) -> Vec<TrialPoint> {
                 examples: *examples,
                 full: *full,
                 best_so_far: best,
+                at_secs: None,
             });
         }
     }
@@ -657,7 +706,13 @@ async fn drive(
     let mut config = DriverConfig::with_concurrency(s.choice.concurrency)
         .checkpoint(s.dir.join(files::CHECKPOINT));
     config.cancel = options.cancel.clone();
-    config.progress = options.run_progress.clone();
+    let clock = Arc::new(RunClock {
+        started: std::time::Instant::now(),
+        offset: s.record.elapsed_secs,
+        marks: std::sync::Mutex::new(Vec::new()),
+        inner: options.run_progress.clone(),
+    });
+    config.progress = Some(clock.clone());
     config.metadata = json!({"program": s.record.program, "optimizer": s.choice.kind});
     let previous_usage = s.record.usage.clone();
     let result: std::result::Result<(Driven, RunLog, Option<ProgramState>), String> =
@@ -700,7 +755,9 @@ async fn drive(
     };
     s.record.tells = report.total_tells;
     s.record.lm_calls += report.lm_calls;
-    s.record.trials = trial_points(&log);
+    let mut trials = trial_points(&log);
+    clock.stamp(&mut trials, &log, &s.record.trials);
+    s.record.trials = trials;
     s.record.log = log;
     if report.stop != StopReason::Done {
         s.record.status = "interrupted".into();

@@ -56,6 +56,13 @@ fn optimize_report_export_and_diff_from_the_shell() {
     );
     let trials = record["trials"].as_array().map_or(0, Vec::len);
     assert!(trials >= 3, "{trials} trials");
+    // Each trial has the time its result came in, in order (the report's time axis).
+    let times: Vec<f64> = record["trials"]
+        .as_array()
+        .map(|t| t.iter().filter_map(|t| t["at_secs"].as_f64()).collect())
+        .unwrap_or_default();
+    assert_eq!(times.len(), trials, "every trial has its time");
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
     let baseline = record["baseline"]["mean"].as_f64().unwrap_or(-1.0);
     let best = record["best"]["mean"].as_f64().unwrap_or(-1.0);
     assert!(best > baseline, "best {best} vs baseline {baseline}");

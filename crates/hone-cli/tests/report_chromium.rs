@@ -112,6 +112,10 @@ fn the_report_renders_in_headless_chromium_with_its_chart() {
         "no chart in the DOM:\n{dom}"
     );
     assert_eq!(dom.matches("<circle class=\"trial\"").count(), trials);
+    assert!(
+        dom.contains(">wall time</text>"),
+        "the chart is not over wall time:\n{dom}"
+    );
     let points = dom
         .split("<polyline class=\"best-so-far\"")
         .nth(1)

@@ -54,6 +54,8 @@ pub struct TellEvent<'a> {
     pub lm_calls: u64,
     /// Jobs still running.
     pub running: usize,
+    /// Events in the optimizer's run log after this result (those it added came with it).
+    pub log_events: usize,
 }
 
 /// How [`run_optimizer`] runs.
@@ -293,6 +295,7 @@ async fn drive<E: Executor + ?Sized>(
                     tells: base_tells + tells,
                     lm_calls: base_calls + calls,
                     running: running.len(),
+                    log_events: opt.log().events().len(),
                 });
             }
             start(opt.ask(), &mut running);
