@@ -198,9 +198,6 @@ fn summary(h: &mut String, r: &RunRecord) {
     h.push_str("</table>\n");
 }
 
-/// The chart: a dot per trial (hollow for minibatch trials) and the best-so-far line, scores
-/// on a 0–1 axis, over the run's wall time when every trial has its time (else over the trial
-/// number); the baseline's dev score as a dashed line.
 /// `v` seconds as a short axis label: `42 s`, `3.5 min`, `1.2 h`.
 fn seconds_label(v: f64) -> String {
     if v < 120.0 {
@@ -212,6 +209,9 @@ fn seconds_label(v: f64) -> String {
     }
 }
 
+/// The chart: a dot per trial (hollow for minibatch trials) and the best-so-far line, scores
+/// on a 0–1 axis, over the run's wall time when every trial has its time (else over the trial
+/// number); the baseline's dev score as a dashed line.
 pub fn chart_svg(trials: &[TrialPoint], baseline: Option<f64>) -> String {
     let (w, hgt) = (760.0_f64, 320.0_f64);
     let (left, right, top, bottom) = (48.0, 16.0, 16.0, 40.0);
