@@ -68,6 +68,14 @@ fn now_secs() -> u64 {
 
 /// The delay before answering: the header override, or latency ± jitter
 /// drawn from the seed and the body.
+/// Waits out a simulated latency. A zero latency does not touch the timer, whose smallest wait
+/// is its next 1 ms tick.
+async fn wait(latency: Duration) {
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+}
+
 fn delay(state: &SharedState, headers: &HeaderMap, body: &[u8]) -> Duration {
     if let Some(ms) = headers
         .get(LATENCY_HEADER)
@@ -225,7 +233,7 @@ async fn chat(
 ) -> Response {
     let _in_flight = state.stats.begin("/v1/chat/completions");
     let action = take_fault(&state).await;
-    tokio::time::sleep(delay(&state, &headers, &body)).await;
+    wait(delay(&state, &headers, &body)).await;
     let action = match action {
         FaultAction::Respond(r) => return r,
         FaultAction::Reset => return reset(&kill).await,
@@ -296,7 +304,7 @@ async fn embeddings_route(
 ) -> Response {
     let _in_flight = state.stats.begin("/v1/embeddings");
     let action = take_fault(&state).await;
-    tokio::time::sleep(delay(&state, &headers, &body)).await;
+    wait(delay(&state, &headers, &body)).await;
     let action = match action {
         FaultAction::Respond(r) => return r,
         FaultAction::Reset => return reset(&kill).await,
@@ -403,7 +411,7 @@ async fn models(
 ) -> Response {
     let _in_flight = state.stats.begin("/v1/models");
     let action = take_fault(&state).await;
-    tokio::time::sleep(delay(&state, &headers, b"models")).await;
+    wait(delay(&state, &headers, b"models")).await;
     let action = match action {
         FaultAction::Respond(r) => return r,
         FaultAction::Reset => return reset(&kill).await,
