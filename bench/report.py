@@ -70,7 +70,8 @@ def main():
     w("## Framework overhead per LM call\n")
     w("Sequential `Predict(\"question -> answer: int\")` calls at 0 ms simulated latency, minus the "
       "same HTTP exchange by a bare client of the same language (reqwest / httpx) — the median "
-      "of several rounds.\n")
+      "of several rounds. hone's loops run in a task on the tokio runtime, as in a server "
+      "handler; DSPy's in a plain synchronous loop.\n")
     w("| metric | hone | DSPy | hone ÷ DSPy | target | met |")
     w("|---|---:|---:|---:|---|---|")
     ho, do = get("overhead", "hone", "overhead_us"), get("overhead", "dspy", "overhead_us")

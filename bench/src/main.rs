@@ -387,7 +387,14 @@ async fn main() -> anyhow::Result<()> {
             base_url,
             calls,
             repeats,
-        } => side::overhead(&base_url, calls, repeats).await,
+        } => {
+            // In a task on the runtime's workers, as a server handler calls an LM (not on the
+            // thread blocked in `main`, where every I/O wake-up crosses threads).
+            tokio::spawn(async move { side::overhead(&base_url, calls, repeats).await })
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r)
+        }
         Command::Memory { base_url, calls } => side::memory(&base_url, calls).await,
         Command::Evaluate {
             base_url,

@@ -93,8 +93,12 @@ fn http_client() -> anyhow::Result<reqwest::Client> {
         .with_safe_default_protocol_versions()?
         .with_root_certificates(rustls::RootCertStore::empty())
         .with_no_client_auth();
+    // The same timeouts as the LM's (`lm` above): a production client has them, and so does
+    // the DSPy side's bare `httpx.Client()` (5 s by default).
     Ok(reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
+        .timeout(Duration::from_secs(120))
+        .connect_timeout(Duration::from_secs(10))
         .build()?)
 }
 
