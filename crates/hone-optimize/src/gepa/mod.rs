@@ -31,7 +31,11 @@
 //! iteration samples `n` independent (parent, minibatch) tasks and runs their parent
 //! evaluations, reflections and child evaluations together — gepa's own
 //! `IndependentSampling(n)` strategy with its default `AllImprovements` selection. The default
-//! (1) is gepa's and DSPy's sequential behaviour.
+//! (1) is gepa's and DSPy's sequential behaviour. With `overlap_full_evals`, accepted
+//! candidates are scored on the valset in the background, and the next iteration evaluates its
+//! parents beside the current children (see [`GepaConfig::overlap_full_evals`]): two dependent
+//! hops per iteration instead of three. Both read results only at fixed points, so a run does
+//! not depend on the order results arrive in.
 //!
 //! # Deviations
 //!
@@ -178,7 +182,9 @@ pub struct GepaConfig {
     /// Score accepted candidates on the valset in the background while the next iterations
     /// run (default false, DSPy's order). They join the pool — and can become parents or
     /// merge partners — when the iteration that runs beside them ends; the budget counts their
-    /// metric calls from the start.
+    /// metric calls from the start. While the budget would remain even if every child were
+    /// accepted, the next iteration also begins beside the children's minibatch evaluations
+    /// (its parents are evaluated in the same step), unless a merge is due.
     pub overlap_full_evals: bool,
     /// Seed (default 0).
     pub seed: u64,
@@ -257,6 +263,16 @@ struct BackgroundEval {
     iterations_beside: usize,
 }
 
+/// How the iteration after a [`Phase::ChildEvalAhead`] began.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Ahead {
+    /// A reflective iteration: its parents' evaluations follow the children's.
+    Began { tasks: Vec<Task> },
+    /// A merge is due: the next iteration begins after the children are judged.
+    AfterChildren,
+}
+
 /// Iterations that run beside a background scoring before its candidates must join the pool
 /// (a fixed number, so that a run does not depend on how fast the scoring is).
 const ITERATIONS_BESIDE_BACKGROUND: usize = 2;
@@ -281,6 +297,16 @@ enum Phase {
     },
     /// Children on their parents' minibatches.
     ChildEval { children: Vec<Child> },
+    /// Children on their parents' minibatches while the next iteration — begun as soon as the
+    /// background scorings due by then have joined the pool — evaluates its parents in the same
+    /// step (`overlap_full_evals`).
+    ChildEvalAhead {
+        children: Vec<Child>,
+        next: Option<Ahead>,
+        /// The children's results, kept while the next iteration cannot begin yet.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        held: Vec<JobResult>,
+    },
     /// Accepted candidates on the valset: per candidate its number of jobs.
     FullEval {
         children: Vec<Child>,
@@ -648,55 +674,38 @@ impl Gepa {
                 }
                 if children.is_empty() {
                     self.next_iteration();
+                } else if self.can_look_ahead(&children) {
+                    self.phase = Phase::ChildEvalAhead {
+                        children,
+                        next: None,
+                        held: Vec::new(),
+                    };
+                    self.try_begin_ahead();
                 } else {
                     self.phase = Phase::ChildEval { children };
                 }
             }
             Phase::ChildEval { children } => {
-                let mut accepted: Vec<Child> = Vec::new();
-                for mut child in children {
-                    let examples = self.train_examples(&child.minibatch);
-                    let outcomes = steps::outcomes(next_output(&mut results), &examples);
-                    child.after = self.scores_of(&outcomes);
-                    self.metric_calls += child.after.len() as u64;
-                    let (old, new): (f64, f64) =
-                        (child.before.iter().sum(), child.after.iter().sum());
-                    let trial = self.log.next_trial();
-                    self.log.push(LogEvent::Trial {
-                        trial,
-                        candidate: (self.programs.len() + accepted.len()) as u64,
-                        score: mean(&child.after),
-                        examples: child.after.len(),
-                        full: false,
-                        detail: json!({
-                            "parent": child.parent,
-                            "minibatch": child.minibatch,
-                            "parent_score": mean(&child.before),
-                            "accepted": new > old,
-                        }),
-                    });
-                    let known = self.programs.iter().any(|p| p.texts == child.texts)
-                        || self
-                            .backgrounds
-                            .iter()
-                            .any(|b| b.children.iter().any(|c| c.texts == child.texts));
-                    if new > old && known {
-                        self.note(format!(
-                            "the improved proposal from parent {} is already a candidate; not \
-                             scoring it again",
-                            child.parent
-                        ));
-                    }
-                    let duplicate = known || accepted.iter().any(|c| c.texts == child.texts);
-                    if new > old && !duplicate {
-                        accepted.push(child);
-                    }
-                }
+                let accepted = self.judge_children(children, &mut results);
                 if accepted.is_empty() {
                     self.next_iteration();
                 } else {
                     self.score_candidates(accepted);
                 }
+            }
+            Phase::ChildEvalAhead {
+                children,
+                next,
+                held,
+            } => {
+                let mut all: Vec<JobResult> = held;
+                all.extend(results);
+                self.phase = Phase::ChildEvalAhead {
+                    children,
+                    next,
+                    held: all,
+                };
+                self.finish_ahead();
             }
             Phase::FullEval { children, jobs } => {
                 self.add_scored(children, jobs, &mut results);
@@ -706,6 +715,148 @@ impl Gepa {
             Phase::Done => {}
         }
         Ok(())
+    }
+
+    /// Reads the children's minibatch results (next in `results`) and returns those that
+    /// improved on their parents and are not candidates yet.
+    fn judge_children(
+        &mut self,
+        children: Vec<Child>,
+        results: &mut impl Iterator<Item = JobResult>,
+    ) -> Vec<Child> {
+        let mut accepted: Vec<Child> = Vec::new();
+        for mut child in children {
+            let examples = self.train_examples(&child.minibatch);
+            let outcomes = steps::outcomes(next_output(results), &examples);
+            child.after = self.scores_of(&outcomes);
+            self.metric_calls += child.after.len() as u64;
+            let (old, new): (f64, f64) = (child.before.iter().sum(), child.after.iter().sum());
+            let trial = self.log.next_trial();
+            self.log.push(LogEvent::Trial {
+                trial,
+                candidate: (self.programs.len() + accepted.len()) as u64,
+                score: mean(&child.after),
+                examples: child.after.len(),
+                full: false,
+                detail: json!({
+                    "parent": child.parent,
+                    "minibatch": child.minibatch,
+                    "parent_score": mean(&child.before),
+                    "accepted": new > old,
+                }),
+            });
+            let known = self.programs.iter().any(|p| p.texts == child.texts)
+                || self
+                    .backgrounds
+                    .iter()
+                    .any(|b| b.children.iter().any(|c| c.texts == child.texts));
+            if new > old && known {
+                self.note(format!(
+                    "the improved proposal from parent {} is already a candidate; not scoring \
+                     it again",
+                    child.parent
+                ));
+            }
+            let duplicate = known || accepted.iter().any(|c| c.texts == child.texts);
+            if new > old && !duplicate {
+                accepted.push(child);
+            }
+        }
+        accepted
+    }
+
+    /// Whether the next iteration may begin before `children` are judged: background scoring
+    /// is on, and the budget is left even if every child is accepted and scored on the valset —
+    /// so the next iteration begins only where gepa's sequential budget check would let it.
+    fn can_look_ahead(&self, children: &[Child]) -> bool {
+        if !self.config.overlap_full_evals {
+            return false;
+        }
+        let minibatches: u64 = children.iter().map(|c| c.minibatch.len() as u64).sum();
+        let worst = self.metric_calls
+            + self.background_calls()
+            + minibatches
+            + (children.len() * self.valset.len()) as u64;
+        worst < self.max_metric_calls
+    }
+
+    /// Begins the next iteration beside the children's evaluations once the background scorings
+    /// due by then are in; then judges the children if their results are already held.
+    fn try_begin_ahead(&mut self) {
+        let Phase::ChildEvalAhead { next: None, .. } = &self.phase else {
+            return;
+        };
+        if !self.absorb_due(false) {
+            return;
+        }
+        let merge_due =
+            self.config.use_merge && self.merges_due > 0 && self.last_iter_found_new_program;
+        let ahead = if merge_due {
+            Ahead::AfterChildren
+        } else {
+            self.iteration += 1;
+            for background in &mut self.backgrounds {
+                background.iterations_beside += 1;
+            }
+            self.last_iter_found_new_program = false;
+            Ahead::Began {
+                tasks: self.reflective_tasks(),
+            }
+        };
+        if let Phase::ChildEvalAhead { next, .. } = &mut self.phase {
+            *next = Some(ahead);
+        }
+        self.finish_ahead();
+    }
+
+    /// Once the children's results are held and the next iteration's start is settled: judges
+    /// the children (accepted ones are scored in the background) and goes on with the next
+    /// iteration — with its parents' results if they came in the same step.
+    fn finish_ahead(&mut self) {
+        let Phase::ChildEvalAhead {
+            children,
+            next: Some(_),
+            held,
+        } = &self.phase
+        else {
+            return;
+        };
+        if held.len() < children.len() {
+            return;
+        }
+        let Phase::ChildEvalAhead {
+            children,
+            next: Some(next),
+            held,
+        } = std::mem::replace(&mut self.phase, Phase::Done)
+        else {
+            return;
+        };
+        let n = children.len();
+        let mut results = held.into_iter();
+        let child_results: Vec<JobResult> = results.by_ref().take(n).collect();
+        let accepted = self.judge_children(children, &mut child_results.into_iter());
+        match next {
+            Ahead::AfterChildren => {
+                if accepted.is_empty() {
+                    self.next_iteration();
+                } else {
+                    self.score_candidates(accepted);
+                }
+            }
+            Ahead::Began { tasks } => {
+                if !accepted.is_empty() {
+                    // The next iteration already began beside them.
+                    self.background_scoring(accepted, 1);
+                }
+                let rest: Vec<JobResult> = results.collect();
+                if rest.is_empty() {
+                    self.phase = Phase::ParentEval { tasks };
+                } else {
+                    self.after_parent_eval(tasks, &mut rest.into_iter());
+                }
+            }
+        }
     }
 
     /// Adds candidates scored on the valset (their results next in `results`) to the pool.
@@ -748,6 +899,13 @@ impl Gepa {
             self.phase = Phase::FullEval { children, jobs };
             return;
         }
+        self.background_scoring(children, 0);
+        self.next_iteration();
+    }
+
+    /// Scores `children` on the valset in a new background group, `iterations_beside`
+    /// iterations having begun beside it already.
+    fn background_scoring(&mut self, children: Vec<Child>, iterations_beside: usize) {
         let group = self.next_group;
         self.next_group += 1;
         let mut jobs = Vec::new();
@@ -759,9 +917,8 @@ impl Gepa {
             group,
             children,
             jobs,
-            iterations_beside: 0,
+            iterations_beside,
         });
-        self.next_iteration();
     }
 
     /// Adds the background scorings that are due — all of them with `all`, else those that ran
@@ -1122,9 +1279,11 @@ impl StepMachine for Gepa {
     }
 
     fn after_result(&mut self) {
-        if self.phase == Phase::Waiting {
+        match self.phase {
             // Goes on if the scorings it waits for are in (else it waits again).
-            self.next_iteration();
+            Phase::Waiting => self.next_iteration(),
+            Phase::ChildEvalAhead { next: None, .. } => self.try_begin_ahead(),
+            _ => {}
         }
     }
 
