@@ -789,15 +789,10 @@ impl Gepa {
         if !self.absorb_due(false) {
             return;
         }
-        let merge_due =
-            self.config.use_merge && self.merges_due > 0 && self.last_iter_found_new_program;
-        let ahead = if merge_due {
+        let ahead = if self.merge_due() {
             Ahead::AfterChildren
         } else {
-            self.iteration += 1;
-            for background in &mut self.backgrounds {
-                background.iterations_beside += 1;
-            }
+            self.count_iteration();
             self.last_iter_found_new_program = false;
             Ahead::Began {
                 tasks: self.reflective_tasks(),
@@ -813,29 +808,19 @@ impl Gepa {
     /// the children (accepted ones are scored in the background) and goes on with the next
     /// iteration — with its parents' results if they came in the same step.
     fn finish_ahead(&mut self) {
-        let Phase::ChildEvalAhead {
-            children,
-            next: Some(_),
-            held,
-        } = &self.phase
-        else {
-            return;
+        let (children, next, held) = match std::mem::replace(&mut self.phase, Phase::Done) {
+            Phase::ChildEvalAhead {
+                children,
+                next: Some(next),
+                held,
+            } if held.len() >= children.len() => (children, next, held),
+            other => {
+                self.phase = other;
+                return;
+            }
         };
-        if held.len() < children.len() {
-            return;
-        }
-        let Phase::ChildEvalAhead {
-            children,
-            next: Some(next),
-            held,
-        } = std::mem::replace(&mut self.phase, Phase::Done)
-        else {
-            return;
-        };
-        let n = children.len();
         let mut results = held.into_iter();
-        let child_results: Vec<JobResult> = results.by_ref().take(n).collect();
-        let accepted = self.judge_children(children, &mut child_results.into_iter());
+        let accepted = self.judge_children(children, &mut results);
         match next {
             Ahead::AfterChildren => {
                 if accepted.is_empty() {
@@ -1103,11 +1088,8 @@ impl Gepa {
             }
             return;
         }
-        self.iteration += 1;
-        for background in &mut self.backgrounds {
-            background.iterations_beside += 1;
-        }
-        if self.config.use_merge && self.merges_due > 0 && self.last_iter_found_new_program {
+        self.count_iteration();
+        if self.merge_due() {
             self.last_iter_found_new_program = false;
             if let Some(merged) = self.propose_merge() {
                 let id1 = merged.id1;
@@ -1174,6 +1156,20 @@ impl Gepa {
         }
         self.last_iter_found_new_program = false;
         self.start_reflective();
+    }
+
+    /// Counts a new iteration, which also runs beside every background scoring.
+    fn count_iteration(&mut self) {
+        self.iteration += 1;
+        for background in &mut self.backgrounds {
+            background.iterations_beside += 1;
+        }
+    }
+
+    /// Whether the iteration about to begin is a merge attempt (gepa schedules one after an
+    /// iteration that found a new program, while merges are due).
+    fn merge_due(&self) -> bool {
+        self.config.use_merge && self.merges_due > 0 && self.last_iter_found_new_program
     }
 
     fn propose_merge(&mut self) -> Option<Merged> {

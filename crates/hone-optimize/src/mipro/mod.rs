@@ -296,8 +296,6 @@ pub struct MiproV2 {
     book: JobBook,
     routes: Vec<Route>,
     phase: Phase,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    default_score: Option<f64>,
     demo_sets: Vec<DemoSet>,
     summary: SummaryChain,
     /// Whether the search began (it begins with the proposals: trials that use only the
@@ -460,7 +458,6 @@ impl MiproV2 {
             book: JobBook::new(),
             routes: Vec::new(),
             phase: Phase::Setup,
-            default_score: None,
             demo_sets: Vec::new(),
             summary: SummaryChain {
                 stage: summary_stage,
@@ -973,8 +970,10 @@ impl MiproV2 {
                 self.instructions_ready();
             }
         } else {
-            self.start_generate();
+            // The search first, as above: `start_generate` moves on to the trials at once when
+            // there is nothing to propose.
             self.start_search();
+            self.start_generate();
         }
     }
 
@@ -1235,23 +1234,22 @@ impl MiproV2 {
             let Some(result) = results.into_iter().next() else {
                 continue;
             };
-            match kind {
-                InFlightKind::Default => {
-                    let outcomes = steps::outcomes(result.output, &self.valset);
-                    let scores: Vec<f64> = outcomes.iter().map(|o| o.score).collect();
-                    self.commit_default(mean(&scores));
-                }
+            let trial_examples;
+            let examples: &[JobExample] = match &kind {
                 InFlightKind::Trial(trial) => {
-                    let examples = self.examples_at(&trial.examples);
-                    let outcomes = steps::outcomes(result.output, &examples);
-                    let scores: Vec<f64> = outcomes.iter().map(|o| o.score).collect();
-                    self.commit_trial(trial, &scores);
+                    trial_examples = self.examples_at(&trial.examples);
+                    &trial_examples
                 }
-                InFlightKind::Full { params } => {
-                    let outcomes = steps::outcomes(result.output, &self.valset);
-                    let scores: Vec<f64> = outcomes.iter().map(|o| o.score).collect();
-                    self.record_full(params, mean(&scores));
-                }
+                InFlightKind::Default | InFlightKind::Full { .. } => &self.valset,
+            };
+            let scores: Vec<f64> = steps::outcomes(result.output, examples)
+                .iter()
+                .map(|o| o.score)
+                .collect();
+            match kind {
+                InFlightKind::Default => self.commit_default(mean(&scores)),
+                InFlightKind::Trial(trial) => self.commit_trial(trial, &scores),
+                InFlightKind::Full { params } => self.record_full(params, mean(&scores)),
             }
             self.fill_window();
         }
@@ -1262,7 +1260,6 @@ impl MiproV2 {
 
     /// The student's full score: the search's first point and first best.
     fn commit_default(&mut self, score: f64) {
-        self.default_score = Some(score);
         let params = vec![0; self.tpe.choices().len()];
         self.tpe.tell(params.clone(), score);
         self.fully_evaluated.insert(Self::key(&params), score);
