@@ -217,25 +217,17 @@ pub fn chart_svg(trials: &[TrialPoint], baseline: Option<f64>) -> String {
     let (left, right, top, bottom) = (48.0, 16.0, 16.0, 40.0);
     let pw = w - left - right;
     let ph = hgt - top - bottom;
-    // Positions on the x axis: seconds into the run, or trial numbers.
-    let times: Option<Vec<f64>> = trials.iter().map(|t| t.at_secs).collect();
-    let timed = times.is_some() && !trials.is_empty();
-    let position: Vec<f64> = match &times {
-        Some(at) if timed => at.clone(),
-        _ => (0..trials.len()).map(|i| i as f64).collect(),
+    // Positions on the x axis, from 0: seconds into the run, or trial numbers.
+    let (position, timed): (Vec<f64>, bool) = match trials
+        .iter()
+        .map(|t| t.at_secs)
+        .collect::<Option<Vec<f64>>>()
+    {
+        Some(at) if !at.is_empty() => (at, true),
+        _ => ((0..trials.len()).map(|i| i as f64).collect(), false),
     };
-    let (lo, hi) = if timed {
-        (0.0, position.iter().copied().fold(0.0_f64, f64::max))
-    } else {
-        (0.0, trials.len().saturating_sub(1) as f64)
-    };
-    let x_at = |v: f64| {
-        left + if hi - lo <= 0.0 {
-            pw / 2.0
-        } else {
-            pw * (v - lo) / (hi - lo)
-        }
-    };
+    let hi = position.iter().copied().fold(0.0_f64, f64::max);
+    let x_at = |v: f64| left + if hi <= 0.0 { pw / 2.0 } else { pw * v / hi };
     let x = |i: f64| x_at(position.get(i as usize).copied().unwrap_or(0.0));
     let y = |s: f64| top + ph * (1.0 - s.clamp(0.0, 1.0));
     let mut s = String::new();
@@ -265,7 +257,7 @@ pub fn chart_svg(trials: &[TrialPoint], baseline: Option<f64>) -> String {
     );
     if timed {
         for k in 0..=5 {
-            let v = lo + (hi - lo) * f64::from(k) / 5.0;
+            let v = hi * f64::from(k) / 5.0;
             let _ = writeln!(
                 s,
                 "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
