@@ -89,11 +89,7 @@ pub async fn instruction_opt(
         sim.reset_stats();
         let config = crate::side::with_timeline(DriverConfig::with_concurrency(concurrency));
         let report = run_optimizer(opt.as_mut(), &executor, &config).await?;
-        if std::env::var_os("HONE_BENCH_TIMELINE").is_some() {
-            for event in opt.log().events() {
-                eprintln!("log: {}", serde_json::to_string(event).unwrap_or_default());
-            }
-        }
+        crate::side::print_log_with_timeline(opt.as_ref());
         let stats = sim.stats();
         let calls = stats
             .requests_by_path

@@ -282,6 +282,15 @@ pub fn with_timeline(mut config: DriverConfig) -> DriverConfig {
     config
 }
 
+/// With `HONE_BENCH_TIMELINE` set, prints the run log's events to stderr.
+pub fn print_log_with_timeline(opt: &dyn Optimizer) {
+    if std::env::var_os("HONE_BENCH_TIMELINE").is_some() {
+        for event in opt.log().events() {
+            eprintln!("log: {}", serde_json::to_string(event).unwrap_or_default());
+        }
+    }
+}
+
 /// One optimizer run, then the best program's dev score.
 pub async fn optimize(args: &OptimizeArgs) -> anyhow::Result<()> {
     let train = read_split(&args.data.join("train.jsonl"))?;
@@ -334,6 +343,7 @@ pub async fn optimize(args: &OptimizeArgs) -> anyhow::Result<()> {
     let config = with_timeline(DriverConfig::with_concurrency(args.concurrency));
     let report = run_optimizer(opt.as_mut(), &executor, &config).await?;
     let wall = started.elapsed().as_secs_f64();
+    print_log_with_timeline(opt.as_ref());
     let calls = server_calls(&client, &args.base_url).await? - before;
     let best = report.best.context("the optimizer returned no program")?;
     let mut optimized = program.clone();

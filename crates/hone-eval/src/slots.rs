@@ -7,8 +7,9 @@
 //! trials), so the executor should finish the oldest job first: [`CallSlots`] hands a free slot
 //! to the waiting unit with the lowest priority key, and among equal keys to the one that asked
 //! first. [`job_priority`] makes the key: single proposer calls before evaluations (an
-//! optimizer's next step usually waits on the former, while the latter are bulk work), then
-//! older jobs first.
+//! optimizer's next step usually waits on the former, while the latter are bulk work), jobs
+//! an optimizer marks [`deferred`](hone_optimize::Job::deferred) (off its critical path) last,
+//! then older jobs first.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,10 +18,12 @@ use hone_optimize::{Job, JobSpec};
 use tokio::sync::oneshot;
 
 /// The priority key of `job`, the `order`-th job started (lower runs first): proposer calls
-/// ([`JobSpec::Predict`]) before evaluations, then by `order`.
+/// ([`JobSpec::Predict`]) before evaluations, [`deferred`](Job::deferred) jobs last, then by
+/// `order`.
 pub fn job_priority(job: &Job, order: u64) -> u64 {
     const ORDER_BITS: u32 = 56;
     let rank = match job.spec {
+        _ if job.deferred => 2,
         JobSpec::Predict { .. } => 0,
         _ => 1,
     };
@@ -157,7 +160,54 @@ impl Drop for SlotPermit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hone_core::{Example, Signature};
+    use hone_optimize::{JobExample, JobId, LmRole, Split};
     use std::time::Duration;
+
+    #[test]
+    fn proposer_calls_come_first_and_deferred_jobs_last() {
+        let evaluate = |id: u64, deferred: bool| Job {
+            id: JobId(id),
+            spec: JobSpec::Evaluate {
+                program: Box::default(),
+                examples: JobExample::dataset(Split::Val, [Example::default()]),
+                lm: LmRole::Task,
+                capture_traces: false,
+                settings: Default::default(),
+            },
+            deferred,
+        };
+        let propose = Job {
+            id: JobId(9),
+            spec: JobSpec::Predict {
+                purpose: "propose_instruction".into(),
+                signature: Signature::parse("question -> answer").expect("parses"),
+                inputs: Default::default(),
+                demos: Vec::new(),
+                n: 1,
+                lm: LmRole::Proposer,
+                settings: Default::default(),
+            },
+            deferred: false,
+        };
+        let mut keys = [
+            ("deferred old", job_priority(&evaluate(1, true), 1)),
+            ("evaluate new", job_priority(&evaluate(8, false), 8)),
+            ("propose newest", job_priority(&propose, 9)),
+            ("evaluate old", job_priority(&evaluate(2, false), 2)),
+        ];
+        keys.sort_by_key(|(_, key)| *key);
+        let order: Vec<&str> = keys.iter().map(|(name, _)| *name).collect();
+        assert_eq!(
+            order,
+            vec![
+                "propose newest",
+                "evaluate old",
+                "evaluate new",
+                "deferred old"
+            ]
+        );
+    }
 
     #[tokio::test]
     async fn lower_priorities_are_served_first_then_arrival_order() {

@@ -47,7 +47,11 @@ impl JobBook {
         let id = JobId(self.next_id);
         self.next_id += 1;
         self.step.push(id);
-        self.queued.push(Job { id, spec });
+        self.queued.push(Job {
+            id,
+            spec,
+            deferred: false,
+        });
         id
     }
 
@@ -57,10 +61,20 @@ impl JobBook {
     /// results only at points of its own choosing, so its outcomes stay independent of arrival
     /// order.
     pub fn create_background(&mut self, group: u64, spec: JobSpec) -> JobId {
+        self.background_job(group, spec, false)
+    }
+
+    /// Like [`JobBook::create_background`], for work off the optimizer's critical path: the
+    /// job is [`deferred`](Job::deferred), started after waiting jobs that are not.
+    pub fn create_deferred(&mut self, group: u64, spec: JobSpec) -> JobId {
+        self.background_job(group, spec, true)
+    }
+
+    fn background_job(&mut self, group: u64, spec: JobSpec, deferred: bool) -> JobId {
         let id = JobId(self.next_id);
         self.next_id += 1;
         self.background.insert(id, group);
-        self.queued.push(Job { id, spec });
+        self.queued.push(Job { id, spec, deferred });
         id
     }
 
@@ -137,6 +151,11 @@ impl JobBook {
     /// A job handed out and still waiting for its result.
     pub fn issued_job(&self, id: JobId) -> Option<&Job> {
         self.issued.get(&id)
+    }
+
+    /// The id the next job created gets (jobs are numbered in creation order).
+    pub fn next_id(&self) -> u64 {
+        self.next_id
     }
 
     /// Whether the book ever created a job with this id.

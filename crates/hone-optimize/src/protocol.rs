@@ -202,6 +202,10 @@ pub struct Job {
     pub id: JobId,
     /// What to do.
     pub spec: JobSpec,
+    /// Off the optimizer's critical path (GEPA's valset scoring of accepted candidates):
+    /// executors with a concurrency limit start it after waiting jobs that are not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deferred: bool,
 }
 
 impl Job {

@@ -514,7 +514,11 @@ impl Optimizer for BootstrapFewShotWithRandomSearch {
                         local: job.id,
                     },
                 );
-                jobs.push(Job { id, spec: job.spec });
+                jobs.push(Job {
+                    id,
+                    spec: job.spec,
+                    deferred: job.deferred,
+                });
             }
         }
         jobs
@@ -580,6 +584,7 @@ impl Optimizer for BootstrapFewShotWithRandomSearch {
                     .map(|job| Job {
                         id: *id,
                         spec: job.spec,
+                        deferred: job.deferred,
                     })
             })
             .collect()

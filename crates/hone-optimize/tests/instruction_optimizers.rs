@@ -306,3 +306,98 @@ fn mipro_v2_scores_original_instruction_trials_while_instructions_are_proposed()
     // The student's evaluation and every trial (full evaluations without minibatches).
     assert_eq!(trials, 1 + 8);
 }
+
+/// GEPA with `overlap_full_evals`, answered one hop at a time: every job of an `ask` before the
+/// next. Returns the finished run and, per hop, the kinds of jobs asked for.
+fn gepa_hops(budget: u64) -> (Gepa, Vec<Vec<&'static str>>) {
+    use hone_optimize::JobSpec;
+    let train = dataset(12, 20);
+    let val = dataset(10, 21);
+    let st = student(false);
+    let config = GepaConfig {
+        budget: GepaBudget::MaxMetricCalls(budget),
+        num_parallel_proposals: 2,
+        overlap_full_evals: true,
+        use_merge: false,
+        ..Default::default()
+    };
+    let mut gepa = Gepa::new(&st, &train, Some(&val), config).expect("valid");
+    let mut hops = Vec::new();
+    while !gepa.is_done() {
+        let jobs = gepa.ask();
+        assert!(!jobs.is_empty(), "GEPA is not done but has no job");
+        let mut kinds = Vec::new();
+        for job in &jobs {
+            kinds.push(match &job.spec {
+                JobSpec::Predict { purpose, .. } => {
+                    assert_eq!(purpose, "gepa_reflection");
+                    "reflect"
+                }
+                JobSpec::Evaluate { examples, .. } if job.deferred => {
+                    assert_eq!(
+                        examples.len(),
+                        val.len().min(16),
+                        "deferred: valset scoring"
+                    );
+                    "valset"
+                }
+                JobSpec::Evaluate {
+                    capture_traces: true,
+                    ..
+                } => "parents",
+                JobSpec::Evaluate { .. } => "children",
+            });
+        }
+        for job in jobs {
+            gepa.tell(fake_lm::answer(&job)).expect("told");
+        }
+        hops.push(kinds);
+    }
+    (gepa, hops)
+}
+
+#[test]
+fn gepa_pipelines_iterations_and_drops_those_begun_past_the_budget() {
+    let (gepa, hops) = gepa_hops(200);
+    // The first iteration's parents run before and beside the seed's valset scoring.
+    assert_eq!(hops[0], vec!["parents", "parents", "valset"]);
+    // Then one iteration per stage: the oldest one's children, the next one's reflections and
+    // the youngest one's parents in the same hop.
+    assert!(
+        hops.iter().any(|h| ["children", "reflect", "parents"]
+            .iter()
+            .all(|k| h.contains(k))),
+        "{hops:?}"
+    );
+    assert!(gepa.metric_calls() >= gepa.max_metric_calls());
+    assert!(gepa.candidates().len() > 1, "GEPA found new candidates");
+
+    // Some budget is spent by accepted children's valset scoring while younger iterations are
+    // in flight: they are dropped, their issued evaluations counted, and the run ends.
+    let dropped = (40..200).find_map(|budget| {
+        let (gepa, _) = gepa_hops(budget);
+        let notes: Vec<String> = gepa
+            .log()
+            .events()
+            .iter()
+            .filter_map(|e| match e {
+                hone_optimize::LogEvent::Note { message }
+                    if message.contains("begun beside this one") =>
+                {
+                    Some(message.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        (!notes.is_empty()).then_some((gepa, notes))
+    });
+    let (gepa, notes) = dropped.expect("a budget where iterations are dropped");
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(gepa.is_done());
+    assert!(gepa.metric_calls() >= gepa.max_metric_calls());
+    let finished = gepa.log().events().last().cloned();
+    assert!(
+        matches!(&finished, Some(hone_optimize::LogEvent::Note { message }) if message.starts_with("GEPA finished")),
+        "{finished:?}"
+    );
+}

@@ -39,6 +39,7 @@ async fn real_jobs_and_results_match_the_schemas() {
     assert!(!jobs.is_empty());
     jobs.push(Job {
         id: JobId(9_999),
+        deferred: false,
         spec: JobSpec::Predict {
             purpose: "propose_instruction".into(),
             signature: Signature::parse("question -> answer: int").expect("parses"),

@@ -31,11 +31,13 @@
 //! iteration samples `n` independent (parent, minibatch) tasks and runs their parent
 //! evaluations, reflections and child evaluations together — gepa's own
 //! `IndependentSampling(n)` strategy with its default `AllImprovements` selection. The default
-//! (1) is gepa's and DSPy's sequential behaviour. With `overlap_full_evals`, accepted
-//! candidates are scored on the valset in the background, and the next iteration evaluates its
-//! parents beside the current children (see [`GepaConfig::overlap_full_evals`]): two dependent
-//! hops per iteration instead of three. Both read results only at fixed points, so a run does
-//! not depend on the order results arrive in.
+//! (1) is gepa's and DSPy's sequential behaviour. With `overlap_full_evals`, iterations run as
+//! a pipeline (see [`GepaConfig::overlap_full_evals`]): each step holds one iteration's
+//! children, the next one's reflections and the one after's parents — one dependent hop per
+//! iteration instead of three — while the seed and accepted candidates are scored on the
+//! valset in the background, as [`deferred`](crate::Job::deferred) jobs the executor runs
+//! after the pipeline's. Both modes read results only at fixed points, so a run does not
+//! depend on the order results arrive in.
 //!
 //! # Deviations
 //!
@@ -179,12 +181,20 @@ pub struct GepaConfig {
     pub num_parallel_proposals: usize,
     /// Validation examples per evaluation job (default 16).
     pub eval_batch_size: usize,
-    /// Score accepted candidates on the valset in the background while the next iterations
-    /// run (default false, DSPy's order). They join the pool — and can become parents or
-    /// merge partners — when the iteration that runs beside them ends; the budget counts their
-    /// metric calls from the start. While the budget would remain even if every child were
-    /// accepted, the next iteration also begins beside the children's minibatch evaluations
-    /// (its parents are evaluated in the same step), unless a merge is due.
+    /// Pipeline the iterations and score candidates on the valset in the background (default
+    /// false, DSPy's order).
+    ///
+    /// Iterations overlap, one per stage: while one evaluates its children, the next reflects
+    /// and the one after evaluates its parents. A new iteration begins while the budget would
+    /// remain if no child in flight were accepted, and no merge is due (a merge waits until
+    /// the pipeline is empty). The seed and accepted candidates are scored on the valset in the
+    /// background; they join the pool — and can become parents or merge partners — once three
+    /// iterations have begun beside their scoring (a fixed point, whatever the scoring's
+    /// speed), and the budget counts their metric calls from the start. The first iterations' parent is the
+    /// seed, so the first iteration begins beside the seed's scoring. If accepted children's
+    /// valset scoring spends the budget, the iterations begun beside them are dropped — their
+    /// issued minibatch evaluations count as spent — and the run ends where gepa's sequential
+    /// budget check ends it.
     pub overlap_full_evals: bool,
     /// Seed (default 0).
     pub seed: u64,
@@ -248,6 +258,9 @@ struct Child {
     after: Vec<f64>,
     #[serde(default)]
     merge: Option<(usize, usize, usize)>,
+    /// The seed, scored in the background while the first iterations run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    seed: bool,
 }
 
 /// Candidates scored on the valset in the background (`overlap_full_evals`): one group of
@@ -263,19 +276,60 @@ struct BackgroundEval {
     iterations_beside: usize,
 }
 
-/// How the iteration after a [`Phase::ChildEvalAhead`] began.
+/// What an iteration in the pipeline waits for (`overlap_full_evals`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum Ahead {
-    /// A reflective iteration: its parents' evaluations follow the children's.
-    Began { tasks: Vec<Task> },
-    /// A merge is due: the next iteration begins after the children are judged.
-    AfterChildren,
+#[serde(tag = "stage", rename_all = "snake_case")]
+enum Stage {
+    /// Its parents on their minibatches, with traces.
+    Parents { tasks: Vec<Task> },
+    /// Its reflection calls: per job, the task and component.
+    Reflect {
+        tasks: Vec<Task>,
+        before: Vec<Vec<f64>>,
+        calls: Vec<(usize, String)>,
+    },
+    /// Its children on their parents' minibatches.
+    Children { children: Vec<Child> },
+}
+
+/// An iteration in flight in the pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Flight {
+    /// Its iteration number.
+    iteration: i64,
+    /// The ids of its current stage's jobs: `first..end`.
+    jobs: (u64, u64),
+    /// Metric calls it made so far (its parents' minibatches, once read).
+    spent: u64,
+    stage: Stage,
+}
+
+impl Flight {
+    /// Metric calls it makes at most from now on if none of its children is accepted.
+    fn calls_to_come(&self) -> u64 {
+        let minibatches =
+            |tasks: &[Task]| -> u64 { tasks.iter().map(|t| t.minibatch.len() as u64).sum() };
+        match &self.stage {
+            Stage::Parents { tasks } => 2 * minibatches(tasks),
+            Stage::Reflect { tasks, .. } => minibatches(tasks),
+            Stage::Children { children } => children.iter().map(|c| c.minibatch.len() as u64).sum(),
+        }
+    }
+
+    /// Metric calls of its current stage's jobs (issued, not read yet).
+    fn calls_issued(&self) -> u64 {
+        match &self.stage {
+            Stage::Parents { tasks } => tasks.iter().map(|t| t.minibatch.len() as u64).sum(),
+            Stage::Reflect { .. } => 0,
+            Stage::Children { children } => children.iter().map(|c| c.minibatch.len() as u64).sum(),
+        }
+    }
 }
 
 /// Iterations that run beside a background scoring before its candidates must join the pool
-/// (a fixed number, so that a run does not depend on how fast the scoring is).
-const ITERATIONS_BESIDE_BACKGROUND: usize = 2;
+/// (a fixed number, so that a run does not depend on how fast the scoring is): the iterations
+/// in flight when it starts, and one more.
+const ITERATIONS_BESIDE_BACKGROUND: usize = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "snake_case")]
@@ -297,15 +351,18 @@ enum Phase {
     },
     /// Children on their parents' minibatches.
     ChildEval { children: Vec<Child> },
-    /// Children on their parents' minibatches while the next iteration — begun as soon as the
-    /// background scorings due by then have joined the pool — evaluates its parents in the same
-    /// step (`overlap_full_evals`).
-    ChildEvalAhead {
-        children: Vec<Child>,
-        next: Option<Ahead>,
-        /// The children's results, kept while the next iteration cannot begin yet.
+    /// Iterations in flight, oldest first, one per stage (`overlap_full_evals`): each step
+    /// holds the oldest one's children, the next one's reflections and the youngest one's
+    /// parents.
+    Pipeline {
+        flights: Vec<Flight>,
+        /// Results received, read once every flight's jobs have theirs.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         held: Vec<JobResult>,
+        /// A new iteration waits for a background scoring due before it begins; results are
+        /// held until it has begun.
+        #[serde(default)]
+        blocked: bool,
     },
     /// Accepted candidates on the valset: per candidate its number of jobs.
     FullEval {
@@ -345,6 +402,9 @@ pub struct Gepa {
     backgrounds: Vec<BackgroundEval>,
     #[serde(default)]
     next_group: u64,
+    /// The iteration whose results are being read, for log notes (pipeline).
+    #[serde(skip)]
+    noting: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     failure: Option<String>,
     log: RunLog,
@@ -406,6 +466,7 @@ impl Gepa {
             phase: Phase::Done,
             backgrounds: Vec::new(),
             next_group: 0,
+            noting: None,
             failure: None,
             log: RunLog::new(),
         };
@@ -423,10 +484,42 @@ impl Gepa {
             .iter()
             .map(|(k, p)| (k.clone(), p.signature.instructions.clone()))
             .collect();
-        let program = gepa.program_for(&seed);
-        let jobs = gepa.full_eval_jobs(&program, None);
-        gepa.phase = Phase::SeedEval { jobs };
+        if gepa.config.overlap_full_evals && (gepa.valset.len() as u64) < gepa.max_metric_calls {
+            gepa.begin_beside_seed(seed);
+        } else {
+            let program = gepa.program_for(&seed);
+            let jobs = gepa.full_eval_jobs(&program, None);
+            gepa.phase = Phase::SeedEval { jobs };
+        }
         Ok(gepa)
+    }
+
+    /// With `overlap_full_evals`: the seed is the only possible parent of the first
+    /// iterations, so the first iteration begins at once — its parent evaluations issued first,
+    /// on the critical path — and the seed is scored on the valset in the background, joining
+    /// the pool (as candidate 0) like any candidate scored there. gepa's budget check before
+    /// the first iteration is the one made here: the seed's valset scoring leaves budget.
+    fn begin_beside_seed(&mut self, texts: IndexMap<String, String>) {
+        self.programs.push(GepaCandidate {
+            texts: texts.clone(),
+            parents: Vec::new(),
+            val_scores: Vec::new(),
+            discovered_at: 0,
+            next_component: 0,
+        });
+        self.count_iteration();
+        self.start_reflective();
+        let seed = Child {
+            parent: 0,
+            texts,
+            minibatch: Vec::new(),
+            before: Vec::new(),
+            after: Vec::new(),
+            merge: None,
+            seed: true,
+        };
+        // It runs beside the first iteration.
+        self.background_scoring(vec![seed], 1);
     }
 
     /// The settings.
@@ -499,7 +592,7 @@ impl Gepa {
         for chunk in chunks {
             let spec = eval_spec(program, chunk, false, CallSettings::default());
             match background {
-                Some(group) => self.book.create_background(group, spec),
+                Some(group) => self.book.create_deferred(group, spec),
                 None => self.book.create(spec),
             };
         }
@@ -523,10 +616,12 @@ impl Gepa {
         self.programs.iter().map(GepaCandidate::score).collect()
     }
 
+    /// Adds a scored candidate to the pool (a seed already in it, scored in the background,
+    /// gets its scores) and returns its index.
     fn add_program(&mut self, child: &Child, val_scores: Vec<f64>) -> usize {
         let parents: Vec<usize> = match child.merge {
             Some((a, b, _)) => vec![a, b],
-            None if self.programs.is_empty() => Vec::new(),
+            None if self.programs.is_empty() || child.seed => Vec::new(),
             None => vec![child.parent],
         };
         let next_component = parents
@@ -534,8 +629,12 @@ impl Gepa {
             .filter_map(|&p| self.programs.get(p).map(|c| c.next_component))
             .max()
             .unwrap_or(0);
-        let previous_best = self.best_index().map(|i| self.programs[i].score());
-        let index = self.programs.len();
+        let previous_best = if child.seed {
+            None
+        } else {
+            self.best_index().map(|i| self.programs[i].score())
+        };
+        let index = if child.seed { 0 } else { self.programs.len() };
         self.front.add(index, &val_scores);
         let score = mean(&val_scores);
         let trial = self.log.next_trial();
@@ -552,6 +651,12 @@ impl Gepa {
                 candidate: index as u64,
                 score,
             });
+        }
+        if child.seed && !self.programs.is_empty() {
+            let seed = &mut self.programs[0];
+            seed.val_scores = val_scores;
+            seed.discovered_at = self.metric_calls;
+            return 0;
         }
         self.programs.push(GepaCandidate {
             texts: child.texts.clone(),
@@ -578,6 +683,7 @@ impl Gepa {
                     before: Vec::new(),
                     after: Vec::new(),
                     merge: None,
+                    seed: false,
                 };
                 self.add_program(&seed, scores);
                 self.next_iteration();
@@ -611,76 +717,28 @@ impl Gepa {
                     self.start_reflective();
                 }
             }
-            Phase::ParentEval { tasks } => self.after_parent_eval(tasks, &mut results),
+            Phase::ParentEval { tasks } => match self.reflect_on_parents(tasks, &mut results) {
+                Some(Stage::Reflect {
+                    tasks,
+                    before,
+                    calls,
+                }) => {
+                    self.phase = Phase::Reflect {
+                        tasks,
+                        before,
+                        calls,
+                    }
+                }
+                _ => self.next_iteration(),
+            },
             Phase::Reflect {
                 tasks,
                 before,
                 calls,
             } => {
-                let mut texts: Vec<Option<IndexMap<String, String>>> =
-                    vec![Some(IndexMap::new()); tasks.len()];
-                for (task, component) in calls {
-                    let Some(result) = results.next() else { break };
-                    let proposal = predictions(&result.output)
-                        .first()
-                        .and_then(|p| text_field(p, "new_instruction"));
-                    match proposal {
-                        Some(text) => {
-                            self.log.push(LogEvent::Proposal {
-                                predictor: component.clone(),
-                                text: text.clone(),
-                                source: "reflection".into(),
-                            });
-                            if let Some(Some(map)) = texts.get_mut(task) {
-                                map.insert(component, text);
-                            }
-                        }
-                        None => {
-                            // DSPy's proposer raises on an empty instruction, failing the task.
-                            let why = predict_failure(&result.output);
-                            self.note(format!(
-                                "reflection for component `{component}` produced no instruction \
-                                 ({why}); dropping the proposal"
-                            ));
-                            texts[task] = None;
-                        }
-                    }
-                }
-                let mut children = Vec::new();
-                for ((task, before), new_texts) in tasks.into_iter().zip(before).zip(texts) {
-                    let Some(new_texts) = new_texts.filter(|t| !t.is_empty()) else {
-                        continue;
-                    };
-                    let mut child_texts = self.programs[task.parent].texts.clone();
-                    for (k, v) in new_texts {
-                        child_texts.insert(k, v);
-                    }
-                    let program = self.program_for(&child_texts);
-                    let examples = self.train_examples(&task.minibatch);
-                    self.book.create(eval_spec(
-                        &program,
-                        examples,
-                        false,
-                        CallSettings::default(),
-                    ));
-                    children.push(Child {
-                        parent: task.parent,
-                        texts: child_texts,
-                        minibatch: task.minibatch,
-                        before,
-                        after: Vec::new(),
-                        merge: None,
-                    });
-                }
+                let children = self.children_of_reflections(tasks, before, calls, &mut results);
                 if children.is_empty() {
                     self.next_iteration();
-                } else if self.can_look_ahead(&children) {
-                    self.phase = Phase::ChildEvalAhead {
-                        children,
-                        next: None,
-                        held: Vec::new(),
-                    };
-                    self.try_begin_ahead();
                 } else {
                     self.phase = Phase::ChildEval { children };
                 }
@@ -693,19 +751,18 @@ impl Gepa {
                     self.score_candidates(accepted);
                 }
             }
-            Phase::ChildEvalAhead {
-                children,
-                next,
-                held,
+            Phase::Pipeline {
+                flights,
+                mut held,
+                blocked,
             } => {
-                let mut all: Vec<JobResult> = held;
-                all.extend(results);
-                self.phase = Phase::ChildEvalAhead {
-                    children,
-                    next,
-                    held: all,
+                held.extend(results);
+                self.phase = Phase::Pipeline {
+                    flights,
+                    held,
+                    blocked,
                 };
-                self.finish_ahead();
+                self.pipeline_round();
             }
             Phase::FullEval { children, jobs } => {
                 self.add_scored(children, jobs, &mut results);
@@ -717,6 +774,74 @@ impl Gepa {
         Ok(())
     }
 
+    /// Reads the reflections (next in `results`) and asks for the children's evaluations on
+    /// their parents' minibatches; returns the children.
+    fn children_of_reflections(
+        &mut self,
+        tasks: Vec<Task>,
+        before: Vec<Vec<f64>>,
+        calls: Vec<(usize, String)>,
+        results: &mut impl Iterator<Item = JobResult>,
+    ) -> Vec<Child> {
+        let mut texts: Vec<Option<IndexMap<String, String>>> =
+            vec![Some(IndexMap::new()); tasks.len()];
+        for (task, component) in calls {
+            let Some(result) = results.next() else { break };
+            let proposal = predictions(&result.output)
+                .first()
+                .and_then(|p| text_field(p, "new_instruction"));
+            match proposal {
+                Some(text) => {
+                    self.log.push(LogEvent::Proposal {
+                        predictor: component.clone(),
+                        text: text.clone(),
+                        source: "reflection".into(),
+                    });
+                    if let Some(Some(map)) = texts.get_mut(task) {
+                        map.insert(component, text);
+                    }
+                }
+                None => {
+                    // DSPy's proposer raises on an empty instruction, failing the task.
+                    let why = predict_failure(&result.output);
+                    self.note(format!(
+                        "reflection for component `{component}` produced no instruction \
+                         ({why}); dropping the proposal"
+                    ));
+                    texts[task] = None;
+                }
+            }
+        }
+        let mut children = Vec::new();
+        for ((task, before), new_texts) in tasks.into_iter().zip(before).zip(texts) {
+            let Some(new_texts) = new_texts.filter(|t| !t.is_empty()) else {
+                continue;
+            };
+            let mut child_texts = self.programs[task.parent].texts.clone();
+            for (k, v) in new_texts {
+                child_texts.insert(k, v);
+            }
+            let program = self.program_for(&child_texts);
+            let examples = self.train_examples(&task.minibatch);
+            self.book.create(eval_spec(
+                &program,
+                examples,
+                false,
+                CallSettings::default(),
+            ));
+            children.push(Child {
+                parent: task.parent,
+                texts: child_texts,
+                minibatch: task.minibatch,
+                before,
+                after: Vec::new(),
+                merge: None,
+                seed: false,
+            });
+        }
+        children
+    }
+
     /// Reads the children's minibatch results (next in `results`) and returns those that
     /// improved on their parents and are not candidates yet.
     fn judge_children(
@@ -725,6 +850,13 @@ impl Gepa {
         results: &mut impl Iterator<Item = JobResult>,
     ) -> Vec<Child> {
         let mut accepted: Vec<Child> = Vec::new();
+        // Candidates scored in the background come first (the seed is in the pool already).
+        let waiting: usize = self
+            .backgrounds
+            .iter()
+            .flat_map(|b| &b.children)
+            .filter(|c| !c.seed)
+            .count();
         for mut child in children {
             let examples = self.train_examples(&child.minibatch);
             let outcomes = steps::outcomes(next_output(results), &examples);
@@ -734,7 +866,7 @@ impl Gepa {
             let trial = self.log.next_trial();
             self.log.push(LogEvent::Trial {
                 trial,
-                candidate: (self.programs.len() + accepted.len()) as u64,
+                candidate: (self.programs.len() + waiting + accepted.len()) as u64,
                 score: mean(&child.after),
                 examples: child.after.len(),
                 full: false,
@@ -765,82 +897,161 @@ impl Gepa {
         accepted
     }
 
-    /// Whether the next iteration may begin before `children` are judged: background scoring
-    /// is on, and the budget is left even if every child is accepted and scored on the valset —
-    /// so the next iteration begins only where gepa's sequential budget check would let it.
-    fn can_look_ahead(&self, children: &[Child]) -> bool {
-        if !self.config.overlap_full_evals {
-            return false;
-        }
-        let minibatches: u64 = children.iter().map(|c| c.minibatch.len() as u64).sum();
-        let worst = self.metric_calls
-            + self.background_calls()
-            + minibatches
-            + (children.len() * self.valset.len()) as u64;
-        worst < self.max_metric_calls
-    }
-
-    /// Begins the next iteration beside the children's evaluations once the background scorings
-    /// due by then are in; then judges the children if their results are already held.
-    fn try_begin_ahead(&mut self) {
-        let Phase::ChildEvalAhead { next: None, .. } = &self.phase else {
-            return;
-        };
-        if !self.absorb_due(false) {
-            return;
-        }
-        let ahead = if self.merge_due() {
-            Ahead::AfterChildren
-        } else {
-            self.count_iteration();
-            self.last_iter_found_new_program = false;
-            Ahead::Began {
-                tasks: self.reflective_tasks(),
-            }
-        };
-        if let Phase::ChildEvalAhead { next, .. } = &mut self.phase {
-            *next = Some(ahead);
-        }
-        self.finish_ahead();
-    }
-
-    /// Once the children's results are held and the next iteration's start is settled: judges
-    /// the children (accepted ones are scored in the background) and goes on with the next
-    /// iteration — with its parents' results if they came in the same step.
-    fn finish_ahead(&mut self) {
-        let (children, next, held) = match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::ChildEvalAhead {
-                children,
-                next: Some(next),
+    /// Reads the pipeline's results once every iteration in flight has its stage's results
+    /// (and no new iteration waits to begin), oldest iteration first: judges the oldest one's
+    /// children, turns reflections into children and parents' evaluations into reflections;
+    /// then begins the next iteration. Iterations always advance together, so a run does not
+    /// depend on the order results arrive in.
+    ///
+    /// gepa checks the budget before each iteration, after the previous one's candidates are
+    /// scored. Here the younger iterations began before that: when accepted children's valset
+    /// scoring spends the budget — counting what the iterations before them spent, not the
+    /// younger ones — the younger iterations are dropped, their issued minibatch evaluations
+    /// counted as spent, and the run ends where gepa's would.
+    fn pipeline_round(&mut self) {
+        let (flights, mut held) = match std::mem::replace(&mut self.phase, Phase::Done) {
+            Phase::Pipeline {
+                flights,
                 held,
-            } if held.len() >= children.len() => (children, next, held),
+                blocked: false,
+            } if flights
+                .iter()
+                .all(|f| (f.jobs.0..f.jobs.1).all(|id| held.iter().any(|r| r.id.0 == id))) =>
+            {
+                (flights, held)
+            }
             other => {
                 self.phase = other;
                 return;
             }
         };
-        let mut results = held.into_iter();
-        let accepted = self.judge_children(children, &mut results);
-        match next {
-            Ahead::AfterChildren => {
-                if accepted.is_empty() {
-                    self.next_iteration();
-                } else {
-                    self.score_candidates(accepted);
+        held.sort_by_key(|r| r.id.0);
+        let mut next: Vec<Flight> = Vec::new();
+        let mut flights = flights.into_iter();
+        while let Some(flight) = flights.next() {
+            let results: Vec<JobResult> = held
+                .iter()
+                .filter(|r| (flight.jobs.0..flight.jobs.1).contains(&r.id.0))
+                .cloned()
+                .collect();
+            let mut results = results.into_iter();
+            self.noting = Some(flight.iteration);
+            let first = self.book.next_id();
+            match flight.stage {
+                Stage::Parents { tasks } => {
+                    let before = self.metric_calls;
+                    let stage = self.reflect_on_parents(tasks, &mut results);
+                    let spent = flight.spent + self.metric_calls - before;
+                    if let Some(stage) = stage {
+                        next.push(Flight {
+                            iteration: flight.iteration,
+                            jobs: (first, self.book.next_id()),
+                            spent,
+                            stage,
+                        });
+                    }
+                }
+                Stage::Reflect {
+                    tasks,
+                    before,
+                    calls,
+                } => {
+                    let children = self.children_of_reflections(tasks, before, calls, &mut results);
+                    if !children.is_empty() {
+                        next.push(Flight {
+                            iteration: flight.iteration,
+                            jobs: (first, self.book.next_id()),
+                            spent: flight.spent,
+                            stage: Stage::Children { children },
+                        });
+                    }
+                }
+                Stage::Children { children } => {
+                    let younger: Vec<Flight> = flights.by_ref().collect();
+                    let accepted = self.judge_children(children, &mut results);
+                    if !accepted.is_empty() {
+                        self.background_scoring(accepted, younger.len());
+                    }
+                    let younger_spent: u64 = younger.iter().map(|f| f.spent).sum();
+                    let before_younger = self.metric_calls - younger_spent;
+                    if !younger.is_empty()
+                        && before_younger + self.background_calls() >= self.max_metric_calls
+                    {
+                        let issued: u64 = younger.iter().map(Flight::calls_issued).sum();
+                        self.note(format!(
+                            "the budget is spent; dropping the {} iteration(s) begun beside \
+                             this one ({} metric call(s) of their evaluations)",
+                            younger.len(),
+                            younger_spent + issued
+                        ));
+                        self.metric_calls += issued;
+                        self.iteration -= younger.len() as i64;
+                        // Their results still due are ignored.
+                        break;
+                    }
+                    flights = younger.into_iter();
                 }
             }
-            Ahead::Began { tasks } => {
-                if !accepted.is_empty() {
-                    // The next iteration already began beside them.
-                    self.background_scoring(accepted, 1);
-                }
-                let rest: Vec<JobResult> = results.collect();
-                if rest.is_empty() {
-                    self.phase = Phase::ParentEval { tasks };
-                } else {
-                    self.after_parent_eval(tasks, &mut rest.into_iter());
-                }
+        }
+        self.noting = None;
+        self.phase = Phase::Pipeline {
+            flights: next,
+            held: Vec::new(),
+            blocked: false,
+        };
+        self.begin_in_pipeline();
+    }
+
+    /// Begins the next iteration in the pipeline when the budget would remain even if no
+    /// child in flight were accepted, no merge is due, and no iteration in flight is still
+    /// at its parents; waits (blocked) for a background scoring due before it. When none can
+    /// begin and none is in flight, goes on as gepa's loop does.
+    fn begin_in_pipeline(&mut self) {
+        let Phase::Pipeline { flights, .. } = &self.phase else {
+            return;
+        };
+        if flights
+            .iter()
+            .any(|f| matches!(f.stage, Stage::Parents { .. }))
+        {
+            return;
+        }
+        let idle = flights.is_empty();
+        let to_come: u64 = flights.iter().map(Flight::calls_to_come).sum();
+        if self.metric_calls + self.background_calls() + to_come >= self.max_metric_calls {
+            if idle {
+                self.next_iteration();
             }
+            return;
+        }
+        if !self.absorb_due(false) {
+            if let Phase::Pipeline { blocked, .. } = &mut self.phase {
+                *blocked = true;
+            }
+            return;
+        }
+        if self.merge_due() {
+            if idle {
+                self.next_iteration();
+            }
+            return;
+        }
+        self.count_iteration();
+        self.last_iter_found_new_program = false;
+        let first = self.book.next_id();
+        let tasks = self.reflective_tasks();
+        let flight = Flight {
+            iteration: self.iteration,
+            jobs: (first, self.book.next_id()),
+            spent: 0,
+            stage: Stage::Parents { tasks },
+        };
+        if let Phase::Pipeline {
+            flights, blocked, ..
+        } = &mut self.phase
+        {
+            flights.push(flight);
+            *blocked = false;
         }
     }
 
@@ -857,6 +1068,9 @@ impl Gepa {
             let scores = self.scores_of(&outcomes);
             self.metric_calls += scores.len() as u64;
             self.add_program(&child, scores);
+            if child.seed {
+                continue;
+            }
             if child.merge.is_some() {
                 self.merges_due = self.merges_due.saturating_sub(1);
                 self.merges_tested += 1;
@@ -937,12 +1151,13 @@ impl Gepa {
             .sum()
     }
 
-    /// Reads the parents' minibatch results and asks for reflections (or moves on).
-    fn after_parent_eval(
+    /// Reads the parents' minibatch results and asks for reflections; `None` when there is
+    /// nothing to reflect on.
+    fn reflect_on_parents(
         &mut self,
         tasks: Vec<Task>,
         results: &mut impl Iterator<Item = JobResult>,
-    ) {
+    ) -> Option<Stage> {
         let mut kept = Vec::new();
         let mut before = Vec::new();
         let mut calls = Vec::new();
@@ -996,19 +1211,15 @@ impl Gepa {
                 before.push(scores);
             }
         }
-        if calls.is_empty() {
-            self.next_iteration();
-        } else {
-            self.phase = Phase::Reflect {
-                tasks: kept,
-                before,
-                calls,
-            };
-        }
+        (!calls.is_empty()).then_some(Stage::Reflect {
+            tasks: kept,
+            before,
+            calls,
+        })
     }
 
     fn note(&mut self, message: String) {
-        let iteration = self.iteration + 1;
+        let iteration = self.noting.unwrap_or(self.iteration) + 1;
         self.log.push(LogEvent::Note {
             message: format!("iteration {iteration}: {message}"),
         });
@@ -1053,6 +1264,10 @@ impl Gepa {
     }
 
     fn select_parent(&mut self) -> usize {
+        if self.programs.len() <= 1 {
+            // The seed (perhaps still scored in the background) is the only candidate.
+            return 0;
+        }
         let scores = self.tracked_scores();
         match self.config.candidate_selection_strategy {
             CandidateSelection::CurrentBest => self.best_index().unwrap_or(0),
@@ -1145,6 +1360,7 @@ impl Gepa {
                             before: Vec::new(),
                             after: Vec::new(),
                             merge: Some((id1, id2, merged.ancestor)),
+                            seed: false,
                         },
                         parent_sums: sums,
                     };
@@ -1193,9 +1409,25 @@ impl Gepa {
         )
     }
 
+    /// Begins the reflective part of the current iteration: in the pipeline with
+    /// `overlap_full_evals`, else step by step.
     fn start_reflective(&mut self) {
+        let first = self.book.next_id();
         let tasks = self.reflective_tasks();
-        self.phase = Phase::ParentEval { tasks };
+        self.phase = if self.config.overlap_full_evals {
+            Phase::Pipeline {
+                flights: vec![Flight {
+                    iteration: self.iteration,
+                    jobs: (first, self.book.next_id()),
+                    spent: 0,
+                    stage: Stage::Parents { tasks },
+                }],
+                held: Vec::new(),
+                blocked: false,
+            }
+        } else {
+            Phase::ParentEval { tasks }
+        };
     }
 
     /// Picks the parents and minibatches of a reflective iteration and asks for their
@@ -1278,7 +1510,13 @@ impl StepMachine for Gepa {
         match self.phase {
             // Goes on if the scorings it waits for are in (else it waits again).
             Phase::Waiting => self.next_iteration(),
-            Phase::ChildEvalAhead { next: None, .. } => self.try_begin_ahead(),
+            Phase::Pipeline { blocked: true, .. } => {
+                if let Phase::Pipeline { blocked, .. } = &mut self.phase {
+                    *blocked = false;
+                }
+                self.begin_in_pipeline();
+                self.pipeline_round();
+            }
             _ => {}
         }
     }

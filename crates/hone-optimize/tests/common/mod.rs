@@ -215,6 +215,7 @@ pub fn resume(opt: &dyn Optimizer) -> Box<dyn Optimizer> {
 pub fn score(program: &ProgramState, examples: &[Example]) -> f64 {
     let job = Job {
         id: hone_optimize::JobId(0),
+        deferred: false,
         spec: JobSpec::Evaluate {
             program: Box::new(program.clone()),
             examples: JobExample::dataset(Split::Val, examples.iter().cloned()),

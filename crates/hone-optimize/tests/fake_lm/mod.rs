@@ -346,6 +346,7 @@ pub fn resume(opt: &dyn Optimizer) -> Box<dyn Optimizer> {
 pub fn score(program: &ProgramState, examples: &[Example]) -> f64 {
     let job = Job {
         id: JobId(0),
+        deferred: false,
         spec: JobSpec::Evaluate {
             program: Box::new(program.clone()),
             examples: JobExample::dataset(Split::Val, examples.iter().cloned()),
