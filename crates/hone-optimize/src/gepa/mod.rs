@@ -276,7 +276,7 @@ struct BackgroundEval {
     iterations_beside: usize,
 }
 
-/// What an iteration in the pipeline waits for (`overlap_full_evals`).
+/// What a reflective iteration waits for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "stage", rename_all = "snake_case")]
 enum Stage {
@@ -341,16 +341,8 @@ enum Phase {
         child: Child,
         parent_sums: (f64, f64),
     },
-    /// Parents on their minibatches, with traces.
-    ParentEval { tasks: Vec<Task> },
-    /// Reflection calls: per job, the task and component.
-    Reflect {
-        tasks: Vec<Task>,
-        before: Vec<Vec<f64>>,
-        calls: Vec<(usize, String)>,
-    },
-    /// Children on their parents' minibatches.
-    ChildEval { children: Vec<Child> },
+    /// A reflective iteration, one stage per step (DSPy's order).
+    Iteration { stage: Stage },
     /// Iterations in flight, oldest first, one per stage (`overlap_full_evals`): each step
     /// holds the oldest one's children, the next one's reflections and the youngest one's
     /// parents.
@@ -717,38 +709,30 @@ impl Gepa {
                     self.start_reflective();
                 }
             }
-            Phase::ParentEval { tasks } => match self.reflect_on_parents(tasks, &mut results) {
-                Some(Stage::Reflect {
-                    tasks,
-                    before,
-                    calls,
-                }) => {
-                    self.phase = Phase::Reflect {
+            Phase::Iteration { stage } => {
+                let next = match stage {
+                    Stage::Parents { tasks } => self.reflect_on_parents(tasks, &mut results),
+                    Stage::Reflect {
                         tasks,
                         before,
                         calls,
+                    } => {
+                        let children =
+                            self.children_of_reflections(tasks, before, calls, &mut results);
+                        (!children.is_empty()).then_some(Stage::Children { children })
                     }
-                }
-                _ => self.next_iteration(),
-            },
-            Phase::Reflect {
-                tasks,
-                before,
-                calls,
-            } => {
-                let children = self.children_of_reflections(tasks, before, calls, &mut results);
-                if children.is_empty() {
-                    self.next_iteration();
-                } else {
-                    self.phase = Phase::ChildEval { children };
-                }
-            }
-            Phase::ChildEval { children } => {
-                let accepted = self.judge_children(children, &mut results);
-                if accepted.is_empty() {
-                    self.next_iteration();
-                } else {
-                    self.score_candidates(accepted);
+                    Stage::Children { children } => {
+                        let accepted = self.judge_children(children, &mut results);
+                        if !accepted.is_empty() {
+                            self.score_candidates(accepted);
+                            return Ok(());
+                        }
+                        None
+                    }
+                };
+                match next {
+                    Some(stage) => self.phase = Phase::Iteration { stage },
+                    None => self.next_iteration(),
                 }
             }
             Phase::Pipeline {
@@ -1426,7 +1410,9 @@ impl Gepa {
                 blocked: false,
             }
         } else {
-            Phase::ParentEval { tasks }
+            Phase::Iteration {
+                stage: Stage::Parents { tasks },
+            }
         };
     }
 
