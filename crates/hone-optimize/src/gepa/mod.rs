@@ -913,11 +913,10 @@ impl Gepa {
         let mut next: Vec<Flight> = Vec::new();
         let mut flights = flights.into_iter();
         while let Some(flight) = flights.next() {
-            let results: Vec<JobResult> = held
-                .iter()
-                .filter(|r| (flight.jobs.0..flight.jobs.1).contains(&r.id.0))
-                .cloned()
-                .collect();
+            let (results, rest): (Vec<JobResult>, Vec<JobResult>) = std::mem::take(&mut held)
+                .into_iter()
+                .partition(|r| (flight.jobs.0..flight.jobs.1).contains(&r.id.0));
+            held = rest;
             let mut results = results.into_iter();
             self.noting = Some(flight.iteration);
             let first = self.book.next_id();
