@@ -190,8 +190,8 @@ pub struct GepaConfig {
     /// the pipeline is empty). The seed and accepted candidates are scored on the valset in the
     /// background; they join the pool — and can become parents or merge partners — once three
     /// iterations have begun beside their scoring (a fixed point, whatever the scoring's
-    /// speed), and the budget counts their metric calls from the start. The first iterations' parent is the
-    /// seed, so the first iteration begins beside the seed's scoring. If accepted children's
+    /// speed), and the budget counts their metric calls from the start. The first iterations'
+    /// parent is the seed, so the first iteration begins beside the seed's scoring. If accepted children's
     /// valset scoring spends the budget, the iterations begun beside them are dropped — their
     /// issued minibatch evaluations count as spent — and the run ends where gepa's sequential
     /// budget check ends it.
@@ -297,33 +297,38 @@ enum Stage {
 struct Flight {
     /// Its iteration number.
     iteration: i64,
-    /// The ids of its current stage's jobs: `first..end`.
-    jobs: (u64, u64),
+    /// The ids of its current stage's jobs.
+    jobs: std::ops::Range<u64>,
     /// Metric calls it made so far (its parents' minibatches, once read).
     spent: u64,
     stage: Stage,
 }
 
 impl Flight {
-    /// Metric calls it makes at most from now on if none of its children is accepted.
-    fn calls_to_come(&self) -> u64 {
-        let minibatches =
-            |tasks: &[Task]| -> u64 { tasks.iter().map(|t| t.minibatch.len() as u64).sum() };
-        match &self.stage {
-            Stage::Parents { tasks } => 2 * minibatches(tasks),
-            Stage::Reflect { tasks, .. } => minibatches(tasks),
-            Stage::Children { children } => children.iter().map(|c| c.minibatch.len() as u64).sum(),
-        }
-    }
-
     /// Metric calls of its current stage's jobs (issued, not read yet).
     fn calls_issued(&self) -> u64 {
         match &self.stage {
-            Stage::Parents { tasks } => tasks.iter().map(|t| t.minibatch.len() as u64).sum(),
+            Stage::Parents { tasks } => minibatch_calls(tasks),
             Stage::Reflect { .. } => 0,
             Stage::Children { children } => children.iter().map(|c| c.minibatch.len() as u64).sum(),
         }
     }
+
+    /// Metric calls it makes at most from now on if none of its children is accepted: the
+    /// issued ones, and each task's children on its minibatch.
+    fn calls_to_come(&self) -> u64 {
+        match &self.stage {
+            Stage::Parents { tasks } | Stage::Reflect { tasks, .. } => {
+                self.calls_issued() + minibatch_calls(tasks)
+            }
+            Stage::Children { .. } => self.calls_issued(),
+        }
+    }
+}
+
+/// Metric calls of evaluating `tasks`' minibatches.
+fn minibatch_calls(tasks: &[Task]) -> u64 {
+    tasks.iter().map(|t| t.minibatch.len() as u64).sum()
 }
 
 /// Iterations that run beside a background scoring before its candidates must join the pool
@@ -900,7 +905,7 @@ impl Gepa {
                 blocked: false,
             } if flights
                 .iter()
-                .all(|f| (f.jobs.0..f.jobs.1).all(|id| held.iter().any(|r| r.id.0 == id))) =>
+                .all(|f| f.jobs.clone().all(|id| held.iter().any(|r| r.id.0 == id))) =>
             {
                 (flights, held)
             }
@@ -915,7 +920,7 @@ impl Gepa {
         while let Some(flight) = flights.next() {
             let (results, rest): (Vec<JobResult>, Vec<JobResult>) = std::mem::take(&mut held)
                 .into_iter()
-                .partition(|r| (flight.jobs.0..flight.jobs.1).contains(&r.id.0));
+                .partition(|r| flight.jobs.contains(&r.id.0));
             held = rest;
             let mut results = results.into_iter();
             self.noting = Some(flight.iteration);
@@ -928,7 +933,7 @@ impl Gepa {
                     if let Some(stage) = stage {
                         next.push(Flight {
                             iteration: flight.iteration,
-                            jobs: (first, self.book.next_id()),
+                            jobs: first..self.book.next_id(),
                             spent,
                             stage,
                         });
@@ -943,7 +948,7 @@ impl Gepa {
                     if !children.is_empty() {
                         next.push(Flight {
                             iteration: flight.iteration,
-                            jobs: (first, self.book.next_id()),
+                            jobs: first..self.book.next_id(),
                             spent: flight.spent,
                             stage: Stage::Children { children },
                         });
@@ -1025,7 +1030,7 @@ impl Gepa {
         let tasks = self.reflective_tasks();
         let flight = Flight {
             iteration: self.iteration,
-            jobs: (first, self.book.next_id()),
+            jobs: first..self.book.next_id(),
             spent: 0,
             stage: Stage::Parents { tasks },
         };
@@ -1401,7 +1406,7 @@ impl Gepa {
             Phase::Pipeline {
                 flights: vec![Flight {
                     iteration: self.iteration,
-                    jobs: (first, self.book.next_id()),
+                    jobs: first..self.book.next_id(),
                     spent: 0,
                     stage: Stage::Parents { tasks },
                 }],
