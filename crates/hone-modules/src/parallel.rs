@@ -2,6 +2,7 @@
 
 use futures_util::StreamExt;
 use hone_core::{Example, Prediction};
+use hone_lm::BoxFuture;
 
 use crate::context::CallContext;
 use crate::error::ModuleError;
@@ -88,12 +89,14 @@ impl Parallel {
         ctx: &CallContext,
     ) -> Result<ParallelOutput, ModuleError> {
         let total = calls.len();
-        let mut stream = futures_util::stream::iter(
-            calls
-                .into_iter()
-                .map(|(module, example)| async move { module.call(example.inputs(), ctx).await }),
-        )
-        .buffered(self.concurrency);
+        // The calls are boxed futures (not started until polled) before they meet the stream:
+        // a closure in the stream's type would keep the batch future from being `Send` for
+        // every lifetime, so it could not be spawned.
+        let calls: Vec<BoxFuture<'_, Result<Prediction, ModuleError>>> = calls
+            .into_iter()
+            .map(|(module, example)| module.call(example.inputs(), ctx))
+            .collect();
+        let mut stream = futures_util::stream::iter(calls).buffered(self.concurrency);
         let mut results = Vec::with_capacity(total);
         let mut failures = 0;
         let mut first_failure: Option<usize> = None;

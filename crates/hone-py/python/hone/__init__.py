@@ -1,0 +1,83 @@
+"""hone: program language models the DSPy way — signatures, modules, evaluation — on a Rust
+runtime built for production.
+
+No global state: an LM is a value passed to a call (``program(question=q, lm=lm)``), set on a
+module or a predictor (``set_lm``); there is no ``configure``. Every callable works from
+threads (the GIL is released while hone waits), from asyncio (``await program.acall(...)``),
+from gevent greenlets (waits go through the hub) and in forked processes.
+
+>>> import hone
+>>> lm = hone.LM("gpt-4o-mini")                                   # doctest: +SKIP
+>>> qa = hone.ChainOfThought("question -> answer")
+>>> qa(question="What is 2 + 2?", lm=lm).answer                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging as _logging
+
+from . import _hone
+from ._hone import (
+    AdapterParseError,
+    HoneError,
+    InputError,
+    LMError,
+    NoLMError,
+    SignatureError,
+    StateError,
+)
+from .adapters import Adapter, ChatAdapter, JSONAdapter, XMLAdapter
+from .evaluate import Evaluate, EvaluationResult
+from .lm import LM
+from .module import (
+    BestOfN,
+    ChainOfThought,
+    Module,
+    MultiChainComparison,
+    Parallel,
+    Predict,
+    Predictor,
+    ReAct,
+    Refine,
+    Tool,
+)
+from .primitives import Example, Prediction
+from .signatures import InputField, OutputField, Signature, ensure_signature, make_signature
+
+__version__ = _hone.__version__
+
+_logging.getLogger("hone").addHandler(_logging.NullHandler())
+
+__all__ = [
+    "LM",
+    "Adapter",
+    "AdapterParseError",
+    "BestOfN",
+    "ChainOfThought",
+    "ChatAdapter",
+    "Evaluate",
+    "EvaluationResult",
+    "Example",
+    "HoneError",
+    "InputError",
+    "InputField",
+    "JSONAdapter",
+    "LMError",
+    "Module",
+    "MultiChainComparison",
+    "NoLMError",
+    "OutputField",
+    "Parallel",
+    "Predict",
+    "Prediction",
+    "Predictor",
+    "ReAct",
+    "Refine",
+    "Signature",
+    "SignatureError",
+    "StateError",
+    "Tool",
+    "XMLAdapter",
+    "ensure_signature",
+    "make_signature",
+]
