@@ -11,8 +11,10 @@ use crate::module::Module;
 use crate::predict::Predict;
 use crate::trace::{TraceEntry, TraceSink};
 
-/// A reward: the call's inputs and a prediction to a score (DSPy's `reward_fn(args, pred)`).
-pub type RewardFn = Arc<dyn Fn(&Example, &Prediction) -> f64 + Send + Sync>;
+/// A reward: the call's inputs and a prediction to a score (DSPy's `reward_fn(args, pred)`),
+/// or why it could not score them (an attempt whose reward fails counts as a failed attempt,
+/// as in DSPy).
+pub type RewardFn = Arc<dyn Fn(&Example, &Prediction) -> Result<f64, String> + Send + Sync>;
 
 /// Runs a module up to `n` times and returns the best prediction (DSPy's `dspy.BestOfN`).
 ///
@@ -55,10 +57,19 @@ impl<M: Module> BestOfN<M> {
         BestOfN {
             module,
             n,
-            reward: Arc::new(reward),
+            reward: Arc::new(move |inputs, prediction| Ok(reward(inputs, prediction))),
             threshold,
             fail_count: None,
         }
+    }
+
+    /// Replaces the reward with one that may fail (a failure counts as a failed attempt).
+    pub fn with_fallible_reward(
+        mut self,
+        reward: impl Fn(&Example, &Prediction) -> Result<f64, String> + Send + Sync + 'static,
+    ) -> Self {
+        self.reward = Arc::new(reward);
+        self
     }
 
     /// Sets how many attempts may fail (default `n`).
@@ -128,9 +139,16 @@ impl<M: Module> Module for BestOfN<M> {
             for i in 0..self.n {
                 let sink = TraceSink::new();
                 let actx = attempt_context(&child, i, &sink);
-                match self.module.call(inputs.clone(), &actx).await {
-                    Ok(prediction) => {
-                        let reward = (self.reward)(&inputs, &prediction);
+                let attempt = self.module.call(inputs.clone(), &actx).await.and_then(|p| {
+                    let reward =
+                        (self.reward)(&inputs, &p).map_err(|message| ModuleError::Reward {
+                            module: "BestOfN",
+                            message,
+                        })?;
+                    Ok((p, reward))
+                });
+                match attempt {
+                    Ok((prediction, reward)) => {
                         let reached = reward >= self.threshold;
                         if best.as_ref().is_none_or(|b| reward > b.reward) {
                             best = Some(Scored {

@@ -133,6 +133,14 @@ pub enum ModuleError {
         /// What is wrong and what to pass instead.
         message: String,
     },
+    /// The reward function of a `BestOfN` or `Refine` failed on an attempt's prediction.
+    #[error("{module}: the reward function failed: {message}")]
+    Reward {
+        /// `BestOfN` or `Refine`.
+        module: &'static str,
+        /// What failed.
+        message: String,
+    },
     /// Every attempt of a `BestOfN` or `Refine` failed, or more failed than allowed.
     #[error(
         "{module}: {failed} of {attempts} attempt(s) failed (at most {allowed} allowed); the last \

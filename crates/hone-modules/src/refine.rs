@@ -90,7 +90,7 @@ impl<M: Module> Refine<M> {
         Refine {
             module,
             n,
-            reward: Arc::new(reward),
+            reward: Arc::new(move |inputs, prediction| Ok(reward(inputs, prediction))),
             threshold,
             fail_count: None,
             program_code,
@@ -108,6 +108,15 @@ impl<M: Module> Refine<M> {
     /// The program's code shown to the feedback LM (DSPy: the module class's source).
     pub fn with_program_code(mut self, code: impl Into<String>) -> Self {
         self.program_code = code.into();
+        self
+    }
+
+    /// Replaces the reward with one that may fail (a failure counts as a failed attempt).
+    pub fn with_fallible_reward(
+        mut self,
+        reward: impl Fn(&Example, &Prediction) -> Result<f64, String> + Send + Sync + 'static,
+    ) -> Self {
+        self.reward = Arc::new(reward);
         self
     }
 
@@ -203,9 +212,16 @@ impl<M: Module> Module for Refine<M> {
                         advice: advice.clone(),
                     }));
                 }
-                let result = match self.module.call(inputs.clone(), &actx).await {
-                    Ok(outputs) => {
-                        let reward = (self.reward)(&inputs, &outputs);
+                let attempt = self.module.call(inputs.clone(), &actx).await.and_then(|p| {
+                    let reward =
+                        (self.reward)(&inputs, &p).map_err(|message| ModuleError::Reward {
+                            module: "Refine",
+                            message,
+                        })?;
+                    Ok((p, reward))
+                });
+                let result = match attempt {
+                    Ok((outputs, reward)) => {
                         let trace = sink.entries();
                         if best.as_ref().is_none_or(|b| reward > b.reward) {
                             best = Some(Scored {

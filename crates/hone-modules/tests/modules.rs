@@ -565,3 +565,48 @@ fn named_predictors_follow_dspy_naming() {
     assert_eq!(names, ["module.route", "module.answer.predict"]);
     let _ = number_tool("add", |a, b| a + b);
 }
+
+#[tokio::test]
+async fn a_failing_reward_is_a_failed_attempt_with_its_reason() {
+    let sim = common::sim(10).await;
+    let ctx = CallContext::with_default_lm(common::lm(&sim.base_url(), "sim-1"));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c2 = Arc::clone(&calls);
+    // The second attempt's reward succeeds: one failure is within `fail_count`.
+    let best = BestOfN::new(
+        Predict::new("question -> answer").expect("sig"),
+        3,
+        |_, _| 0.0,
+        1.0,
+    )
+    .with_fallible_reward(move |_, _| {
+        if c2.fetch_add(1, Ordering::SeqCst) == 0 {
+            Err("no label `answer`".into())
+        } else {
+            Ok(1.0)
+        }
+    });
+    best.call(Example::new().with("question", "What is 1 + 1?"), &ctx)
+        .await
+        .expect("one failed reward is allowed");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // Every reward failing: the error says why.
+    let refine = Refine::new(
+        Predict::new("question -> answer").expect("sig"),
+        2,
+        |_, _| 0.0,
+        1.0,
+    )
+    .with_fallible_reward(|_, _| Err("no label `answer`".into()))
+    .with_fail_count(1);
+    let err = refine
+        .call(Example::new().with("question", "What is 1 + 1?"), &ctx)
+        .await
+        .expect_err("every reward failed");
+    let message = err.to_string();
+    assert!(
+        message.contains("the reward function failed: no label `answer`"),
+        "{message}"
+    );
+    sim.shutdown().await;
+}

@@ -6,47 +6,49 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 
+create_exception!(hone, HoneError, PyException, "Base class of hone's errors.");
 create_exception!(
-    _hone,
-    HoneError,
-    PyException,
-    "Base class of hone's errors."
-);
-create_exception!(
-    _hone,
+    hone,
     NoLMError,
     HoneError,
     "A predictor was called without an LM: pass `lm=` to the call or `set_lm` on the module."
 );
 create_exception!(
-    _hone,
+    hone,
     LMError,
     HoneError,
     "An LM request failed after its retries (connection, HTTP status, timeout, bad body)."
 );
 create_exception!(
-    _hone,
+    hone,
     AdapterParseError,
     HoneError,
     "The LM answered, but its answer did not hold the signature's output fields."
 );
 create_exception!(
-    _hone,
+    hone,
     InputError,
     HoneError,
     "A call's inputs did not fit the signature (a missing field or a wrong type)."
 );
 create_exception!(
-    _hone,
+    hone,
     SignatureError,
     HoneError,
     "A signature could not be built (bad field name, type or form)."
 );
 create_exception!(
-    _hone,
+    hone,
     StateError,
     HoneError,
     "A saved program state did not fit the program."
+);
+
+create_exception!(
+    hone,
+    EvaluationError,
+    HoneError,
+    "An evaluation failed as a whole: `max_errors` examples failed, or every one did."
 );
 
 /// An error of the Python binding.
@@ -58,6 +60,9 @@ pub enum Error {
     /// A signature was invalid.
     #[error(transparent)]
     Signature(#[from] hone_core::SignatureError),
+    /// A class-form signature's field could not be turned into one of hone's.
+    #[error("{0}")]
+    InvalidSignature(String),
     /// A saved state could not be read.
     #[error(transparent)]
     State(#[from] hone_core::StateError),
@@ -85,10 +90,11 @@ impl Error {
         match self {
             Error::Python(err) => err,
             Error::Module(err) => module_exception(err, message),
-            Error::Signature(_) => SignatureError::new_err(message),
+            Error::Signature(_) | Error::InvalidSignature(_) => SignatureError::new_err(message),
             Error::State(_) => StateError::new_err(message),
             Error::Lm(_) => LMError::new_err(message),
-            Error::Eval(_) | Error::Runtime(_) => HoneError::new_err(message),
+            Error::Eval(_) => EvaluationError::new_err(message),
+            Error::Runtime(_) => HoneError::new_err(message),
             Error::Value(_) => PyValueError::new_err(message),
         }
     }
@@ -130,5 +136,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InputError", py.get_type::<InputError>())?;
     m.add("SignatureError", py.get_type::<SignatureError>())?;
     m.add("StateError", py.get_type::<StateError>())?;
+    m.add("EvaluationError", py.get_type::<EvaluationError>())?;
     Ok(())
 }

@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::convert::{prediction_to_python, to_example, to_python};
 use crate::error::Error;
 use crate::lm::describe;
-use crate::module::{NativeModule, PyCtx, PyNative};
+use crate::module::{PyCtx, module_of};
 use crate::pending::{IntoPython, Pending};
 
 /// A Python metric: `function(example: dict, prediction: dict) -> (score, feedback)`, the
@@ -112,19 +112,6 @@ fn hone_eval_round(mean: f64) -> f64 {
     (mean * 10_000.0).round() / 100.0
 }
 
-/// The module to evaluate: one of hone's, or a Python module.
-fn program_of(program: &Bound<'_, PyAny>) -> NativeModule {
-    if let Ok(native) = program.cast::<PyNative>() {
-        return NativeModule::clone(&native.get().module());
-    }
-    if let Ok(native) = program.getattr("_native")
-        && let Ok(native) = native.cast::<PyNative>()
-    {
-        return NativeModule::clone(&native.get().module());
-    }
-    NativeModule::Python(crate::module::PyProgram::new(program.clone().unbind()))
-}
-
 /// Starts an evaluation of `program` over `devset` (dicts, with the names of their input
 /// fields) scored by `metric`; the `Pending` resolves to a dict of results.
 #[pyfunction]
@@ -152,7 +139,7 @@ pub fn evaluate(
     if num_threads == 0 {
         return Err(Error::Value("num_threads must be at least 1".into()).into());
     }
-    let module = program_of(program);
+    let module = module_of(program);
     let mut eval = Evaluate::with_metric(
         examples,
         Arc::new(PyMetric {

@@ -96,13 +96,21 @@ impl Module for NativeModule {
 #[derive(Clone)]
 pub struct PyProgram {
     object: Arc<Py<PyAny>>,
+    /// `ClassName.forward`, for errors.
+    forward_name: Arc<str>,
 }
 
 impl PyProgram {
     /// Wraps a Python module object.
-    pub fn new(object: Py<PyAny>) -> Self {
+    pub fn new(object: &Bound<'_, PyAny>) -> Self {
+        let class = object
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "Module".into());
         PyProgram {
-            object: Arc::new(object),
+            object: Arc::new(object.clone().unbind()),
+            forward_name: format!("{class}.forward").into(),
         }
     }
 }
@@ -114,6 +122,7 @@ impl Module for PyProgram {
         ctx: &'a CallContext,
     ) -> BoxFuture<'a, Result<Prediction, ModuleError>> {
         let object = self.object.clone();
+        let forward_name = self.forward_name.to_string();
         let ctx = ctx.clone();
         Box::pin(async move {
             let run = tokio::task::spawn_blocking(move || {
@@ -133,11 +142,11 @@ impl Module for PyProgram {
             match run.await {
                 Ok(Ok(prediction)) => Ok(prediction),
                 Ok(Err(message)) => Err(ModuleError::InvalidInput {
-                    module: "Module.forward".into(),
+                    module: forward_name,
                     message,
                 }),
                 Err(e) => Err(ModuleError::InvalidInput {
-                    module: "Module.forward".into(),
+                    module: forward_name,
                     message: format!("the call did not finish: {e}"),
                 }),
             }
@@ -226,7 +235,11 @@ impl Tool for PyTool {
 
 /// A Python reward function `reward(inputs: dict, prediction: dict) -> float`. An exception or
 /// a value that is not a number scores the attempt as the worst possible.
-fn reward_fn(function: Py<PyAny>) -> impl Fn(&Example, &Prediction) -> f64 + Send + Sync {
+/// A Python `reward_fn(args, pred)` as a reward; its exceptions and non-finite scores are
+/// failed attempts with the reason.
+fn reward_fn(
+    function: Py<PyAny>,
+) -> impl Fn(&Example, &Prediction) -> Result<f64, String> + Send + Sync {
     let function = Arc::new(function);
     move |example: &Example, prediction: &Prediction| {
         Python::attach(|py| {
@@ -236,12 +249,9 @@ fn reward_fn(function: Py<PyAny>) -> impl Fn(&Example, &Prediction) -> f64 + Sen
                 function.call1(py, (inputs, pred))?.extract::<f64>(py)
             };
             match call() {
-                Ok(score) if score.is_finite() => score,
-                Ok(_) => f64::NEG_INFINITY,
-                Err(e) => {
-                    tracing::warn!(target: "hone", error = %describe(py, &e), "reward function failed");
-                    f64::NEG_INFINITY
-                }
+                Ok(score) if score.is_finite() => Ok(score),
+                Ok(score) => Err(format!("it returned {score}; return a finite number")),
+                Err(e) => Err(describe(py, &e)),
             }
         })
     }
@@ -426,20 +436,19 @@ impl PyNative {
     }
 }
 
-/// The inner module of `BestOfN` / `Refine`: one of hone's, or a Python module.
-pub fn inner_module(py: Python<'_>, inner: &Bound<'_, PyAny>) -> PyResult<NativeModule> {
-    if let Ok(native) = inner.cast::<PyNative>() {
-        return Ok(NativeModule::clone(&native.get().current()));
+/// A Python object as a module of hone's core: a `Native` (or a Python module holding one
+/// in `_native`) is that module; anything else is a Python module run through its `forward`.
+/// The inner module of `BestOfN` / `Refine`, the program of an evaluation.
+pub fn module_of(object: &Bound<'_, PyAny>) -> NativeModule {
+    if let Ok(native) = object.cast::<PyNative>() {
+        return NativeModule::clone(&native.get().current());
     }
-    if let Ok(native) = inner.getattr("_native")
+    if let Ok(native) = object.getattr("_native")
         && let Ok(native) = native.cast::<PyNative>()
     {
-        return Ok(NativeModule::clone(&native.get().current()));
+        return NativeModule::clone(&native.get().current());
     }
-    let _ = py;
-    Ok(NativeModule::Python(PyProgram {
-        object: Arc::new(inner.clone().unbind()),
-    }))
+    NativeModule::Python(PyProgram::new(object))
 }
 
 fn tools_from(list: Option<&Bound<'_, PyList>>) -> PyResult<Vec<Arc<dyn Tool>>> {
@@ -466,10 +475,9 @@ impl PyNative {
     #[new]
     #[pyo3(signature = (kind, signature=None, *, config=None, tools=None, max_iters=None,
         tool_timeout=None, m=None, inner=None, n=None, reward=None, threshold=None,
-        fail_count=None))]
+        fail_count=None, program_code=None, reward_code=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        py: Python<'_>,
         kind: &str,
         signature: Option<&Bound<'_, PyAny>>,
         config: Option<&Bound<'_, PyDict>>,
@@ -482,6 +490,8 @@ impl PyNative {
         reward: Option<Py<PyAny>>,
         threshold: Option<f64>,
         fail_count: Option<usize>,
+        program_code: Option<String>,
+        reward_code: Option<String>,
     ) -> PyResult<Self> {
         let signature = || -> PyResult<Signature> {
             match signature {
@@ -520,19 +530,27 @@ impl PyNative {
                 let Some(reward) = reward else {
                     return Err(Error::Value(format!("`{kind}` needs a reward_fn")).into());
                 };
-                let inner = Box::new(inner_module(py, inner)?);
+                let inner = Box::new(module_of(inner));
                 let n = n.unwrap_or(3);
                 let threshold = threshold.unwrap_or(1.0);
                 if kind == "best_of_n" {
-                    let mut b = BestOfN::new(inner, n, reward_fn(reward), threshold);
+                    let mut b = BestOfN::new(inner, n, |_, _| 0.0, threshold)
+                        .with_fallible_reward(reward_fn(reward));
                     if let Some(f) = fail_count {
                         b = b.with_fail_count(f);
                     }
                     NativeModule::BestOfN(Box::new(b))
                 } else {
-                    let mut r = Refine::new(inner, n, reward_fn(reward), threshold);
+                    let mut r = Refine::new(inner, n, |_, _| 0.0, threshold)
+                        .with_fallible_reward(reward_fn(reward));
                     if let Some(f) = fail_count {
                         r = r.with_fail_count(f);
+                    }
+                    if let Some(code) = program_code {
+                        r = r.with_program_code(code);
+                    }
+                    if let Some(code) = reward_code {
+                        r = r.with_reward_code(code);
                     }
                     NativeModule::Refine(Box::new(r))
                 }

@@ -2,7 +2,7 @@
 //! under its attribute path, in DSPy's format or hone's; and `Parallel` over a batch of calls.
 
 use hone_core::Example;
-use hone_core::state::{ProgramState, ROOT_PREDICTOR};
+use hone_core::state::{ProgramState, ProgramStructure, ROOT_PREDICTOR};
 use hone_lm::BoxFuture;
 use hone_modules::{CallContext, Module, ModuleError, Parallel, ParallelOutput};
 use pyo3::prelude::*;
@@ -10,7 +10,7 @@ use pyo3::types::PyDict;
 
 use crate::convert::{prediction_to_python, to_example};
 use crate::error::Error;
-use crate::module::{NativeModule, PyCtx, PyNative, inner_module};
+use crate::module::{NativeModule, PyCtx, PyNative, module_of};
 use crate::pending::{IntoPython, Pending};
 
 /// A predictor's full name: the module's path joined with its name inside the module.
@@ -47,44 +47,54 @@ pub fn dump_program(parts: Vec<(String, PyRef<'_, PyNative>)>, dspy: bool) -> St
 /// nothing changes when it does not fit.
 #[pyfunction]
 pub fn load_program(parts: Vec<(String, PyRef<'_, PyNative>)>, text: &str) -> PyResult<()> {
-    let state = ProgramState::from_json_str(text).map_err(Error::from)?;
     let mut ours = Vec::new();
+    let mut structure = ProgramStructure::new();
     for (path, native) in &parts {
-        for (name, _) in native.module().named_predictors() {
-            ours.push((full_name(path, &name), path.clone(), name));
+        for (name, p) in native.module().named_predictors() {
+            let full = full_name(path, &name);
+            structure.insert(full.clone(), p.signature().clone());
+            ours.push((full, path.clone(), name));
         }
     }
-    let missing: Vec<&str> = ours
-        .iter()
-        .filter(|(full, _, _)| state.predictor(full).is_none())
-        .map(|(full, _, _)| full.as_str())
-        .collect();
-    let extra: Vec<&str> = state
-        .predictors
-        .keys()
-        .filter(|k| !ours.iter().any(|(full, _, _)| full == *k))
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() || !extra.is_empty() {
-        let mut message = String::from("the saved state does not fit this program:");
-        if !missing.is_empty() {
-            message.push_str(&format!(" it has no predictor [{}];", missing.join(", ")));
-        }
-        if !extra.is_empty() {
+    // Name every misfit at once, before the file's own checks (which stop at the first).
+    if let Ok(serde_json::Value::Object(top)) = serde_json::from_str::<serde_json::Value>(text) {
+        let in_file: Vec<&str> = top
+            .keys()
+            .map(String::as_str)
+            .filter(|k| *k != "metadata")
+            .collect();
+        let missing: Vec<&str> = ours
+            .iter()
+            .map(|(full, _, _)| full.as_str())
+            .filter(|full| !in_file.contains(full))
+            .collect();
+        let extra: Vec<&str> = in_file
+            .iter()
+            .copied()
+            .filter(|k| !ours.iter().any(|(full, _, _)| full == k))
+            .collect();
+        if !missing.is_empty() || !extra.is_empty() {
+            let mut message = String::from("the saved state does not fit this program:");
+            if !missing.is_empty() {
+                message.push_str(&format!(" it has no predictor [{}];", missing.join(", ")));
+            }
+            if !extra.is_empty() {
+                message.push_str(&format!(
+                    " it names [{}], which the program does not have;",
+                    extra.join(", ")
+                ));
+            }
             message.push_str(&format!(
-                " it names [{}], which the program does not have;",
-                extra.join(", ")
+                " the program's predictors are [{}] (named as `named_predictors()` names them)",
+                ours.iter()
+                    .map(|(f, _, _)| f.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
+            return Err(crate::error::StateError::new_err(message));
         }
-        message.push_str(&format!(
-            " the program's predictors are [{}]",
-            ours.iter()
-                .map(|(f, _, _)| f.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-        return Err(crate::error::StateError::new_err(message));
     }
+    let state = ProgramState::from_json_str_with(text, &structure).map_err(Error::from)?;
     // Check every part first, then apply, so a misfit changes nothing.
     let mut subs = Vec::new();
     for (path, native) in &parts {
@@ -143,7 +153,6 @@ impl IntoPython for ParallelOut {
 #[pyfunction]
 #[pyo3(signature = (pairs, ctx, *, num_threads=8, max_errors=Some(10)))]
 pub fn parallel(
-    py: Python<'_>,
     pairs: Vec<(Bound<'_, PyAny>, Bound<'_, PyDict>)>,
     ctx: &PyCtx,
     num_threads: usize,
@@ -154,7 +163,7 @@ pub fn parallel(
     }
     let mut calls = Vec::with_capacity(pairs.len());
     for (module, inputs) in &pairs {
-        calls.push((inner_module(py, module)?, to_example(inputs, None)?));
+        calls.push((module_of(module), to_example(inputs, None)?));
     }
     let runner = Parallel::new()
         .with_concurrency(num_threads)

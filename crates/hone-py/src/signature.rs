@@ -43,7 +43,7 @@ fn field(spec: FieldSpec, signature: &str) -> Result<Field, Error> {
     let ty = match (&spec.schema, &spec.annotation) {
         (Some(schema), annotation) => {
             let from_schema = FieldType::from_json_schema(schema).map_err(|e| {
-                Error::Value(format!(
+                Error::InvalidSignature(format!(
                     "signature `{signature}`, field `{}`: its type's JSON schema is not \
                      supported: {e}",
                     spec.name
@@ -55,7 +55,7 @@ fn field(spec: FieldSpec, signature: &str) -> Result<Field, Error> {
             }
         }
         (None, Some(annotation)) => parse_type(annotation, &NoCustomTypes).map_err(|e| {
-            Error::Value(format!(
+            Error::InvalidSignature(format!(
                 "signature `{signature}`, field `{}`: type `{annotation}` is not supported: {e}",
                 spec.name
             ))

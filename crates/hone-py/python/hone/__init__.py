@@ -19,6 +19,7 @@ import logging as _logging
 from . import _hone
 from ._hone import (
     AdapterParseError,
+    EvaluationError,
     HoneError,
     InputError,
     LMError,
@@ -56,6 +57,7 @@ __all__ = [
     "ChainOfThought",
     "ChatAdapter",
     "Evaluate",
+    "EvaluationError",
     "EvaluationResult",
     "Example",
     "HoneError",

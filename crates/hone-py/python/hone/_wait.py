@@ -6,9 +6,12 @@ the call (its LM request is dropped)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import select
 import sys
-from typing import Any
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
 
 from . import _hone
 
@@ -65,3 +68,25 @@ async def await_pending(pending: _hone.Pending) -> Any:
     finally:
         loop.remove_reader(fd)
     return pending.result()
+
+
+_offload_lock = threading.Lock()
+_offload: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _offload_pool() -> ThreadPoolExecutor:
+    """The threads that run a Python ``forward`` for ``acall`` (created on first use, and
+    anew in a forked child). Their count (``HONE_ASYNC_THREADS``, default 256) bounds how many
+    ``acall``s of a module without ``aforward`` run at once; hone's own calls need no thread."""
+    global _offload
+    pid = os.getpid()
+    with _offload_lock:
+        if _offload is None or _offload[0] != pid:
+            size = int(os.environ.get("HONE_ASYNC_THREADS", "256"))
+            _offload = (pid, ThreadPoolExecutor(max_workers=max(1, size), thread_name_prefix="hone-forward"))
+        return _offload[1]
+
+
+async def run_blocking(fn: Callable[[], Any]) -> Any:
+    """Runs ``fn`` on one of hone's offload threads and awaits its result."""
+    return await asyncio.get_running_loop().run_in_executor(_offload_pool(), fn)

@@ -134,14 +134,26 @@ class Evaluate:
             failure_score=self.failure_score,
         )
 
+    def _finish(self, raw: dict[str, Any]) -> EvaluationResult:
+        result = EvaluationResult(raw, self.devset)
+        if result.results and result.errors == len(result.results):
+            index, error = result.failures[0]
+            raise _hone.EvaluationError(
+                f"every one of the {len(result.results)} examples failed; the first, devset[{index}]: "
+                f"{error}"
+            )
+        return result
+
     def __call__(self, program: Module, metric: Callable[..., Any] | None = None, *,
                  lm: Any = None, adapter: Any = None, **_: Any) -> EvaluationResult:
-        result = EvaluationResult(wait(self._start(program, metric, lm, adapter)), self.devset)
+        """Runs the evaluation. Raises ``hone.EvaluationError`` when ``max_errors`` examples
+        failed (DSPy's default: 10) or every example did; otherwise failed examples score
+        ``failure_score`` and are listed in ``result.failures``."""
+        result = self._finish(wait(self._start(program, metric, lm, adapter)))
         if self.display_table:
             print(result.table(None if self.display_table is True else int(self.display_table)))
         return result
 
     async def acall(self, program: Module, metric: Callable[..., Any] | None = None, *,
                     lm: Any = None, adapter: Any = None, **_: Any) -> EvaluationResult:
-        raw = await await_pending(self._start(program, metric, lm, adapter))
-        return EvaluationResult(raw, self.devset)
+        return self._finish(await await_pending(self._start(program, metric, lm, adapter)))

@@ -25,6 +25,9 @@ class LM:
     >>> lm = hone.LM("gpt-4o-mini", temperature=0.0, max_tokens=512)      # doctest: +SKIP
     >>> qa(question="...", lm=lm)                                         # doctest: +SKIP
 
+    ``api_base`` is DSPy's name for ``base_url``, and a leading ``openai/`` on the model
+    (LiteLLM's provider prefix) is dropped, so DSPy's ``dspy.LM(...)`` lines work unchanged.
+
     Keyword arguments: ``cache`` (True: in memory, False: off, a path: SQLite on disk),
     ``max_in_flight`` (requests on the wire at once), ``timeout`` and ``connect_timeout`` in
     seconds, ``num_retries`` (retries of failed requests; 0 turns retrying off), ``headers``;
@@ -37,6 +40,7 @@ class LM:
         model: str | None = None,
         *,
         base_url: str | None = None,
+        api_base: str | None = None,
         api_key_env: str | None = "OPENAI_API_KEY",
         api_key: str | None = None,
         client: Callable[[dict], Any] | None = None,
@@ -60,6 +64,9 @@ class LM:
                 raise TypeError("hone.LM needs a model name, e.g. hone.LM('gpt-4o-mini')")
             if model.startswith("openai/"):
                 model = model[len("openai/") :]
+            if base_url is not None and api_base is not None and base_url != api_base:
+                raise TypeError("pass the server's URL once: base_url= (or DSPy's name, api_base=)")
+            base_url = base_url if base_url is not None else api_base
             if base_url is None:
                 base_url = os.environ.get("OPENAI_BASE_URL") or None
             self._lm = _hone.Lm.http(

@@ -8,7 +8,6 @@ predictor without one uses its own (``set_lm``); there is no process-wide defaul
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import copy
 import inspect
@@ -17,7 +16,7 @@ import os
 from typing import Any, Callable, Iterator
 
 from . import _hone
-from ._wait import await_pending, wait
+from ._wait import await_pending, run_blocking, wait
 from .lm import core_lm
 from .primitives import Example, Prediction
 from .signatures import Signature, _from_core, ensure_signature
@@ -125,8 +124,7 @@ class Module:
             if aforward is not None and aforward is not Module.aforward:
                 return await self.aforward(*args, **kwargs)
             context = contextvars.copy_context()
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(None, lambda: context.run(self.forward, *args, **kwargs))
+            return await run_blocking(lambda: context.run(self.forward, *args, **kwargs))
         finally:
             _current.reset(token)
 
@@ -352,13 +350,14 @@ class NativeModule(Module):
         names = self._native.predictor_names()
         return _from_core(self._native.signature(names[0]))
 
-    @property
-    def demos(self) -> list[Example]:
-        return Predictor(self, self._native.predictor_names()[0]).demos
-
-    @demos.setter
-    def demos(self, demos: list[Any]) -> None:
-        Predictor(self, self._native.predictor_names()[0]).demos = demos
+    def __getattr__(self, name: str) -> Any:
+        # DSPy's attribute paths to inner predictors: ``cot.predict``, ``react.extract.predict``.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        view = _predictor_path(self, name)
+        if view is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return view
 
     @property
     def lm(self) -> Any:
@@ -370,6 +369,29 @@ class NativeModule(Module):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.signature.signature})"
+
+
+class _PredictorPath:
+    """A step on the way to an inner predictor (``react.extract`` in ``react.extract.predict``)."""
+
+    def __init__(self, owner: NativeModule, prefix: str) -> None:
+        self._owner = owner
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        view = _predictor_path(self._owner, f"{self._prefix}.{name}")
+        if view is None:
+            raise AttributeError(f"{self._prefix!r} has no attribute {name!r}")
+        return view
+
+
+def _predictor_path(owner: NativeModule, path: str) -> Predictor | _PredictorPath | None:
+    names = owner._native.predictor_names()
+    if path in names:
+        return Predictor(owner, path)
+    if any(n.startswith(path + ".") for n in names):
+        return _PredictorPath(owner, path)
+    return None
 
 
 def _to_python_type(annotation: Any, value: Any) -> Any:
@@ -409,6 +431,15 @@ class Predict(NativeModule):
         super().__init__()
         self._signature = ensure_signature(signature)
         self._native = _make("predict", self._signature._hone, config=config or None)
+
+    @property
+    def demos(self) -> list[Example]:
+        """The demos (``hone.Example``s) the prompt shows before the input."""
+        return Predictor(self, _ROOT).demos
+
+    @demos.setter
+    def demos(self, demos: list[Any]) -> None:
+        Predictor(self, _ROOT).demos = demos
 
 
 class ChainOfThought(NativeModule):
@@ -471,6 +502,8 @@ def _tool_args(func: Callable[..., Any]) -> tuple[dict[str, Any], list[str]]:
         props[name] = _json_schema(hints.get(name, Any))
         if param.default is param.empty:
             required.append(name)
+        else:
+            props[name]["default"] = param.default
     return props, required
 
 
@@ -537,8 +570,17 @@ class Refine(NativeModule):
         self.module = module
         self._native = _hone.Native(
             "refine", inner=module, n=N, reward=_reward(reward_fn), threshold=threshold,
-            fail_count=fail_count,
+            fail_count=fail_count, program_code=_source(type(module)),
+            reward_code=_source(reward_fn),
         )
+
+
+def _source(obj: Any) -> str | None:
+    """The source code of ``obj`` as DSPy's ``Refine`` shows it to the LM, when Python has it."""
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        return None
 
 
 class Parallel:

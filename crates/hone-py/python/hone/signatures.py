@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import sys
 import typing
 from typing import Any
 
@@ -105,6 +106,11 @@ class SignatureMeta(type):
         for base in reversed(cls.__mro__[1:]):
             fields.update(getattr(base, "_fields", {}) or {})
         hints = namespace.get("__annotations__", {})
+        # Where the class statement ran: string annotations (``from __future__ import
+        # annotations``) may name its local classes, as pydantic allows.
+        caller = sys._getframe(1)
+        scope = {**caller.f_globals, **caller.f_locals}
+        del caller
         for field_name, hint in hints.items():
             info = namespace.get(field_name)
             if not isinstance(info, _FieldInfo):
@@ -115,7 +121,7 @@ class SignatureMeta(type):
                     "`= hone.OutputField()`"
                 )
             info = _FieldInfo(info.role, info.desc, info.prefix)
-            info.annotation = _resolve(hint, namespace)
+            info.annotation = _resolve(hint, namespace, scope)
             fields[field_name] = info
         for field_name, info in namespace.items():
             if isinstance(info, _FieldInfo) and field_name not in hints:
@@ -166,12 +172,11 @@ class SignatureMeta(type):
         return f"{cls.__name__}({cls.signature}\n    instructions={cls.instructions!r})"
 
 
-def _resolve(hint: Any, namespace: dict[str, Any]) -> Any:
+def _resolve(hint: Any, namespace: dict[str, Any], scope: dict[str, Any]) -> Any:
     if isinstance(hint, str):
         module = namespace.get("__module__")
-        import sys
-
-        globs = vars(sys.modules[module]) if module in sys.modules else {}
+        globs = dict(vars(sys.modules[module])) if module in sys.modules else {}
+        globs.update(scope)
         try:
             return eval(hint, globs, dict(namespace))  # noqa: S307 - a type annotation
         except Exception:
