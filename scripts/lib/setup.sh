@@ -4,6 +4,8 @@
 DSPY_VERSION="${DSPY_VERSION:-3.4.1}"
 HONE_CACHE="${HONE_CACHE:-$HOME/.cache/hone}"
 DSPY_VENV="${DSPY_VENV:-$HONE_CACHE/dspy-$DSPY_VERSION}"
+HONE_VENV="${HONE_VENV:-$HONE_CACHE/py-venv}"
+HONE_VENV_PYTHON="$HONE_VENV/bin/python"
 DSPY_PYTHON="$DSPY_VENV/bin/python"
 
 # A CI run builds once from a fresh clone: incremental caches would only cost disk space.
@@ -69,4 +71,27 @@ start_local_lm() {
   HONE_REAL_LM_URL=$(sed -n 1p <<<"$out")
   HONE_REAL_LM_MODEL=$(sed -n 2p <<<"$out")
   export HONE_REAL_LM_URL HONE_REAL_LM_MODEL
+}
+
+# A Python venv for hone's Python package: maturin to build its wheel, and what its tests and
+# benchmarks use (pytest, gevent, pydantic, httpx). The package itself needs none of them.
+ensure_hone_venv() {
+  if [ ! -x "$HONE_VENV_PYTHON" ] || ! "$HONE_VENV_PYTHON" -c "import maturin, pytest, gevent, pydantic, httpx" 2>/dev/null; then
+    step "installing maturin, pytest, gevent, pydantic and httpx into $HONE_VENV (pip)"
+    command -v python3 >/dev/null || ensure_apt python3 python3-venv
+    python3 -m venv "$HONE_VENV"
+    "$HONE_VENV/bin/pip" install --quiet --disable-pip-version-check \
+      "maturin>=1.7,<2" "pytest>=8" "gevent>=24" "pydantic>=2" "httpx>=0.27"
+  fi
+  export HONE_VENV_PYTHON
+}
+
+# Builds hone's wheel (crates/hone-py, abi3) with maturin into target/wheels and installs it into
+# $HONE_VENV. `build_hone_wheel --release` builds it optimized (for benchmarks).
+build_hone_wheel() {
+  ensure_hone_venv
+  local out="${CARGO_TARGET_DIR:-target}/wheels"
+  rm -f "$out"/hone-*.whl
+  "$HONE_VENV/bin/maturin" build --quiet -m crates/hone-py/Cargo.toml --out "$out" "$@" >&2
+  "$HONE_VENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps "$out"/hone-*.whl
 }

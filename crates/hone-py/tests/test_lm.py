@@ -176,3 +176,26 @@ def test_unreachable_server_is_an_lm_error():
     with pytest.raises(hone.LMError) as info:
         hone.Predict("question -> answer")(question="q", lm=lm)
     assert "127.0.0.1:9" in str(info.value)
+
+
+def test_the_package_requires_nothing():
+    from importlib.metadata import requires
+
+    required = [r for r in (requires("hone") or []) if "extra ==" not in r]
+    assert required == [], f"hone must install with no dependencies, but requires {required}"
+
+
+def test_usage_per_call_and_per_run(sim):
+    lm_a, lm_b = sim.lm("model-a"), sim.lm("model-b")
+    program = TwoSteps()
+    program.draft.set_lm(lm_b)
+    program.answer.set_lm(lm_a)
+    pred = program(question="What is 2 + 2?")
+    usage = pred.get_lm_usage()
+    assert set(usage) == {"model-a", "model-b"}
+    assert usage["model-a"]["calls"] == 1 and usage["model-b"]["calls"] == 1
+    assert usage["model-a"]["total_tokens"] == usage["model-a"]["prompt_tokens"] + usage["model-a"]["completion_tokens"] > 0
+    single = hone.Predict("question -> answer")(question="q", lm=lm_a).get_lm_usage()
+    assert single["model-a"]["calls"] == 1
+    # Per run: the LM's own counters add up every call made through it.
+    assert lm_a.usage()["calls"] == 2 and lm_b.usage()["calls"] == 1

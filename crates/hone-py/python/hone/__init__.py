@@ -48,6 +48,7 @@ from .signatures import InputField, OutputField, Signature, ensure_signature, ma
 __version__ = _hone.__version__
 
 _logging.getLogger("hone").addHandler(_logging.NullHandler())
+_hone.set_log_level(_logging.getLogger("hone").getEffectiveLevel())
 
 __all__ = [
     "LM",

@@ -4,6 +4,7 @@ is no ``configure`` and no process-wide default."""
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 from typing import Any, Callable
 
@@ -52,6 +53,8 @@ class LM:
         headers: dict[str, str] | None = None,
         **defaults: Any,
     ) -> None:
+        # hone's log records follow the `hone` logger's level as it is now.
+        _hone.set_log_level(logging.getLogger("hone").getEffectiveLevel())
         if client is not None:
             if not callable(client):
                 raise TypeError("`client` must be a callable taking the request dict")

@@ -70,16 +70,28 @@ def _jsonable(value: Any) -> Any:
 def _start_call(module: Module, lm: Any, adapter: Any, config: dict | None, cache: bool | None) -> _Call:
     parent = _current.get()
     if parent is None:
-        ctx = _hone.Ctx(
-            lm=core_lm(lm),
-            adapter=_adapter_name(adapter),
-            cache=True if cache is None else cache,
-            config=config,
-        )
-        return _Call(ctx, _names_of(module))
+        return _Call(_top_ctx(lm, adapter, config, cache), _names_of(module))
     if lm is not None:
         return _Call(parent.ctx.with_lm(core_lm(lm)), parent.names)
     return parent
+
+
+def _top_ctx(lm: Any, adapter: Any, config: dict | None, cache: bool | None) -> _hone.Ctx:
+    """The context of a call made from outside any other: it records its predictor calls, so
+    the prediction can tell its LM usage (``get_lm_usage()``)."""
+    return _hone.Ctx(
+        lm=core_lm(lm),
+        adapter=_adapter_name(adapter),
+        cache=True if cache is None else cache,
+        config=config,
+        trace=True,
+    )
+
+
+def _with_usage(out: Any, call: _Call, top: bool) -> Any:
+    if top and isinstance(out, Prediction):
+        object.__setattr__(out, "_lm_usage", call.ctx.usage())
+    return out
 
 
 def _names_of(root: Module) -> dict[int, str]:
@@ -107,24 +119,27 @@ class Module:
     # -- calling ---------------------------------------------------------------------------
     def __call__(self, *args: Any, lm: Any = None, adapter: Any = None, config: dict | None = None,
                  cache: bool | None = None, **kwargs: Any) -> Any:
+        top = _current.get() is None
         call = _start_call(self, lm, adapter, config, cache)
         token = _current.set(call)
         try:
-            return self.forward(*args, **kwargs)
+            return _with_usage(self.forward(*args, **kwargs), call, top)
         finally:
             _current.reset(token)
 
     async def acall(self, *args: Any, lm: Any = None, adapter: Any = None,
                     config: dict | None = None, cache: bool | None = None, **kwargs: Any) -> Any:
         """The call as a coroutine."""
+        top = _current.get() is None
         call = _start_call(self, lm, adapter, config, cache)
         token = _current.set(call)
         try:
             aforward = getattr(type(self), "aforward", None)
             if aforward is not None and aforward is not Module.aforward:
-                return await self.aforward(*args, **kwargs)
+                return _with_usage(await self.aforward(*args, **kwargs), call, top)
             context = contextvars.copy_context()
-            return await run_blocking(lambda: context.run(self.forward, *args, **kwargs))
+            out = await run_blocking(lambda: context.run(self.forward, *args, **kwargs))
+            return _with_usage(out, call, top)
         finally:
             _current.reset(token)
 
@@ -293,7 +308,8 @@ class NativeModule(Module):
             raise TypeError(
                 f"{type(self).__name__} takes its inputs by name, e.g. predict(question='...')"
             )
-        return self._prediction(wait(self._submit(lm, adapter, config, cache, kwargs)))
+        pending, ctx = self._submit(lm, adapter, config, cache, kwargs)
+        return self._prediction(wait(pending), ctx)
 
     async def acall(self, *args: Any, lm: Any = None, adapter: Any = None,
                     config: dict | None = None, cache: bool | None = None, **kwargs: Any) -> Prediction:
@@ -301,21 +317,19 @@ class NativeModule(Module):
             raise TypeError(
                 f"{type(self).__name__} takes its inputs by name, e.g. predict(question='...')"
             )
-        return self._prediction(await await_pending(self._submit(lm, adapter, config, cache, kwargs)))
+        pending, ctx = self._submit(lm, adapter, config, cache, kwargs)
+        return self._prediction(await await_pending(pending), ctx)
 
     def forward(self, **kwargs: Any) -> Prediction:
         return self(**kwargs)
 
     def _submit(self, lm: Any, adapter: Any, config: dict | None, cache: bool | None,
-                inputs: dict[str, Any]) -> _hone.Pending:
+                inputs: dict[str, Any]) -> tuple[_hone.Pending, _hone.Ctx | None]:
+        """Starts the call; the context is returned for a top-level call (its usage)."""
         parent = _current.get()
+        top = None
         if parent is None:
-            ctx = _hone.Ctx(
-                lm=core_lm(lm),
-                adapter=_adapter_name(adapter),
-                cache=True if cache is None else cache,
-                config=config,
-            )
+            ctx = top = _top_ctx(lm, adapter, config, cache)
         else:
             ctx = parent.ctx
             path = parent.names.get(id(self))
@@ -323,15 +337,18 @@ class NativeModule(Module):
                 ctx = ctx.child(path)
             if lm is not None:
                 ctx = ctx.with_lm(core_lm(lm))
-        return self._native.submit({k: _jsonable(v) for k, v in inputs.items()}, ctx)
+        return self._native.submit({k: _jsonable(v) for k, v in inputs.items()}, ctx), top
 
-    def _prediction(self, fields: dict[str, Any]) -> Prediction:
+    def _prediction(self, fields: dict[str, Any], ctx: _hone.Ctx | None = None) -> Prediction:
         sig = self._signature
         if sig is not None:
             for name, info in sig.output_fields.items():
                 if name in fields:
                     fields[name] = _to_python_type(info.annotation, fields[name])
-        return Prediction(fields)
+        out = Prediction(fields)
+        if ctx is not None:
+            object.__setattr__(out, "_lm_usage", ctx.usage())
+        return out
 
     def __deepcopy__(self, memo: dict) -> NativeModule:
         out = object.__new__(type(self))
