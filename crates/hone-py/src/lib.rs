@@ -10,6 +10,7 @@
 pub mod convert;
 pub mod error;
 pub mod evaluate;
+pub mod export;
 pub mod lm;
 pub mod log;
 pub mod module;
@@ -33,6 +34,8 @@ fn _hone(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(program::load_program, m)?)?;
     m.add_function(wrap_pyfunction!(program::parallel, m)?)?;
     m.add_function(wrap_pyfunction!(log::set_log_level, m)?)?;
+    m.add_function(wrap_pyfunction!(export::export_program, m)?)?;
+    m.add_function(wrap_pyfunction!(export::diff_program, m)?)?;
     error::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -6,7 +6,7 @@
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use hone_core::adapter::{AdapterKind, ChatAdapter, JsonAdapter, XmlAdapter};
+use hone_core::adapter::AdapterKind;
 use hone_core::state::ProgramState;
 use hone_core::{Example, Prediction, Signature};
 use hone_lm::BoxFuture;
@@ -265,18 +265,13 @@ pub struct PyCtx {
     pub(crate) inner: CallContext,
 }
 
+/// An adapter named as the Python layer names it: `chat`, `json` or `xml`.
+pub fn adapter_kind(name: &str) -> Result<AdapterKind, Error> {
+    name.parse::<AdapterKind>().map_err(Error::Value)
+}
+
 fn adapter_named(name: &str) -> Result<Arc<dyn hone_core::adapter::Adapter>, Error> {
-    Ok(match name {
-        "chat" => Arc::new(ChatAdapter::new()),
-        "json" => Arc::new(JsonAdapter::new()),
-        "xml" => Arc::new(XmlAdapter::new()),
-        other => {
-            return Err(Error::Value(format!(
-                "unknown adapter `{other}`; use one of {}",
-                AdapterKind::all().map(AdapterKind::as_str).join(", ")
-            )));
-        }
-    })
+    Ok(Arc::from(adapter_kind(name)?.adapter()))
 }
 
 /// Sampling settings from a dict (temperature, top_p, max_tokens, n, rollout_id; others are

@@ -22,12 +22,10 @@ fn full_name(path: &str, name: &str) -> String {
     }
 }
 
-/// `dump_program([(path, native), ...], dspy)`: the program's state as JSON text, laid out as
-/// DSPy lays out its files (DSPy's format with `dspy=True`, hone's otherwise).
-#[pyfunction]
-pub fn dump_program(parts: Vec<(String, PyRef<'_, PyNative>)>, dspy: bool) -> String {
+/// The state of a program made of `parts` (each module's state under its attribute path).
+pub fn program_state(parts: &[(String, PyRef<'_, PyNative>)]) -> ProgramState {
     let mut state = ProgramState::default();
-    for (path, native) in &parts {
+    for (path, native) in parts {
         let module = native.module();
         for (name, p) in module.named_predictors() {
             state
@@ -35,6 +33,14 @@ pub fn dump_program(parts: Vec<(String, PyRef<'_, PyNative>)>, dspy: bool) -> St
                 .insert(full_name(path, &name), p.dump_state());
         }
     }
+    state
+}
+
+/// `dump_program([(path, native), ...], dspy)`: the program's state as JSON text, laid out as
+/// DSPy lays out its files (DSPy's format with `dspy=True`, hone's otherwise).
+#[pyfunction]
+pub fn dump_program(parts: Vec<(String, PyRef<'_, PyNative>)>, dspy: bool) -> String {
+    let state = program_state(&parts);
     if dspy {
         state.to_dspy_json_string_pretty()
     } else {

@@ -29,6 +29,7 @@ from ._hone import (
 )
 from .adapters import Adapter, ChatAdapter, JSONAdapter, XMLAdapter
 from .evaluate import Evaluate, EvaluationResult
+from .export import Diff, diff, export
 from .lm import LM
 from .module import (
     BestOfN,
@@ -57,6 +58,7 @@ __all__ = [
     "BestOfN",
     "ChainOfThought",
     "ChatAdapter",
+    "Diff",
     "Evaluate",
     "EvaluationError",
     "EvaluationResult",
@@ -81,6 +83,8 @@ __all__ = [
     "StateError",
     "Tool",
     "XMLAdapter",
+    "diff",
     "ensure_signature",
+    "export",
     "make_signature",
 ]

@@ -130,3 +130,20 @@ def parallel(
     max_errors: int | None = 10,
 ) -> Pending: ...
 def set_log_level(level: int) -> None: ...
+def export_program(
+    parts: list[tuple[str, Native]],
+    format: str,
+    *,
+    adapter: str = "chat",
+    title: str = "program",
+    provenance: dict[str, Any] | None = None,
+) -> Any: ...
+def diff_program(
+    old: list[tuple[str, Native]],
+    new: list[tuple[str, Native]],
+    *,
+    format: str = "text",
+    old_name: str = "a",
+    new_name: str = "b",
+    color: bool = False,
+) -> tuple[str, bool]: ...
