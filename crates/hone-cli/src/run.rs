@@ -679,7 +679,7 @@ async fn coordinate(
         .insert("optimizer".into(), json!(s.choice.kind));
     let mut driver = match fresh {
         Some(opt) => RedisDriver::new(redis, opt, config),
-        None => RedisDriver::resume(redis, &hone_optimize::instruction::registry(), config)
+        None => RedisDriver::resume(redis, &hone_optimize::Registry::builtin(), config)
             .map_err(|e| e.to_string())?,
     };
     let report = driver.run().await.map_err(|e| e.to_string())?;
@@ -724,7 +724,7 @@ async fn drive(
                 .map_err(|e| e.to_string()),
             (None, None) => hone_eval::resume(
                 &s.dir.join(files::CHECKPOINT),
-                &hone_optimize::instruction::registry(),
+                &hone_optimize::Registry::builtin(),
                 &executor,
                 &config,
             )

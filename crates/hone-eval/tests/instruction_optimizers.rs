@@ -199,7 +199,7 @@ async fn resumed_instruction_runs_end_with_the_uninterrupted_program() {
             )
         }),
     ];
-    let registry = hone_optimize::instruction::registry();
+    let registry = hone_optimize::Registry::builtin();
     let dir = tempfile::tempdir().expect("a temp dir");
     for make in &makers {
         let mut full = make();

@@ -73,7 +73,7 @@ pub fn generate_given_attempts() -> Signature {
 
 /// Settings of [`Copro`]: DSPy's parameters and defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct CoproConfig {
     /// New instructions per round (default 10; must be above 1).
     pub breadth: usize,
@@ -137,6 +137,9 @@ pub struct Copro {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     best: Option<StoredProgram>,
     candidates_scored: u64,
+    /// Why the run stopped early, when advancing failed; the run is then over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failure: Option<String>,
     log: RunLog,
 }
 
@@ -187,6 +190,7 @@ impl Copro {
             phase: Phase::Propose,
             best: None,
             candidates_scored: 0,
+            failure: None,
             log: RunLog::new(),
             config,
         };
@@ -455,7 +459,7 @@ impl StepMachine for Copro {
     }
 
     fn finished(&self) -> bool {
-        matches!(self.phase, Phase::Done)
+        self.failure.is_some() || matches!(self.phase, Phase::Done)
     }
 
     fn advance(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
@@ -464,7 +468,7 @@ impl StepMachine for Copro {
     }
 
     fn fail(&mut self, error: &OptimizerError) {
-        let _ = error;
+        self.failure = Some(error.to_string());
     }
 
     fn best_program(&self) -> Option<ProgramState> {

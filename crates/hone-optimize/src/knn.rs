@@ -7,7 +7,62 @@
 //! Ties go to the later example, as DSPy's `argsort()[-k:][::-1]` orders them.
 
 use hone_core::Example;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::bootstrap::BootstrapConfig;
+
+/// Settings of `KNNFewShot` (DSPy's `KNNFewShot(k, trainset, vectorizer,
+/// **few_shot_bootstrap_args)`): how many neighbours, and the `BootstrapFewShot` run that
+/// compiles the student on them at each call. The embedder is an LM, given separately.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KnnFewShotConfig {
+    /// Training examples nearest to the call's inputs that become its demos (default 3).
+    pub k: usize,
+    /// Maximum bootstrapped demos per predictor (default 4).
+    pub max_bootstrapped_demos: usize,
+    /// Maximum demos per predictor in all, labeled ones filling up (default 16).
+    pub max_labeled_demos: usize,
+    /// Attempts per neighbour (default 1).
+    pub max_rounds: usize,
+    /// Score teacher runs with the program's metric and keep those that pass. `false` (the
+    /// default, DSPy's `metric=None`) keeps every teacher run that produced outputs.
+    pub use_metric: bool,
+    /// With `use_metric`, accept a teacher run whose score is at least this.
+    pub metric_threshold: Option<f64>,
+    /// Seed of the bootstrap's samplers (DSPy always uses 0).
+    pub seed: i64,
+}
+
+impl Default for KnnFewShotConfig {
+    fn default() -> Self {
+        let bootstrap = BootstrapConfig::default();
+        KnnFewShotConfig {
+            k: 3,
+            max_bootstrapped_demos: bootstrap.max_bootstrapped_demos,
+            max_labeled_demos: bootstrap.max_labeled_demos,
+            max_rounds: bootstrap.max_rounds,
+            use_metric: false,
+            metric_threshold: None,
+            seed: bootstrap.seed,
+        }
+    }
+}
+
+impl KnnFewShotConfig {
+    /// The `BootstrapFewShot` settings that compile the student on the neighbours.
+    pub fn bootstrap(&self) -> BootstrapConfig {
+        BootstrapConfig {
+            max_bootstrapped_demos: self.max_bootstrapped_demos,
+            max_labeled_demos: self.max_labeled_demos,
+            max_rounds: self.max_rounds,
+            metric_threshold: self.metric_threshold,
+            seed: self.seed,
+            ..BootstrapConfig::default()
+        }
+    }
+}
 
 /// The text DSPy embeds for an example: its input fields (all fields when none are marked) as
 /// `key: value` joined by `" | "`. Strings appear as they are, other values as JSON.

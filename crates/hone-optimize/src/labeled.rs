@@ -20,7 +20,7 @@ const NAME: &str = "labeled_few_shot";
 
 /// Settings of [`LabeledFewShot`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LabeledFewShotConfig {
     /// Demos per predictor (DSPy's `k`, default 16).
     pub k: usize,

@@ -11,15 +11,20 @@
 //! [`MiproV2`], [`Copro`], [`Gepa`] and [`Simba`]. [`knn`] holds the vector search behind
 //! `KNNFewShot`; [`stats`] the evaluation math.
 //!
+//! The [`Catalogue`] registers every optimizer once — name, aliases, description, documented
+//! parameters, typed config with unknown keys rejected, start and restore functions — and is
+//! what the CLI, the checkpoint [`Registry`] and other front ends read.
+//!
 //! Architecture invariant: this crate does no IO. It knows nothing about LMs, HTTP, async
 //! runtimes, files or the clock; randomness comes from seeds stored in the state.
 
 pub mod book;
 pub mod bootstrap;
+pub mod catalogue;
 pub mod copro;
+pub mod ensemble;
 pub mod eval_run;
 pub mod gepa;
-pub mod instruction;
 pub mod knn;
 pub mod labeled;
 pub mod log;
@@ -36,9 +41,12 @@ mod steps;
 
 pub use book::JobBook;
 pub use bootstrap::{BootstrapConfig, BootstrapFewShot, DEFAULT_MAX_ERRORS, Teacher};
+pub use catalogue::{Catalogue, ConfigError, Form, Inputs, OptimizerKind, Param};
 pub use copro::{Copro, CoproConfig};
+pub use ensemble::EnsembleConfig;
 pub use eval_run::{EvalRun, EvalScore};
 pub use gepa::{AutoLevel, Gepa, GepaBudget, GepaConfig};
+pub use knn::KnnFewShotConfig;
 pub use labeled::{LabeledFewShot, LabeledFewShotConfig, labeled_few_shot};
 pub use log::{LogEvent, RunLog};
 pub use mipro::{MiproConfig, MiproV2};

@@ -46,7 +46,7 @@ const NAME: &str = "bootstrap_few_shot_with_random_search";
 /// Settings of [`BootstrapFewShotWithRandomSearch`]: DSPy's parameters and defaults, plus the
 /// wave and batch sizes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RandomSearchConfig {
     /// See [`BootstrapConfig::metric_threshold`].
     pub metric_threshold: Option<f64>,

@@ -45,12 +45,9 @@ impl Registry {
         }
     }
 
-    /// The optimizers of this crate.
+    /// Every optimizer of this crate: those of [`Catalogue::builtin`](crate::Catalogue::builtin).
     pub fn builtin() -> Self {
-        Registry::empty()
-            .with::<crate::labeled::LabeledFewShot>()
-            .with::<crate::bootstrap::BootstrapFewShot>()
-            .with::<crate::random_search::BootstrapFewShotWithRandomSearch>()
+        crate::Catalogue::builtin().registry()
     }
 
     /// Adds an optimizer type, builder style.

@@ -166,7 +166,7 @@ pub fn inspect_modules(program: &ProgramState) -> String {
 
 /// Settings of [`Simba`]: DSPy's parameters and defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SimbaConfig {
     /// Minibatch size (default 32; at most the trainset size).
     pub bsize: usize,
@@ -299,6 +299,9 @@ pub struct Simba {
     phase: Phase,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     best: Option<(f64, StoredProgram)>,
+    /// Why the run stopped early, when advancing failed; the run is then over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failure: Option<String>,
     log: RunLog,
 }
 
@@ -373,6 +376,7 @@ impl Simba {
             book: JobBook::new(),
             phase: Phase::Done,
             best: None,
+            failure: None,
             log,
         };
         simba.start_step();
@@ -1059,7 +1063,7 @@ impl StepMachine for Simba {
     }
 
     fn finished(&self) -> bool {
-        matches!(self.phase, Phase::Done)
+        self.failure.is_some() || matches!(self.phase, Phase::Done)
     }
 
     fn advance(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
@@ -1068,7 +1072,7 @@ impl StepMachine for Simba {
     }
 
     fn fail(&mut self, error: &OptimizerError) {
-        let _ = error;
+        self.failure = Some(error.to_string());
     }
 
     fn best_program(&self) -> Option<ProgramState> {

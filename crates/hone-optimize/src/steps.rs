@@ -335,6 +335,69 @@ pub(crate) fn input_fields(example: &Example) -> serde_json::Map<String, Value> 
 mod tests {
     use super::*;
 
+    /// `fail` ends a run: no more jobs, stale for issued ones, unknown for never-issued ids,
+    /// and a restored state stays ended.
+    fn check_fail_ends<T: StepMachine>(mut opt: T) {
+        let jobs = Optimizer::ask(&mut opt);
+        assert!(!jobs.is_empty(), "{}: jobs to hand out", T::NAME);
+        StepMachine::fail(
+            &mut opt,
+            &OptimizerError::Failed {
+                optimizer: T::NAME,
+                message: "every proposal failed".into(),
+            },
+        );
+        assert!(Optimizer::is_done(&opt), "{}", T::NAME);
+        assert!(Optimizer::ask(&mut opt).is_empty() && Optimizer::pending(&opt).is_empty());
+        let result = |id| JobResult {
+            id,
+            output: crate::protocol::JobOutput::Failed {
+                error: "late".into(),
+            },
+            lm_calls: 0,
+        };
+        assert_eq!(
+            Optimizer::tell(&mut opt, result(jobs[0].id)),
+            Ok(Told::Stale)
+        );
+        assert_eq!(
+            Optimizer::tell(&mut opt, result(crate::protocol::JobId(9_999))),
+            Ok(Told::Unknown)
+        );
+        let state = Optimizer::state(&opt).expect("a state");
+        let restored = T::restore(state).expect("restores");
+        assert!(Optimizer::is_done(&restored), "{}: restored", T::NAME);
+    }
+
+    #[test]
+    fn fail_ends_copro_and_simba_runs() {
+        use hone_core::state::ProgramStructure;
+        let sig = hone_core::Signature::parse("question -> answer").expect("parses");
+        let student = ProgramState::from_structure(&ProgramStructure::single(sig));
+        let train: Vec<hone_core::Example> = (0..8)
+            .map(|i| {
+                hone_core::Example::new()
+                    .with("question", format!("q{i}"))
+                    .with("answer", "a")
+                    .with_inputs(["question"])
+            })
+            .collect();
+        check_fail_ends(
+            crate::Copro::new(&student, &train, crate::CoproConfig::default()).expect("valid"),
+        );
+        check_fail_ends(
+            crate::Simba::new(
+                &student,
+                &train,
+                crate::SimbaConfig {
+                    bsize: 4,
+                    ..Default::default()
+                },
+            )
+            .expect("valid"),
+        );
+    }
+
     #[test]
     fn strip_prefix_like_dspy() {
         assert_eq!(strip_prefix("Proposed Instruction: Do it."), "Do it.");

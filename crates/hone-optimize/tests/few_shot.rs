@@ -109,6 +109,43 @@ fn bootstrap_waves_run_in_parallel() {
 }
 
 #[test]
+fn a_failed_bootstrap_answers_unknown_for_ids_it_never_issued() {
+    let train = dataset(12, 4);
+    let mut opt = bootstrap(
+        &train,
+        BootstrapConfig {
+            max_errors: Some(1),
+            ..Default::default()
+        },
+    );
+    let jobs = opt.ask();
+    assert!(jobs.len() > 2);
+    let failed = |id| JobResult {
+        id,
+        output: JobOutput::Failed {
+            error: "the LM is unreachable".into(),
+        },
+        lm_calls: 0,
+    };
+    // The wave is applied once complete: every job but the first fails, then the first.
+    for job in &jobs[1..] {
+        assert_eq!(opt.tell(failed(job.id)).expect("recorded"), Told::Accepted);
+    }
+    let stopped = opt.tell(failed(jobs[0].id));
+    assert!(
+        matches!(stopped, Err(OptimizerError::Failed { .. })),
+        "{stopped:?}"
+    );
+    assert!(opt.is_done());
+    assert!(opt.ask().is_empty() && opt.pending().is_empty());
+    // A job that already had its result: duplicate. An id it never issued: unknown.
+    assert_eq!(opt.tell(answer(&jobs[1])).expect("ok"), Told::Duplicate);
+    let mut bogus = answer(&jobs[1]);
+    bogus.id = JobId(9_999);
+    assert_eq!(opt.tell(bogus).expect("ok"), Told::Unknown);
+}
+
+#[test]
 fn protocol_duplicates_out_of_order_unknown_and_reask() {
     let train = dataset(12, 4);
     let mut opt = bootstrap(&train, BootstrapConfig::default());

@@ -59,7 +59,7 @@ impl Teacher {
 
 /// Settings of [`BootstrapFewShot`]: DSPy's parameters and defaults, plus the wave size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct BootstrapConfig {
     /// Accept a teacher run when the score is at least this (DSPy's `metric_threshold`);
     /// without it (or with 0, as in DSPy), any score above 0 is accepted.
@@ -242,7 +242,7 @@ impl Optimizer for BootstrapFewShot {
 
     fn tell(&mut self, result: JobResult) -> Result<Told, OptimizerError> {
         if self.failure.is_some() {
-            return Ok(Told::Stale);
+            return Ok(self.run.told_after_end(&result));
         }
         let was_done = self.run.is_done();
         let ctx = Ctx {

@@ -181,16 +181,16 @@ impl BootstrapRun {
         )
     }
 
+    /// What `tell` answers once the run is over (finished or failed): stale for jobs it
+    /// issued, unknown for ids it never issued.
+    pub fn told_after_end(&self, result: &JobResult) -> Told {
+        crate::steps::told_after_end(&self.book, result)
+    }
+
     /// Records a result; applies the wave once it is complete.
     pub fn tell(&mut self, ctx: &Ctx<'_>, result: JobResult) -> Result<Told, OptimizerError> {
         if self.result.is_some() {
-            return Ok(if self.book.issued_job(result.id).is_some() {
-                Told::Stale
-            } else if self.book.created(result.id) {
-                Told::Duplicate
-            } else {
-                Told::Unknown
-            });
+            return Ok(self.told_after_end(&result));
         }
         if let Some(job) = self.book.issued_job(result.id) {
             result

@@ -152,7 +152,7 @@ pub enum ComponentSelection {
 
 /// Settings of [`Gepa`]: DSPy's parameters and defaults, plus hone's parallelism.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct GepaConfig {
     /// The budget (DSPy requires exactly one of `auto`, `max_full_evals`, `max_metric_calls`;
     /// hone's default is `auto="light"`).

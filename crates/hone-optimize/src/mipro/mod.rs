@@ -95,7 +95,7 @@ const MIN_MINIBATCH_SIZE: usize = 50;
 /// Settings of [`MiproV2`]: DSPy's constructor and `compile` parameters with their defaults,
 /// plus hone's batch sizes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct MiproConfig {
     /// Preset (default light); `None` requires `num_candidates` and `num_trials`.
     pub auto: Option<AutoLevel>,

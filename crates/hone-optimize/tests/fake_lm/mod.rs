@@ -332,7 +332,7 @@ pub fn drive(opt: &mut dyn Optimizer, how: Drive) -> usize {
 pub fn resume(opt: &dyn Optimizer) -> Box<dyn Optimizer> {
     let text = serde_json::to_string(&opt.state().expect("state serializes")).expect("to text");
     let value: Value = serde_json::from_str(&text).expect("from text");
-    let mut restored = hone_optimize::instruction::registry()
+    let mut restored = hone_optimize::Registry::builtin()
         .restore_state(value)
         .expect("restores");
     for job in restored.pending() {

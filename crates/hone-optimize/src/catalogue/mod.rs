@@ -1,0 +1,633 @@
+//! The optimizer catalogue: every optimizer hone knows, registered once.
+//!
+//! Each [`OptimizerKind`] holds an optimizer's canonical name (the one its checkpoints carry),
+//! its aliases, a one-line description, its documented parameters (name, type, default,
+//! description), its typed config — parsed from any serde value with unknown keys rejected —
+//! and the functions that start it and restore it from a checkpoint. Whoever turns a name into
+//! an optimizer reads it: the CLI's `[optimizer]` table and `hone optimize --list-optimizers`,
+//! the checkpoint [`Registry`] (so `hone resume` and the Redis coordinator), the benchmarks,
+//! and a Python binding.
+//!
+//! ```
+//! use hone_optimize::catalogue::Catalogue;
+//! use serde_json::json;
+//!
+//! let catalogue = Catalogue::builtin();
+//! let kind = catalogue.lookup("mipro").expect("an alias of mipro_v2");
+//! assert_eq!(kind.name(), "mipro_v2");
+//! // Unknown keys are errors that name the key and the closest valid one.
+//! let err = kind.parse_config(&json!({"num_trial": 5})).expect_err("a typo");
+//! assert_eq!(err.key(), Some("num_trial"));
+//! assert_eq!(err.suggestion(), Some("num_trials"));
+//! ```
+//!
+//! Two entries are [`Form::Module`]s rather than ask/tell optimizers: `knn_few_shot` and
+//! `ensemble` choose demos or answers at call time, so they are modules that run programs
+//! (`hone_eval::KnnFewShot`, `hone_eval::Ensemble`). The catalogue holds their configs and
+//! documentation; [`OptimizerKind::build`] refuses them with an error that says so.
+
+mod params;
+
+use hone_core::Example;
+use hone_core::state::ProgramState;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use crate::protocol::{Optimizer, OptimizerError};
+use crate::restore::{Registry, Restore, RestoreFn};
+use crate::{
+    BootstrapConfig, BootstrapFewShot, BootstrapFewShotWithRandomSearch, Copro, CoproConfig, Gepa,
+    GepaConfig, LabeledFewShot, LabeledFewShotConfig, MiproConfig, MiproV2, RandomSearchConfig,
+    Simba, SimbaConfig,
+};
+
+/// What a catalogue entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Form {
+    /// An ask/tell [`Optimizer`]: it runs once, ahead of time, and produces a program.
+    Optimizer,
+    /// A module that chooses demos or answers at call time (no ask/tell run, no checkpoint).
+    Module,
+}
+
+/// A parameter as its table documents it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParamSpec {
+    /// The key.
+    pub name: &'static str,
+    /// The type, as a program file writes it (`integer`, `float (optional)`, `"a" | "b"`).
+    pub ty: &'static str,
+    /// One line on what it does.
+    pub description: &'static str,
+}
+
+/// A documented parameter with its default.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Param {
+    /// The key.
+    pub name: &'static str,
+    /// The type, as a program file writes it.
+    #[serde(rename = "type")]
+    pub ty: &'static str,
+    /// The default (`null` for an optional parameter that is absent by default).
+    pub default: Value,
+    /// One line on what it does.
+    pub description: &'static str,
+}
+
+/// What an optimizer starts from.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The program to optimize.
+    pub student: &'a ProgramState,
+    /// Examples to draw demos from and learn on.
+    pub trainset: &'a [Example],
+    /// Examples to score candidates on; optimizers that need one split the trainset without it.
+    pub valset: Option<&'a [Example]>,
+}
+
+/// A function that starts an optimizer from its inputs and its (already checked) parameters.
+pub type BuildFn = fn(&Inputs<'_>, &Value) -> Result<Box<dyn Optimizer>, OptimizerError>;
+
+/// A catalogue entry: one optimizer (or call-time module) with everything needed to choose,
+/// document, configure, start and restore it.
+#[derive(Debug, Clone)]
+pub struct OptimizerKind {
+    name: &'static str,
+    aliases: &'static [&'static str],
+    description: &'static str,
+    form: Form,
+    params: &'static [ParamSpec],
+    defaults: fn() -> Value,
+    check: fn(Value) -> Result<Value, String>,
+    build: Option<BuildFn>,
+    restore: Option<RestoreFn>,
+}
+
+/// A parameter table that does not fit its optimizer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// No entry has this name or alias.
+    #[error("unknown optimizer `{name}`; {}", did_you_mean(*suggestion, known))]
+    UnknownKind {
+        /// The name asked for.
+        name: String,
+        /// The closest name, if one is close.
+        suggestion: Option<&'static str>,
+        /// Every canonical name.
+        known: Vec<&'static str>,
+    },
+    /// The parameters are not a table.
+    #[error("the parameters of {kind} must be a table of keys, not {found}")]
+    NotATable {
+        /// The optimizer.
+        kind: &'static str,
+        /// What was given instead.
+        found: &'static str,
+    },
+    /// A key the optimizer does not take.
+    #[error("`{key}` is not a parameter of {kind}; {}", unknown_key_hint(*suggestion, taken_by, known))]
+    UnknownKey {
+        /// The optimizer.
+        kind: &'static str,
+        /// The key.
+        key: String,
+        /// The closest valid key, if one is close.
+        suggestion: Option<&'static str>,
+        /// Other optimizers that do take this key (a key put under the wrong optimizer).
+        taken_by: Vec<&'static str>,
+        /// Every key the optimizer takes.
+        known: Vec<&'static str>,
+    },
+    /// A key the optimizer takes, with a value it cannot use.
+    #[error("invalid {} for {kind}: {message}", key.as_deref().map_or("parameters".to_owned(), |k| format!("`{k}`")))]
+    InvalidValue {
+        /// The optimizer.
+        kind: &'static str,
+        /// The key whose value is wrong, when one key alone is at fault.
+        key: Option<String>,
+        /// What is wrong (serde's message: the type expected and found).
+        message: String,
+    },
+}
+
+impl ConfigError {
+    /// The key at fault (an unknown key, or the key whose value is wrong).
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::UnknownKey { key, .. } => Some(key),
+            ConfigError::InvalidValue { key, .. } => key.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The closest valid name or key, if one is close.
+    pub fn suggestion(&self) -> Option<&'static str> {
+        match self {
+            ConfigError::UnknownKind { suggestion, .. }
+            | ConfigError::UnknownKey { suggestion, .. } => *suggestion,
+            _ => None,
+        }
+    }
+
+    /// What the error's message says about the problem, without the hint.
+    pub fn problem(&self) -> String {
+        match self {
+            ConfigError::UnknownKind { name, .. } => format!("unknown optimizer `{name}`"),
+            ConfigError::UnknownKey { kind, key, .. } => {
+                format!("`{key}` is not a parameter of {kind}")
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// What to do about it, when the message has a hint (a close name, the valid keys).
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ConfigError::UnknownKind {
+                suggestion, known, ..
+            } => Some(did_you_mean(*suggestion, known)),
+            ConfigError::UnknownKey {
+                suggestion,
+                taken_by,
+                known,
+                ..
+            } => Some(unknown_key_hint(*suggestion, taken_by, known)),
+            _ => None,
+        }
+    }
+}
+
+fn did_you_mean(suggestion: Option<&str>, known: &[&str]) -> String {
+    match suggestion {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => format!(
+            "expected one of {}",
+            known
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn unknown_key_hint(suggestion: Option<&str>, taken_by: &[&str], known: &[&str]) -> String {
+    let base = did_you_mean(suggestion, known);
+    if taken_by.is_empty() || suggestion.is_some() {
+        base
+    } else {
+        format!("{base} (it is a parameter of {})", taken_by.join(", "))
+    }
+}
+
+/// The closest of `candidates` to `word` (Damerau–Levenshtein, as cargo suggests), if close
+/// enough to be a typo.
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|(d, c)| *d <= 3.max(c.len() / 3) && *d < c.len().max(word.len()))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn defaults_of<C: Default + Serialize>() -> Value {
+    serde_json::to_value(C::default()).unwrap_or(Value::Null)
+}
+
+fn check_as<C: DeserializeOwned + Serialize>(value: Value) -> Result<Value, String> {
+    let config: C = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    serde_json::to_value(config).map_err(|e| e.to_string())
+}
+
+fn config_as<C: DeserializeOwned>(
+    optimizer: &'static str,
+    params: &Value,
+) -> Result<C, OptimizerError> {
+    serde_json::from_value(params.clone()).map_err(|e| OptimizerError::Config {
+        optimizer,
+        message: format!("the parameters do not fit: {e}"),
+    })
+}
+
+fn boxed<T: Restore>(state: Value) -> Result<Box<dyn Optimizer>, OptimizerError> {
+    Ok(Box::new(T::restore(state)?))
+}
+
+impl OptimizerKind {
+    /// The canonical name, the one [`Optimizer::name`] returns and checkpoints carry.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Other names a program file may use.
+    pub fn aliases(&self) -> &'static [&'static str] {
+        self.aliases
+    }
+
+    /// One line on what the optimizer does.
+    pub fn description(&self) -> &'static str {
+        self.description
+    }
+
+    /// Whether this is an ask/tell optimizer or a call-time module.
+    pub fn form(&self) -> Form {
+        self.form
+    }
+
+    /// Whether `name` is this entry's name or one of its aliases.
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.name == name || self.aliases.contains(&name)
+    }
+
+    /// The keys the config takes, in the config's order.
+    pub fn param_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.params.iter().map(|p| p.name)
+    }
+
+    /// Whether the config takes `key`.
+    pub fn takes(&self, key: &str) -> bool {
+        self.params.iter().any(|p| p.name == key)
+    }
+
+    /// The documented parameters with their defaults.
+    pub fn params(&self) -> Vec<Param> {
+        let defaults = (self.defaults)();
+        self.params
+            .iter()
+            .map(|p| Param {
+                name: p.name,
+                ty: p.ty,
+                default: defaults.get(p.name).cloned().unwrap_or(Value::Null),
+                description: p.description,
+            })
+            .collect()
+    }
+
+    /// The full config with every default filled in.
+    pub fn defaults(&self) -> Value {
+        (self.defaults)()
+    }
+
+    /// Checks `params` (a JSON or TOML table, as a serde value) against the config: every key
+    /// must be one of [`param_names`](Self::param_names) and every value must have its type.
+    /// Returns the full config, defaults filled in.
+    pub fn parse_config(&self, params: &Value) -> Result<Value, ConfigError> {
+        self.parse_config_among(params, &[])
+    }
+
+    fn parse_config_among(
+        &self,
+        params: &Value,
+        others: &[OptimizerKind],
+    ) -> Result<Value, ConfigError> {
+        let table = match params {
+            Value::Object(m) => m,
+            Value::Null => &Map::new(),
+            other => {
+                return Err(ConfigError::NotATable {
+                    kind: self.name,
+                    found: json_type(other),
+                });
+            }
+        };
+        for key in table.keys() {
+            if !self.takes(key) {
+                return Err(ConfigError::UnknownKey {
+                    kind: self.name,
+                    key: key.clone(),
+                    suggestion: suggest(key, self.param_names()),
+                    taken_by: others
+                        .iter()
+                        .filter(|k| k.name != self.name && k.takes(key))
+                        .map(|k| k.name)
+                        .collect(),
+                    known: self.param_names().collect(),
+                });
+            }
+        }
+        (self.check)(Value::Object(table.clone())).map_err(|message| {
+            // Find the one key at fault, if one alone is: every other key has a default.
+            let key = table
+                .iter()
+                .find(|(k, v)| {
+                    let mut one = Map::new();
+                    one.insert((*k).clone(), (*v).clone());
+                    (self.check)(Value::Object(one)).is_err()
+                })
+                .map(|(k, _)| k.clone());
+            ConfigError::InvalidValue {
+                kind: self.name,
+                key,
+                message,
+            }
+        })
+    }
+
+    /// Starts the optimizer on `inputs` with `params` (checked first, as in
+    /// [`parse_config`](Self::parse_config)). A [`Form::Module`] entry cannot start here: the
+    /// error says which module runs it.
+    pub fn build(
+        &self,
+        inputs: &Inputs<'_>,
+        params: &Value,
+    ) -> Result<Box<dyn Optimizer>, OptimizerError> {
+        self.parse_config(params)
+            .map_err(|e| OptimizerError::Config {
+                optimizer: self.name,
+                message: e.to_string(),
+            })?;
+        match self.build {
+            Some(build) => build(inputs, params),
+            None => Err(OptimizerError::Config {
+                optimizer: self.name,
+                message: format!(
+                    "{} chooses demos or answers at call time; it is a module \
+                     (hone_eval's KnnFewShot or Ensemble), not an ask/tell optimizer",
+                    self.name
+                ),
+            }),
+        }
+    }
+
+    /// The function that restores the optimizer from its checkpoint ([`Optimizer::state`]);
+    /// `None` for a [`Form::Module`].
+    pub fn restore_fn(&self) -> Option<RestoreFn> {
+        self.restore
+    }
+
+    /// Rebuilds the optimizer from a state it saved.
+    pub fn restore(&self, state: Value) -> Result<Box<dyn Optimizer>, OptimizerError> {
+        match self.restore {
+            Some(restore) => restore(state),
+            None => Err(OptimizerError::Restore {
+                optimizer: self.name,
+                message: "a call-time module has no checkpoint to restore".into(),
+            }),
+        }
+    }
+
+    /// The entry as JSON: name, aliases, form, description and parameters.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "aliases": self.aliases,
+            "form": self.form,
+            "description": self.description,
+            "params": self.params(),
+        })
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a table",
+    }
+}
+
+/// Every optimizer hone knows, in the order listings show them.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    kinds: Vec<OptimizerKind>,
+}
+
+impl Default for Catalogue {
+    fn default() -> Self {
+        Catalogue::builtin()
+    }
+}
+
+impl Catalogue {
+    /// hone's optimizers: the few-shot family, the instruction optimizers and the two
+    /// call-time modules.
+    pub fn builtin() -> Catalogue {
+        Catalogue {
+            kinds: vec![
+                OptimizerKind {
+                    name: "labeled_few_shot",
+                    aliases: &["labeled"],
+                    description: "Demos drawn from the labeled training examples, no LM calls (DSPy's LabeledFewShot).",
+                    form: Form::Optimizer,
+                    params: params::LABELED,
+                    defaults: defaults_of::<LabeledFewShotConfig>,
+                    check: check_as::<LabeledFewShotConfig>,
+                    build: Some(|i, p| {
+                        let c = config_as("labeled_few_shot", p)?;
+                        Ok(Box::new(LabeledFewShot::new(i.student, i.trainset, c)?))
+                    }),
+                    restore: Some(boxed::<LabeledFewShot>),
+                },
+                OptimizerKind {
+                    name: "bootstrap_few_shot",
+                    aliases: &["bootstrap"],
+                    description: "Demos from the teacher's own runs on the trainset that the metric accepts (DSPy's BootstrapFewShot).",
+                    form: Form::Optimizer,
+                    params: params::BOOTSTRAP,
+                    defaults: defaults_of::<BootstrapConfig>,
+                    check: check_as::<BootstrapConfig>,
+                    build: Some(|i, p| {
+                        let c = config_as("bootstrap_few_shot", p)?;
+                        Ok(Box::new(BootstrapFewShot::new(i.student, i.trainset, c)?))
+                    }),
+                    restore: Some(boxed::<BootstrapFewShot>),
+                },
+                OptimizerKind {
+                    name: "bootstrap_few_shot_with_random_search",
+                    aliases: &["random_search"],
+                    description: "Bootstrapped demo sets of several seeds scored on the valset; the best one wins (DSPy's BootstrapFewShotWithRandomSearch).",
+                    form: Form::Optimizer,
+                    params: params::RANDOM_SEARCH,
+                    defaults: defaults_of::<RandomSearchConfig>,
+                    check: check_as::<RandomSearchConfig>,
+                    build: Some(|i, p| {
+                        let c = config_as("bootstrap_few_shot_with_random_search", p)?;
+                        Ok(Box::new(BootstrapFewShotWithRandomSearch::new(
+                            i.student, i.trainset, i.valset, c,
+                        )?))
+                    }),
+                    restore: Some(boxed::<BootstrapFewShotWithRandomSearch>),
+                },
+                OptimizerKind {
+                    name: "mipro_v2",
+                    aliases: &["miprov2", "mipro"],
+                    description: "Proposed instructions and bootstrapped demo sets searched together with TPE (DSPy's MIPROv2).",
+                    form: Form::Optimizer,
+                    params: params::MIPRO,
+                    defaults: defaults_of::<MiproConfig>,
+                    check: check_as::<MiproConfig>,
+                    build: Some(|i, p| {
+                        let c = config_as("mipro_v2", p)?;
+                        Ok(Box::new(MiproV2::new(i.student, i.trainset, i.valset, c)?))
+                    }),
+                    restore: Some(boxed::<MiproV2>),
+                },
+                OptimizerKind {
+                    name: "gepa",
+                    aliases: &[],
+                    description: "Instructions evolved by LM reflection on the program's failures, with a Pareto front and merges (DSPy's GEPA).",
+                    form: Form::Optimizer,
+                    params: params::GEPA,
+                    defaults: defaults_of::<GepaConfig>,
+                    check: check_as::<GepaConfig>,
+                    build: Some(|i, p| {
+                        let c = config_as("gepa", p)?;
+                        Ok(Box::new(Gepa::new(i.student, i.trainset, i.valset, c)?))
+                    }),
+                    restore: Some(boxed::<Gepa>),
+                },
+                OptimizerKind {
+                    name: "copro",
+                    aliases: &[],
+                    description: "Instructions proposed and refined round by round, one predictor at a time (DSPy's COPRO).",
+                    form: Form::Optimizer,
+                    params: params::COPRO,
+                    defaults: defaults_of::<CoproConfig>,
+                    check: check_as::<CoproConfig>,
+                    build: Some(|i, p| {
+                        let c = config_as("copro", p)?;
+                        Ok(Box::new(Copro::new(i.student, i.trainset, c)?))
+                    }),
+                    restore: Some(boxed::<Copro>),
+                },
+                OptimizerKind {
+                    name: "simba",
+                    aliases: &[],
+                    description: "Stochastic mini-batch ascent: hard examples become new demos and self-written rules (DSPy's SIMBA).",
+                    form: Form::Optimizer,
+                    params: params::SIMBA,
+                    defaults: defaults_of::<SimbaConfig>,
+                    check: check_as::<SimbaConfig>,
+                    build: Some(|i, p| {
+                        let c = config_as("simba", p)?;
+                        Ok(Box::new(Simba::new(i.student, i.trainset, c)?))
+                    }),
+                    restore: Some(boxed::<Simba>),
+                },
+                OptimizerKind {
+                    name: "knn_few_shot",
+                    aliases: &["knn"],
+                    description: "At each call, the k training examples nearest to the inputs are bootstrapped into demos (DSPy's KNNFewShot); needs an embedder LM.",
+                    form: Form::Module,
+                    params: params::KNN,
+                    defaults: defaults_of::<crate::knn::KnnFewShotConfig>,
+                    check: check_as::<crate::knn::KnnFewShotConfig>,
+                    build: None,
+                    restore: None,
+                },
+                OptimizerKind {
+                    name: "ensemble",
+                    aliases: &[],
+                    description: "Several saved programs answer each call and a majority vote picks the answer (DSPy's Ensemble).",
+                    form: Form::Module,
+                    params: params::ENSEMBLE,
+                    defaults: defaults_of::<crate::ensemble::EnsembleConfig>,
+                    check: check_as::<crate::ensemble::EnsembleConfig>,
+                    build: None,
+                    restore: None,
+                },
+            ],
+        }
+    }
+
+    /// Every entry, in listing order.
+    pub fn kinds(&self) -> &[OptimizerKind] {
+        &self.kinds
+    }
+
+    /// The canonical names, in listing order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.kinds.iter().map(|k| k.name).collect()
+    }
+
+    /// The entry called `name` (its canonical name or an alias).
+    pub fn get(&self, name: &str) -> Option<&OptimizerKind> {
+        self.kinds.iter().find(|k| k.answers_to(name))
+    }
+
+    /// The entry called `name`, or an error naming the closest known name.
+    pub fn lookup(&self, name: &str) -> Result<&OptimizerKind, ConfigError> {
+        self.get(name).ok_or_else(|| ConfigError::UnknownKind {
+            name: name.to_owned(),
+            suggestion: suggest(
+                name,
+                self.kinds
+                    .iter()
+                    .flat_map(|k| std::iter::once(k.name).chain(k.aliases.iter().copied())),
+            ),
+            known: self.names(),
+        })
+    }
+
+    /// Checks `params` against the config of `kind`, like [`OptimizerKind::parse_config`], and
+    /// names the other optimizers that take a key `kind` does not (a misplaced key).
+    pub fn parse_config(&self, kind: &OptimizerKind, params: &Value) -> Result<Value, ConfigError> {
+        kind.parse_config_among(params, &self.kinds)
+    }
+
+    /// A checkpoint [`Registry`] holding every entry that can be restored.
+    pub fn registry(&self) -> Registry {
+        let mut registry = Registry::empty();
+        for kind in &self.kinds {
+            if let Some(restore) = kind.restore {
+                registry.register(kind.name, restore);
+            }
+        }
+        registry
+    }
+
+    /// Every entry as JSON (what `hone optimize --list-optimizers --json` prints).
+    pub fn to_json(&self) -> Value {
+        Value::Array(self.kinds.iter().map(OptimizerKind::to_json).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests;
