@@ -2,6 +2,7 @@
 //! simulated server at a fixed latency; wall time against the ideal
 //! `calls × latency ÷ concurrency`, with calls counted by the server.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,13 +11,12 @@ use hone_eval::metric::ExactMatch;
 use hone_eval::{DriverConfig, Evaluate, InProcessExecutor, run_optimizer};
 use hone_lm::{HttpLm, LmHandle};
 use hone_modules::{CallContext, Module, Predict};
-use hone_optimize::{
-    AutoLevel, Copro, CoproConfig, Gepa, GepaBudget, GepaConfig, LmRole, MiproConfig, MiproV2,
-    Optimizer, Simba, SimbaConfig,
-};
+use hone_optimize::{Catalogue, Inputs, LmRole};
 use hone_sim::{SimConfig, SimServer};
+use serde_json::{Value, json};
 
-/// Runs each named optimizer (`mipro`, `gepa`, `copro`) and prints a Markdown table.
+/// Runs each named optimizer (a catalogue name or alias: `mipro`, `gepa`, `copro`, `simba`)
+/// and prints a Markdown table.
 pub async fn instruction_opt(
     optimizers: Vec<String>,
     train: usize,
@@ -26,12 +26,22 @@ pub async fn instruction_opt(
     gepa_parallel: usize,
     mipro_auto: &str,
 ) -> anyhow::Result<()> {
-    let mipro_level = match mipro_auto {
-        "light" => AutoLevel::Light,
-        "medium" => AutoLevel::Medium,
-        "heavy" => AutoLevel::Heavy,
-        other => anyhow::bail!("unknown MIPROv2 preset `{other}`; use light, medium or heavy"),
-    };
+    if !["light", "medium", "heavy"].contains(&mipro_auto) {
+        anyhow::bail!("unknown MIPROv2 preset `{mipro_auto}`; use light, medium or heavy");
+    }
+    // The parameters this benchmark gives each optimizer (the catalogue's defaults otherwise).
+    let params: HashMap<&str, Value> = HashMap::from([
+        ("mipro_v2", json!({"auto": mipro_auto})),
+        (
+            "gepa",
+            json!({
+                "budget": {"auto": "light"},
+                "num_parallel_proposals": gepa_parallel,
+                "overlap_full_evals": true,
+            }),
+        ),
+    ]);
+    let catalogue = Catalogue::builtin();
     let latency = Duration::from_millis(latency_ms);
     let sim = SimServer::start(SimConfig {
         latency,
@@ -61,31 +71,15 @@ pub async fn instruction_opt(
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for name in optimizers {
-        let mut opt: Box<dyn Optimizer> = match name.as_str() {
-            "mipro" => Box::new(MiproV2::new(
-                &student,
-                &trainset,
-                Some(&valset),
-                MiproConfig {
-                    auto: Some(mipro_level),
-                    ..Default::default()
-                },
-            )?),
-            "gepa" => Box::new(Gepa::new(
-                &student,
-                &trainset,
-                Some(&valset),
-                GepaConfig {
-                    budget: GepaBudget::Auto(AutoLevel::Light),
-                    num_parallel_proposals: gepa_parallel,
-                    overlap_full_evals: true,
-                    ..Default::default()
-                },
-            )?),
-            "copro" => Box::new(Copro::new(&student, &trainset, CoproConfig::default())?),
-            "simba" => Box::new(Simba::new(&student, &trainset, SimbaConfig::default())?),
-            other => anyhow::bail!("unknown optimizer `{other}`; use mipro, gepa, copro or simba"),
-        };
+        let kind = catalogue.lookup(&name)?;
+        let mut opt = kind.build(
+            &Inputs {
+                student: &student,
+                trainset: &trainset,
+                valset: Some(&valset),
+            },
+            params.get(kind.name()).unwrap_or(&json!({})),
+        )?;
         sim.reset_stats();
         let config = crate::side::with_timeline(DriverConfig::with_concurrency(concurrency));
         let report = run_optimizer(opt.as_mut(), &executor, &config).await?;
@@ -111,8 +105,8 @@ pub async fn instruction_opt(
             }
             None => 0.0,
         };
-        let label = if name == "mipro" {
-            format!("mipro ({mipro_auto})")
+        let label = if kind.name() == "mipro_v2" {
+            format!("{name} ({mipro_auto})")
         } else {
             name.clone()
         };

@@ -18,10 +18,7 @@ use hone_eval::metric::{ExactMatch, Metric};
 use hone_eval::{DriverConfig, Evaluate, InProcessExecutor, run_optimizer};
 use hone_lm::{HttpLm, LmHandle};
 use hone_modules::{CallContext, Module, Predict};
-use hone_optimize::{
-    AutoLevel, BootstrapFewShotWithRandomSearch, Gepa, GepaBudget, GepaConfig, LmRole, MiproConfig,
-    MiproV2, Optimizer, RandomSearchConfig,
-};
+use hone_optimize::{Catalogue, Inputs, LmRole, Optimizer};
 use serde_json::{Value, json};
 
 /// The task's signature (the same string on the DSPy side).
@@ -239,6 +236,32 @@ pub enum Which {
     Gepa,
 }
 
+impl Which {
+    /// The optimizer's catalogue name and the parameters this benchmark gives it.
+    fn params(self, args: &OptimizeArgs) -> (&'static str, Value) {
+        match self {
+            Which::RandomSearch => (
+                "bootstrap_few_shot_with_random_search",
+                json!({
+                    "num_candidate_programs": args.candidates,
+                    "max_bootstrapped_demos": 4,
+                    "max_labeled_demos": 4,
+                }),
+            ),
+            Which::Mipro => ("mipro_v2", json!({"auto": "light", "seed": args.seed})),
+            Which::Gepa => (
+                "gepa",
+                json!({
+                    "budget": {"auto": "light"},
+                    "num_parallel_proposals": args.gepa_parallel.max(1),
+                    "overlap_full_evals": true,
+                    "seed": args.seed,
+                }),
+            ),
+        }
+    }
+}
+
 /// Settings of `optimize`.
 #[derive(Debug, Clone)]
 pub struct OptimizeArgs {
@@ -302,41 +325,15 @@ pub async fn optimize(args: &OptimizeArgs) -> anyhow::Result<()> {
     let executor = InProcessExecutor::from_template(program.clone(), lm.clone(), metric.clone())
         .with_lm(LmRole::Proposer, lm.clone());
     let student = program.state();
-    let mut opt: Box<dyn Optimizer> = match args.which {
-        Which::RandomSearch => Box::new(BootstrapFewShotWithRandomSearch::new(
-            &student,
-            &train,
-            Some(&val),
-            RandomSearchConfig {
-                num_candidate_programs: args.candidates,
-                max_bootstrapped_demos: 4,
-                max_labeled_demos: 4,
-                ..Default::default()
-            },
-        )?),
-        Which::Mipro => Box::new(MiproV2::new(
-            &student,
-            &train,
-            Some(&val),
-            MiproConfig {
-                auto: Some(AutoLevel::Light),
-                seed: args.seed,
-                ..Default::default()
-            },
-        )?),
-        Which::Gepa => Box::new(Gepa::new(
-            &student,
-            &train,
-            Some(&val),
-            GepaConfig {
-                budget: GepaBudget::Auto(AutoLevel::Light),
-                num_parallel_proposals: args.gepa_parallel.max(1),
-                overlap_full_evals: true,
-                seed: args.seed,
-                ..Default::default()
-            },
-        )?),
-    };
+    let (name, params) = args.which.params(args);
+    let mut opt = Catalogue::builtin().lookup(name)?.build(
+        &Inputs {
+            student: &student,
+            trainset: &train,
+            valset: Some(&val),
+        },
+        &params,
+    )?;
     let client = http_client()?;
     let before = server_calls(&client, &args.base_url).await?;
     let started = Instant::now();

@@ -170,15 +170,9 @@ impl Error {
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The closest of `candidates` to `word` (Levenshtein-like, as cargo suggests), if close enough.
-pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|(d, c)| *d <= 3.max(c.len() / 3) && *d < c.len().max(word.len()))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
+/// The closest of `candidates` to `word`, if close enough to be a typo (one rule for every
+/// "did you mean": the optimizer catalogue's).
+pub use hone_optimize::catalogue::suggest;
 
 /// `did you mean `x`?` for the closest candidate, else the list of candidates.
 pub fn did_you_mean(word: &str, candidates: &[&str]) -> String {

@@ -5,6 +5,7 @@
 //! Architecture invariant: nothing here draws on the terminal or exits the process; progress
 //! goes to callbacks the binary supplies.
 
+pub mod call_time;
 pub mod dataset;
 pub mod error;
 pub mod optimizer;

@@ -1,35 +1,21 @@
-//! The `[optimizer]` table: which optimizer, its parameters (the optimizer's own config keys,
-//! checked against them), `seed` and `concurrency`.
+//! The `[optimizer]` table: which optimizer (a name or alias of hone-optimize's
+//! [`Catalogue`]), its parameters (checked against that optimizer's config: an unknown or
+//! misplaced key is an error at its line, naming the closest valid key), and `concurrency`.
 
 use hone_core::Example;
 use hone_core::state::ProgramState;
-use hone_optimize::{
-    BootstrapConfig, BootstrapFewShot, BootstrapFewShotWithRandomSearch, Copro, CoproConfig, Gepa,
-    GepaConfig, LabeledFewShot, LabeledFewShotConfig, MiproConfig, MiproV2, Optimizer,
-    RandomSearchConfig, Simba, SimbaConfig,
-};
-use serde::de::DeserializeOwned;
+use hone_optimize::{Catalogue, ConfigError, Form, Inputs, Optimizer, OptimizerKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::error::{Result, did_you_mean};
+use crate::error::Result;
 use crate::program::Program;
-
-/// The optimizers `[optimizer] kind` accepts (`random_search` is short for
-/// `bootstrap_few_shot_with_random_search`).
-pub const OPTIMIZER_KINDS: &[&str] = &[
-    "labeled_few_shot",
-    "bootstrap_few_shot",
-    "random_search",
-    "bootstrap_few_shot_with_random_search",
-    "mipro_v2",
-    "gepa",
-    "copro",
-    "simba",
-];
 
 /// The default driver concurrency.
 pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// The optimizer a program without `[optimizer]` gets.
+pub const DEFAULT_OPTIMIZER: &str = "bootstrap_few_shot_with_random_search";
 
 /// What `[optimizer]` asks for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,69 +24,51 @@ pub struct OptimizerChoice {
     pub kind: String,
     /// LM-calling work in flight at once.
     pub concurrency: usize,
-    /// The optimizer's parameters (its config keys), `seed` included.
+    /// The optimizer's parameters (its config keys) as the file gives them.
     pub params: Map<String, Value>,
 }
 
-fn canonical(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "labeled_few_shot" | "labeled" => "labeled_few_shot",
-        "bootstrap_few_shot" | "bootstrap" => "bootstrap_few_shot",
-        "random_search" | "bootstrap_few_shot_with_random_search" => {
-            "bootstrap_few_shot_with_random_search"
-        }
-        "mipro_v2" | "miprov2" | "mipro" => "mipro_v2",
-        "gepa" => "gepa",
-        "copro" => "copro",
-        "simba" => "simba",
-        _ => return None,
-    })
+impl OptimizerChoice {
+    /// The catalogue entry of [`kind`](Self::kind).
+    pub fn entry(&self) -> Result<OptimizerKind> {
+        Catalogue::builtin()
+            .lookup(&self.kind)
+            .cloned()
+            .map_err(|e| crate::Error::Usage(e.to_string()))
+    }
+
+    /// The parameters as one JSON table.
+    pub fn params_value(&self) -> Value {
+        Value::Object(self.params.clone())
+    }
+
+    /// The parameters read as `C` (a config whose keys were checked when the file was read).
+    pub fn config<C: serde::de::DeserializeOwned>(&self) -> Result<C> {
+        serde_json::from_value(self.params_value())
+            .map_err(|e| crate::Error::Usage(format!("invalid parameters for {}: {e}", self.kind)))
+    }
 }
 
-fn default_keys(kind: &str) -> Vec<String> {
-    fn keys<T: Default + Serialize>() -> Vec<String> {
-        match serde_json::to_value(T::default()) {
-            Ok(Value::Object(m)) => m.keys().cloned().collect(),
-            _ => Vec::new(),
-        }
+/// Where in the file a catalogue error belongs: the key at fault, else `kind`.
+fn config_error(program: &Program, error: &ConfigError) -> crate::Error {
+    let key = error.key().unwrap_or("kind");
+    let mut e = program.error_at_key("optimizer", key, error.problem());
+    if let Some(hint) = error.hint() {
+        e = e.hint(hint);
     }
-    let mut k = match kind {
-        "labeled_few_shot" => keys::<LabeledFewShotConfig>(),
-        "bootstrap_few_shot" => keys::<BootstrapConfig>(),
-        "bootstrap_few_shot_with_random_search" => keys::<RandomSearchConfig>(),
-        "mipro_v2" => keys::<MiproConfig>(),
-        "gepa" => keys::<GepaConfig>(),
-        "simba" => keys::<SimbaConfig>(),
-        _ => keys::<CoproConfig>(),
-    };
-    // Optional keys a default config leaves out of its JSON.
-    for extra in [
-        "metric_threshold",
-        "teacher",
-        "max_errors",
-        "wave_size",
-        "stop_at_score",
-        "restrict",
-        "auto",
-        "num_candidates",
-        "num_trials",
-    ] {
-        if !k.iter().any(|x| x == extra) {
-            k.push(extra.to_owned());
-        }
-    }
-    k
+    e.into()
 }
 
-/// Reads `[optimizer]` (default: `bootstrap_few_shot_with_random_search` with its defaults).
+/// Reads `[optimizer]` (default: [`DEFAULT_OPTIMIZER`] with its defaults).
 pub fn optimizer_choice(program: &Program) -> Result<OptimizerChoice> {
     let Some(table) = &program.optimizer else {
         return Ok(OptimizerChoice {
-            kind: "bootstrap_few_shot_with_random_search".into(),
+            kind: DEFAULT_OPTIMIZER.into(),
             concurrency: DEFAULT_CONCURRENCY,
             params: Map::new(),
         });
     };
+    let catalogue = Catalogue::builtin();
     let table = table.get_ref();
     let kind_text = match table.get("kind") {
         Some(toml::Value::String(s)) => s.clone(),
@@ -113,23 +81,15 @@ pub fn optimizer_choice(program: &Program) -> Result<OptimizerChoice> {
             return Err(program
                 .error_at_key("optimizer", "kind", "missing `kind`")
                 .hint(format!(
-                    "add kind = \"random_search\" (one of {})",
-                    OPTIMIZER_KINDS.join(", ")
+                    "add kind = \"random_search\" (one of {}; `hone optimize --list-optimizers` describes them)",
+                    catalogue.names().join(", ")
                 ))
                 .into());
         }
     };
-    let Some(kind) = canonical(&kind_text) else {
-        return Err(program
-            .error_at_key(
-                "optimizer",
-                "kind",
-                format!("unknown optimizer `{kind_text}`"),
-            )
-            .hint(did_you_mean(&kind_text, OPTIMIZER_KINDS))
-            .into());
-    };
-    let known = default_keys(kind);
+    let kind = catalogue
+        .lookup(&kind_text)
+        .map_err(|e| config_error(program, &e))?;
     let mut params = Map::new();
     let mut concurrency = DEFAULT_CONCURRENCY;
     for (key, value) in table {
@@ -143,19 +103,7 @@ pub fn optimizer_choice(program: &Program) -> Result<OptimizerChoice> {
                         .into());
                 }
             },
-            "seed" if !known.iter().any(|k| k == "seed") => {}
             _ => {
-                if !known.iter().any(|k| k == key) {
-                    let names: Vec<&str> = known.iter().map(String::as_str).collect();
-                    return Err(program
-                        .error_at_key(
-                            "optimizer",
-                            key,
-                            format!("`{key}` is not a parameter of {kind}"),
-                        )
-                        .hint(did_you_mean(key, &names))
-                        .into());
-                }
                 let json = serde_json::to_value(value).map_err(|e| {
                     program.error_at_key("optimizer", key, format!("cannot read the value: {e}"))
                 })?;
@@ -163,76 +111,98 @@ pub fn optimizer_choice(program: &Program) -> Result<OptimizerChoice> {
             }
         }
     }
-    let choice = OptimizerChoice {
-        kind: kind.to_owned(),
+    // Check the keys and the values' types now, not when the run starts.
+    catalogue
+        .parse_config(kind, &Value::Object(params.clone()))
+        .map_err(|e| config_error(program, &e))?;
+    Ok(OptimizerChoice {
+        kind: kind.name().to_owned(),
         concurrency,
         params,
-    };
-    // Check the parameters' types now, not when the run starts.
-    check_config(program, &choice)?;
-    Ok(choice)
-}
-
-fn config<T: DeserializeOwned>(program: &Program, choice: &OptimizerChoice) -> Result<T> {
-    serde_json::from_value(Value::Object(choice.params.clone())).map_err(|e| {
-        let key = choice
-            .params
-            .keys()
-            .find(|k| e.to_string().contains(k.as_str()))
-            .cloned()
-            .unwrap_or_else(|| "kind".into());
-        program
-            .error_at_key(
-                "optimizer",
-                &key,
-                format!("invalid parameters for {}: {e}", choice.kind),
-            )
-            .into()
     })
 }
 
-fn check_config(program: &Program, choice: &OptimizerChoice) -> Result<()> {
-    match choice.kind.as_str() {
-        "labeled_few_shot" => config::<LabeledFewShotConfig>(program, choice).map(drop),
-        "bootstrap_few_shot" => config::<BootstrapConfig>(program, choice).map(drop),
-        "bootstrap_few_shot_with_random_search" => {
-            config::<RandomSearchConfig>(program, choice).map(drop)
-        }
-        "mipro_v2" => config::<MiproConfig>(program, choice).map(drop),
-        "gepa" => config::<GepaConfig>(program, choice).map(drop),
-        "simba" => config::<SimbaConfig>(program, choice).map(drop),
-        _ => config::<CoproConfig>(program, choice).map(drop),
-    }
-}
-
-/// Starts the chosen optimizer on `student` with demos from `train`, scored on `dev`.
+/// Starts the chosen optimizer on `student` with demos from `train`, scored on `dev`. A
+/// call-time module (`knn_few_shot`, `ensemble`) has no ask/tell optimizer: the run builds
+/// the module instead (see [`crate::run`]).
 pub fn make_optimizer(
-    program: &Program,
     choice: &OptimizerChoice,
     student: &ProgramState,
     train: &[Example],
     dev: &[Example],
 ) -> Result<Box<dyn Optimizer>> {
-    let failed = |e: hone_optimize::OptimizerError| crate::Error::Usage(e.to_string());
-    let dev = (!dev.is_empty()).then_some(dev);
-    Ok(match choice.kind.as_str() {
-        "labeled_few_shot" => {
-            Box::new(LabeledFewShot::new(student, train, config(program, choice)?).map_err(failed)?)
+    let kind = choice.entry()?;
+    let inputs = Inputs {
+        student,
+        trainset: train,
+        valset: (!dev.is_empty()).then_some(dev),
+    };
+    kind.build(&inputs, &choice.params_value())
+        .map_err(|e| crate::Error::Usage(e.to_string()))
+}
+
+/// Whether the choice is a call-time module rather than an ask/tell optimizer.
+pub fn is_module(choice: &OptimizerChoice) -> bool {
+    choice.entry().is_ok_and(|k| k.form() == Form::Module)
+}
+
+/// The optimizers as `hone optimize --help` lists them: each kind with its aliases and
+/// description and, when `params` is set, its parameters with type, default and description.
+pub fn optimizers_help(params: bool) -> String {
+    let mut out = String::from(
+        "Optimizers ([optimizer] kind = \"NAME\", then any of its parameters; concurrency = N for every kind):\n",
+    );
+    for kind in Catalogue::builtin().kinds() {
+        out.push('\n');
+        out.push_str("  ");
+        out.push_str(kind.name());
+        if !kind.aliases().is_empty() {
+            out.push_str(&format!(" (also {})", kind.aliases().join(", ")));
         }
-        "bootstrap_few_shot" => Box::new(
-            BootstrapFewShot::new(student, train, config(program, choice)?).map_err(failed)?,
-        ),
-        "bootstrap_few_shot_with_random_search" => Box::new(
-            BootstrapFewShotWithRandomSearch::new(student, train, dev, config(program, choice)?)
-                .map_err(failed)?,
-        ),
-        "mipro_v2" => {
-            Box::new(MiproV2::new(student, train, dev, config(program, choice)?).map_err(failed)?)
+        out.push_str(&format!("\n      {}\n", kind.description()));
+        if !params {
+            continue;
         }
-        "gepa" => {
-            Box::new(Gepa::new(student, train, dev, config(program, choice)?).map_err(failed)?)
+        for p in kind.params() {
+            let default = match &p.default {
+                Value::Null => String::new(),
+                v => format!(" = {v}"),
+            };
+            out.push_str(&format!(
+                "      - {}: {}{default}. {}\n",
+                p.name, p.ty, p.description
+            ));
         }
-        "simba" => Box::new(Simba::new(student, train, config(program, choice)?).map_err(failed)?),
-        _ => Box::new(Copro::new(student, train, config(program, choice)?).map_err(failed)?),
-    })
+    }
+    if !params {
+        out.push_str("\n`hone optimize --help` or `--list-optimizers` adds their parameters.\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_lists_every_kind_and_the_long_form_every_parameter() {
+        let short = optimizers_help(false);
+        let long = optimizers_help(true);
+        let catalogue = Catalogue::builtin();
+        assert_eq!(catalogue.kinds().len(), 9);
+        for kind in catalogue.kinds() {
+            assert!(short.contains(&format!("\n  {}", kind.name())), "{short}");
+            assert!(short.contains(kind.description()));
+            for p in kind.param_names() {
+                assert!(
+                    long.contains(&format!("      - {p}: ")),
+                    "{} {p}",
+                    kind.name()
+                );
+            }
+        }
+        assert!(short.contains("bootstrap_few_shot_with_random_search (also random_search)"));
+        assert!(long.contains("      - k: integer = 16. Demos per predictor (DSPy's `k`).\n"));
+        assert!(long.contains("      - metric_threshold: float (optional). "));
+    }
 }

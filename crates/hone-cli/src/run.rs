@@ -9,7 +9,7 @@
 //! | `program.toml` | a copy of the program file |
 //! | `checkpoint.json` | the optimizer's checkpoint (`hone resume RUN_DIR` continues from it) |
 //! | `baseline.json` | the program's state before optimization |
-//! | `program.json` | the best state found (with `program.toml`, a deployable program) |
+//! | `program.json` | the best state found (with `program.toml`, a deployable program); for a call-time module (`knn_few_shot`, `ensemble`), the program it wraps, its settings in `run.json` |
 //! | `results.jsonl` | per-example dev results of the baseline and the best program |
 
 use std::path::{Path, PathBuf};
@@ -28,9 +28,10 @@ use hone_optimize::{LmRole, LogEvent, Optimizer, RunLog};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::call_time::build_module;
 use crate::dataset::{DataOverrides, Dataset, load_dataset};
 use crate::error::{Error, Result};
-use crate::optimizer::{OptimizerChoice, make_optimizer, optimizer_choice};
+use crate::optimizer::{OptimizerChoice, is_module, make_optimizer, optimizer_choice};
 use crate::program::{LmOverrides, Lms, Pipeline, Program, build_lms, build_metric};
 
 /// The run record's `format`.
@@ -465,6 +466,18 @@ impl Loaded {
         examples: Vec<Example>,
         options: &Options,
     ) -> Result<EvaluationResult> {
+        self.evaluate_module(&self.pipeline, examples, options)
+            .await
+    }
+
+    /// Evaluates `module` (the program, or a module around it) on `examples` with the
+    /// program's metric and LMs.
+    pub async fn evaluate_module(
+        &self,
+        module: &dyn Module,
+        examples: Vec<Example>,
+        options: &Options,
+    ) -> Result<EvaluationResult> {
         let metric = build_metric(&self.program, Some(&self.lms))?;
         let total = examples.len();
         let mut eval = Evaluate::with_metric(examples, metric)
@@ -477,7 +490,7 @@ impl Loaded {
         if let Some(p) = &options.eval_progress {
             eval = eval.progress(p.clone());
         }
-        eval.run(&self.pipeline, &self.context()?)
+        eval.run(module, &self.context()?)
             .await
             .map_err(|e| Error::Failed(e.to_string()))
     }
@@ -583,13 +596,26 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
         error: None,
     };
     record.write(dir)?;
-    let opt = make_optimizer(
-        &loaded.program,
-        &choice,
-        &student,
-        &dataset.train,
-        &dataset.dev,
-    )?;
+    if is_module(&choice) {
+        if options.redis.is_some() {
+            return Err(Error::Usage(format!(
+                "{} runs at call time, with no jobs to distribute; drop --redis",
+                choice.kind
+            )));
+        }
+        let module = build_module(&loaded, &choice, &dataset.train, metric)?;
+        let session = Session {
+            loaded,
+            dataset,
+            choice,
+            dir: dir.to_owned(),
+            record,
+            started: Instant::now(),
+        };
+        let previous_usage = session.record.usage.clone();
+        return finish(session, options, student, Some(module), previous_usage).await;
+    }
+    let opt = make_optimizer(&choice, &student, &dataset.train, &dataset.dev)?;
     let session = Session {
         loaded,
         dataset,
@@ -623,6 +649,12 @@ pub async fn resume(dir: &Path, options: &Options) -> Result<Outcome> {
     let dataset = load_dataset(&loaded.program, &options.data)?;
     let metric = build_metric(&loaded.program, Some(&loaded.lms))?;
     let mut choice = record.optimizer.clone();
+    if is_module(&choice) {
+        return Err(Error::Usage(format!(
+            "{} runs at call time and keeps no checkpoint; start it again with `hone optimize`",
+            choice.kind
+        )));
+    }
     if let Some(c) = options.concurrency {
         choice.concurrency = c.max(1);
     }
@@ -769,6 +801,20 @@ async fn drive(
         });
     }
     let best = best.unwrap_or_else(|| s.loaded.pipeline.state());
+    finish(s, options, best, None, previous_usage).await
+}
+
+/// Ends a run that is done: writes the best state, scores the baseline and the best program
+/// (or `module`, a call-time module around the program, whose state `best` then is) on the
+/// dev split, writes the results and the record.
+async fn finish(
+    mut s: Session,
+    options: &Options,
+    best: ProgramState,
+    module: Option<Box<dyn Module>>,
+    previous_usage: UsageTotals,
+) -> Result<Outcome> {
+    let lms = &s.loaded.lms;
     write_file(&s.dir.join(files::BEST), &best.to_json_string_pretty())?;
     // Dev results of the baseline and the best program.
     let baseline_state = read_state(&s.dir.join(files::BASELINE), &s.loaded.pipeline)?;
@@ -786,7 +832,14 @@ async fn drive(
         };
         let mut eval_options = options.clone();
         eval_options.concurrency = Some(s.choice.concurrency);
-        let result = loaded.evaluate(dev.clone(), &eval_options).await?;
+        let result = match (&module, label) {
+            (Some(m), "best") => {
+                loaded
+                    .evaluate_module(m.as_ref(), dev.clone(), &eval_options)
+                    .await?
+            }
+            _ => loaded.evaluate(dev.clone(), &eval_options).await?,
+        };
         let score = ScoreRecord::of(&result);
         if label == "baseline" {
             s.record.baseline = Some(score);
@@ -804,6 +857,10 @@ async fn drive(
         }
     }
     write_file(&s.dir.join(files::RESULTS), &lines)?;
+    if module.is_some() {
+        // A call-time module's run is its evaluation.
+        s.record.elapsed_secs += s.started.elapsed().as_secs_f64();
+    }
     let mut usage = previous_usage;
     usage.add(&UsageTotals::from_report(&lms.usage.report()));
     s.record.usage = usage;

@@ -41,7 +41,7 @@ mod steps;
 
 pub use book::JobBook;
 pub use bootstrap::{BootstrapConfig, BootstrapFewShot, DEFAULT_MAX_ERRORS, Teacher};
-pub use catalogue::{Catalogue, ConfigError, Form, Inputs, OptimizerKind, Param};
+pub use catalogue::{CallTimeModule, Catalogue, ConfigError, Form, Inputs, OptimizerKind, Param};
 pub use copro::{Copro, CoproConfig};
 pub use ensemble::EnsembleConfig;
 pub use eval_run::{EvalRun, EvalScore};

@@ -10,21 +10,41 @@ use super::common::{
     DataArgs, EvalBar, Interrupted, LmArgs, Output, RunSpinner, cancel_on_ctrl_c, options, runtime,
 };
 
-/// Arguments of `hone optimize`.
-#[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:
+const EXAMPLES: &str = "Examples:
   hone optimize qa.toml --out runs/qa
   hone optimize qa.toml --out runs/qa --lm task=gpt-4o-mini --lm proposer=gpt-4o
   hone optimize qa.toml --out runs/qa --base-url http://127.0.0.1:8080/v1 --concurrency 4
   hone optimize qa.toml --out runs/qa --redis redis://127.0.0.1:6379   # jobs run on `hone worker`s
 
-Ctrl-C stops the run cleanly: the checkpoint is written and `hone resume RUN_DIR` continues.")]
+Ctrl-C stops the run cleanly: the checkpoint is written and `hone resume RUN_DIR` continues.";
+
+/// The examples, then the optimizer kinds (with their parameters in the long help).
+fn optimize_after_help(params: bool) -> String {
+    format!(
+        "{EXAMPLES}\n\n{}",
+        hone_cli::optimizer::optimizers_help(params)
+    )
+}
+
+/// Arguments of `hone optimize`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = optimize_after_help(false), after_long_help = optimize_after_help(true))]
 pub struct OptimizeArgs {
     /// The program file (TOML) with [optimizer], [metric] and [dataset].
-    program: PathBuf,
+    #[arg(required_unless_present = "list_optimizers")]
+    program: Option<PathBuf>,
     /// The run directory to create.
-    #[arg(long, short = 'o', value_name = "RUN_DIR")]
-    out: PathBuf,
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "RUN_DIR",
+        required_unless_present = "list_optimizers"
+    )]
+    out: Option<PathBuf>,
+    /// List every optimizer kind with its description and parameters (as JSON with --json),
+    /// and exit.
+    #[arg(long)]
+    list_optimizers: bool,
     /// A state to start from instead of the program's (e.g. an earlier run's program.json).
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
@@ -143,6 +163,18 @@ fn default_run_id(out: &std::path::Path) -> String {
 
 /// Runs `hone optimize`.
 pub fn run(args: &OptimizeArgs, out: Output) -> anyhow::Result<bool> {
+    if args.list_optimizers {
+        let mut w = std::io::stdout().lock();
+        if out.json {
+            writeln!(w, "{}", hone_optimize::Catalogue::builtin().to_json())?;
+        } else {
+            write!(w, "{}", hone_cli::optimizer::optimizers_help(true))?;
+        }
+        return Ok(true);
+    }
+    let (Some(program), Some(run_dir)) = (&args.program, &args.out) else {
+        anyhow::bail!("hone optimize needs a PROGRAM and --out RUN_DIR");
+    };
     let opts = options(
         &args.lm,
         Some(&args.data),
@@ -153,11 +185,11 @@ pub fn run(args: &OptimizeArgs, out: Output) -> anyhow::Result<bool> {
     if let Some(url) = &args.redis {
         let run_id = match &args.run_id {
             Some(id) => id.clone(),
-            None => default_run_id(&args.out),
+            None => default_run_id(run_dir),
         };
         out.note(format!(
             "run `{run_id}`: jobs go to {url}; start workers with\n  hone worker --redis {url} --program {} --run {run_id}",
-            args.program.display()
+            program.display()
         ));
         opts.redis = Some(hone_cli::run::RedisTarget {
             url: url.clone(),
@@ -168,7 +200,7 @@ pub fn run(args: &OptimizeArgs, out: Output) -> anyhow::Result<bool> {
     let rt = runtime()?;
     let outcome = rt.block_on(async {
         cancel_on_ctrl_c(opts.cancel.clone());
-        hone_cli::run::optimize(&args.program, &args.out, &opts).await
+        hone_cli::run::optimize(program, run_dir, &opts).await
     });
     if let Some(s) = spinner {
         s.finish();

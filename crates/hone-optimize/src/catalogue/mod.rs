@@ -52,6 +52,17 @@ pub enum Form {
     Module,
 }
 
+/// The call-time modules of the catalogue ([`Form::Module`] entries), for front ends that
+/// build them (the modules run programs, so they live with the executors in hone-eval).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallTimeModule {
+    /// `knn_few_shot`: `hone_eval::KnnFewShot` with a [`KnnFewShotConfig`](crate::KnnFewShotConfig).
+    KnnFewShot,
+    /// `ensemble`: `hone_eval::Ensemble` with an [`EnsembleConfig`](crate::EnsembleConfig).
+    Ensemble,
+}
+
 /// A parameter as its table documents it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParamSpec {
@@ -104,6 +115,7 @@ pub struct OptimizerKind {
     check: fn(Value) -> Result<Value, String>,
     build: Option<BuildFn>,
     restore: Option<RestoreFn>,
+    module: Option<CallTimeModule>,
 }
 
 /// A parameter table that does not fit its optimizer.
@@ -276,6 +288,11 @@ impl OptimizerKind {
     /// Whether this is an ask/tell optimizer or a call-time module.
     pub fn form(&self) -> Form {
         self.form
+    }
+
+    /// Which call-time module a [`Form::Module`] entry is; `None` for an optimizer.
+    pub fn module(&self) -> Option<CallTimeModule> {
+        self.module
     }
 
     /// Whether `name` is this entry's name or one of its aliases.
@@ -463,6 +480,7 @@ impl Catalogue {
                         let c = config_as("labeled_few_shot", p)?;
                         Ok(Box::new(LabeledFewShot::new(i.student, i.trainset, c)?))
                     }),
+                    module: None,
                     restore: Some(boxed::<LabeledFewShot>),
                 },
                 OptimizerKind {
@@ -477,6 +495,7 @@ impl Catalogue {
                         let c = config_as("bootstrap_few_shot", p)?;
                         Ok(Box::new(BootstrapFewShot::new(i.student, i.trainset, c)?))
                     }),
+                    module: None,
                     restore: Some(boxed::<BootstrapFewShot>),
                 },
                 OptimizerKind {
@@ -493,6 +512,7 @@ impl Catalogue {
                             i.student, i.trainset, i.valset, c,
                         )?))
                     }),
+                    module: None,
                     restore: Some(boxed::<BootstrapFewShotWithRandomSearch>),
                 },
                 OptimizerKind {
@@ -507,6 +527,7 @@ impl Catalogue {
                         let c = config_as("mipro_v2", p)?;
                         Ok(Box::new(MiproV2::new(i.student, i.trainset, i.valset, c)?))
                     }),
+                    module: None,
                     restore: Some(boxed::<MiproV2>),
                 },
                 OptimizerKind {
@@ -521,6 +542,7 @@ impl Catalogue {
                         let c = config_as("gepa", p)?;
                         Ok(Box::new(Gepa::new(i.student, i.trainset, i.valset, c)?))
                     }),
+                    module: None,
                     restore: Some(boxed::<Gepa>),
                 },
                 OptimizerKind {
@@ -535,6 +557,7 @@ impl Catalogue {
                         let c = config_as("copro", p)?;
                         Ok(Box::new(Copro::new(i.student, i.trainset, c)?))
                     }),
+                    module: None,
                     restore: Some(boxed::<Copro>),
                 },
                 OptimizerKind {
@@ -549,6 +572,7 @@ impl Catalogue {
                         let c = config_as("simba", p)?;
                         Ok(Box::new(Simba::new(i.student, i.trainset, c)?))
                     }),
+                    module: None,
                     restore: Some(boxed::<Simba>),
                 },
                 OptimizerKind {
@@ -561,6 +585,7 @@ impl Catalogue {
                     check: check_as::<crate::knn::KnnFewShotConfig>,
                     build: None,
                     restore: None,
+                    module: Some(CallTimeModule::KnnFewShot),
                 },
                 OptimizerKind {
                     name: "ensemble",
@@ -572,6 +597,7 @@ impl Catalogue {
                     check: check_as::<crate::ensemble::EnsembleConfig>,
                     build: None,
                     restore: None,
+                    module: Some(CallTimeModule::Ensemble),
                 },
             ],
         }

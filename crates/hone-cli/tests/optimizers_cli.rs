@@ -1,0 +1,231 @@
+//! The optimizer catalogue from the shell: `hone optimize --help` and `--list-optimizers`
+//! list every kind; a key an optimizer does not take is an error at its line, per optimizer;
+//! `knn_few_shot` and `ensemble` run from a program file against `hone sim`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Sim, hone, ok, read, text};
+
+/// The nine kinds, with a key each does not take but another kind does.
+const KINDS: &[(&str, &str)] = &[
+    ("labeled_few_shot", "max_bootstrapped_demos"),
+    ("bootstrap_few_shot", "num_trials"),
+    ("bootstrap_few_shot_with_random_search", "num_trials"),
+    ("mipro_v2", "num_candidate_programs"),
+    ("gepa", "auto"),
+    ("copro", "seed"),
+    ("simba", "breadth"),
+    ("knn_few_shot", "num_candidate_programs"),
+    ("ensemble", "k"),
+];
+
+const OPTIMIZER: &str = "[optimizer]\nkind = \"random_search\"\nnum_candidate_programs = 3\nmax_bootstrapped_demos = 2\nmax_labeled_demos = 2\nseed = 0";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The review pipeline with its `[optimizer]` table replaced by `optimizer` and `extra` added
+/// at the top, in `dir` beside a copy of its dataset.
+fn program(dir: &Path, optimizer: &str, extra: &str) -> PathBuf {
+    let original = repo().join("testdata/programs/review-pipeline.toml");
+    let text = read(&original);
+    assert!(text.contains(OPTIMIZER), "the optimizer table changed");
+    let text = format!("{extra}{}", text.replace(OPTIMIZER, optimizer));
+    let path = dir.join("program.toml");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        original.with_file_name("reviews.jsonl"),
+        dir.join("reviews.jsonl"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+fn optimize(program: &Path, run_dir: &Path, base_url: &str) -> std::process::Output {
+    hone(&[
+        "optimize",
+        &program.display().to_string(),
+        "--out",
+        &run_dir.display().to_string(),
+        "--base-url",
+        base_url,
+        "--json",
+    ])
+}
+
+#[test]
+fn help_and_the_listing_name_all_nine_kinds() {
+    let long = ok(&hone(&["optimize", "--help"]));
+    let short = ok(&hone(&["optimize", "-h"]));
+    for (kind, _) in KINDS {
+        assert!(long.contains(&format!("\n  {kind}")), "{kind} in\n{long}");
+        assert!(short.contains(&format!("\n  {kind}")), "{kind} in\n{short}");
+    }
+    assert!(long.contains("      - num_trials: integer (optional). Search trials"));
+    let listing = ok(&hone(&["optimize", "--list-optimizers", "--json"]));
+    let v: serde_json::Value =
+        serde_json::from_str(listing.trim()).unwrap_or_else(|e| panic!("{e}: {listing}"));
+    let names: Vec<&str> = v
+        .as_array()
+        .map(|a| a.iter().filter_map(|k| k["name"].as_str()).collect())
+        .unwrap_or_default();
+    let expected: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
+    assert_eq!(names, expected);
+    for kind in v.as_array().into_iter().flatten() {
+        assert!(kind["description"].as_str().is_some_and(|d| !d.is_empty()));
+        let params = kind["params"].as_array().map_or(0, Vec::len);
+        assert!(params > 0, "{kind}");
+    }
+    assert_eq!(v[3]["params"][2]["name"], "num_trials");
+    assert_eq!(v[3]["params"][2]["type"], "integer (optional)");
+    let text_listing = ok(&hone(&["optimize", "--list-optimizers"]));
+    assert_eq!(
+        text_listing.trim(),
+        long[long.find("Optimizers (").unwrap_or(0)..].trim()
+    );
+}
+
+#[test]
+fn a_key_an_optimizer_does_not_take_is_an_error_at_its_line() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for (kind, misplaced) in KINDS {
+        // A key of another optimizer, and a typo of one of its own.
+        let own = if *kind == "ensemble" {
+            "programs"
+        } else {
+            "seed"
+        };
+        let own = if *kind == "copro" { "depth" } else { own };
+        for (key, hint) in [
+            (misplaced.to_string(), "(it is a parameter of".to_owned()),
+            (format!("{own}x"), format!("did you mean `{own}`?")),
+        ] {
+            let table = format!("[optimizer]\nkind = \"{kind}\"\n{key} = 5");
+            let path = program(tmp.path(), &table, "");
+            let out = optimize(&path, &tmp.path().join("run"), "http://127.0.0.1:9/v1");
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{kind} {key}: {err}");
+            let line = read(&path)
+                .lines()
+                .position(|l| l.starts_with(&format!("{key} = ")))
+                .map_or(0, |i| i + 1);
+            assert!(
+                err.contains(&format!(
+                    "program.toml:{line}:1: `optimizer.{key}`: `{key}` is not a parameter of {kind}"
+                )),
+                "{kind} {key}: {err}"
+            );
+            assert!(err.contains(&hint), "{kind} {key}: {err}");
+            assert!(!tmp.path().join("run").exists(), "no run started");
+        }
+    }
+}
+
+#[test]
+fn a_wrong_value_names_its_key() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = program(
+        tmp.path(),
+        "[optimizer]\nkind = \"mipro\"\nnum_trials = \"many\"",
+        "",
+    );
+    let out = optimize(&path, &tmp.path().join("run"), "http://127.0.0.1:9/v1");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("`optimizer.num_trials`: invalid `num_trials` for mipro_v2"),
+        "{err}"
+    );
+}
+
+fn record(run_dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&read(&run_dir.join("run.json"))).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn knn_few_shot_runs_from_a_program_file() {
+    let sim = Sim::start(&[]);
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = program(
+        tmp.path(),
+        "[optimizer]\nkind = \"knn_few_shot\"\nk = 2\nmax_bootstrapped_demos = 1",
+        "[lm.embedder]\nmodel = \"sim-embed\"\n\n",
+    );
+    let run_dir = tmp.path().join("run");
+    let out = optimize(&path, &run_dir, &sim.url);
+    let line = ok(&out);
+    let v: serde_json::Value =
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["status"], "done", "{v}");
+    assert_eq!(v["optimizer"], "knn_few_shot", "{v}");
+    let r = record(&run_dir);
+    assert_eq!(r["optimizer"]["params"]["k"], 2);
+    let examples = r["best"]["examples"].as_u64().unwrap_or(0);
+    assert_eq!(examples, 20, "every dev example scored through the module");
+    let results = read(&run_dir.join("results.jsonl"));
+    assert_eq!(
+        results.lines().count(),
+        40,
+        "20 dev examples x (baseline, best)"
+    );
+    // Every call embedded its inputs through [lm.embedder] and bootstrapped on the
+    // neighbours: a failed embeddings call would have failed the example.
+    assert_eq!(r["best"]["errors"], 0, "{}", r["best"]);
+    assert!(
+        r["usage"]["calls"].as_u64().unwrap_or(0) > 40,
+        "{}",
+        r["usage"]
+    );
+    // Without an embedder the error says what to add.
+    let path = program(tmp.path(), "[optimizer]\nkind = \"knn\"\nk = 2", "");
+    let out = optimize(&path, &tmp.path().join("run2"), &sim.url);
+    let err = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("knn_few_shot needs an embedder LM") && err.contains("[lm.embedder]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ensemble_runs_from_a_program_file() {
+    let sim = Sim::start(&[]);
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // Two saved programs to vote: a labeled few-shot run's baseline and its result.
+    let path = program(
+        tmp.path(),
+        "[optimizer]\nkind = \"labeled_few_shot\"\nk = 2",
+        "",
+    );
+    ok(&optimize(&path, &tmp.path().join("first"), &sim.url));
+    let path = program(
+        tmp.path(),
+        "[optimizer]\nkind = \"ensemble\"\nprograms = [\"first/program.json\", \"first/baseline.json\", \"first/program.json\"]\nsize = 2\nseed = 1\nfield = \"sentiment\"",
+        "",
+    );
+    let run_dir = tmp.path().join("run");
+    let line = ok(&optimize(&path, &run_dir, &sim.url));
+    let v: serde_json::Value =
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["status"], "done", "{v}");
+    assert_eq!(v["optimizer"], "ensemble", "{v}");
+    let r = record(&run_dir);
+    assert_eq!(r["best"]["examples"], 20);
+    assert_eq!(r["best"]["errors"], 0, "{}", r["best"]);
+    // A program that does not exist is named.
+    let path = program(
+        tmp.path(),
+        "[optimizer]\nkind = \"ensemble\"\nprograms = [\"missing.json\"]",
+        "",
+    );
+    let out = optimize(&path, &tmp.path().join("run2"), &sim.url);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("`optimizer.programs`") && err.contains("missing.json"),
+        "{err}"
+    );
+}
