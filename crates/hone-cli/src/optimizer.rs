@@ -164,9 +164,13 @@ pub fn optimizers_help(params: bool) -> String {
             continue;
         }
         for p in kind.params() {
+            // Defaults as a program file writes them (TOML), JSON if TOML cannot say it.
             let default = match &p.default {
                 Value::Null => String::new(),
-                v => format!(" = {v}"),
+                v => match toml::Value::try_from(v) {
+                    Ok(t) => format!(" = {t}"),
+                    Err(_) => format!(" = {v}"),
+                },
             };
             out.push_str(&format!(
                 "      - {}: {}{default}. {}\n",
@@ -204,5 +208,7 @@ mod tests {
         assert!(short.contains("bootstrap_few_shot_with_random_search (also random_search)"));
         assert!(long.contains("      - k: integer = 16. Demos per predictor (DSPy's `k`).\n"));
         assert!(long.contains("      - metric_threshold: float (optional). "));
+        assert!(long.contains("      - budget: table = { auto = \"light\" }. "), "{long}");
+        assert!(long.contains("      - teacher_lm: \"task\" | \"teacher\" | \"proposer\" = \"task\". "));
     }
 }
