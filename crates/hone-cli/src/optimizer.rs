@@ -208,7 +208,12 @@ mod tests {
         assert!(short.contains("bootstrap_few_shot_with_random_search (also random_search)"));
         assert!(long.contains("      - k: integer = 16. Demos per predictor (DSPy's `k`).\n"));
         assert!(long.contains("      - metric_threshold: float (optional). "));
-        assert!(long.contains("      - budget: table = { auto = \"light\" }. "), "{long}");
-        assert!(long.contains("      - teacher_lm: \"task\" | \"teacher\" | \"proposer\" = \"task\". "));
+        assert!(
+            long.contains("      - budget: table = { auto = \"light\" }. "),
+            "{long}"
+        );
+        assert!(
+            long.contains("      - teacher_lm: \"task\" | \"teacher\" | \"proposer\" = \"task\". ")
+        );
     }
 }

@@ -125,7 +125,7 @@ fn a_key_an_optimizer_does_not_take_is_an_error_at_its_line() {
 }
 
 #[test]
-fn a_wrong_value_names_its_key() {
+fn a_wrong_value_or_kind_is_named() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let path = program(
         tmp.path(),
@@ -139,6 +139,16 @@ fn a_wrong_value_names_its_key() {
         err.contains("`optimizer.num_trials`: invalid `num_trials` for mipro_v2"),
         "{err}"
     );
+    // A misspelt kind names the closest one.
+    let path = program(tmp.path(), "[optimizer]\nkind = \"simbaa\"", "");
+    let out = optimize(&path, &tmp.path().join("run"), "http://127.0.0.1:9/v1");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("`optimizer.kind`: unknown optimizer `simbaa`"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `simba`?"), "{err}");
 }
 
 fn record(run_dir: &Path) -> serde_json::Value {

@@ -109,7 +109,6 @@ pub struct OptimizerKind {
     name: &'static str,
     aliases: &'static [&'static str],
     description: &'static str,
-    form: Form,
     params: &'static [ParamSpec],
     defaults: fn() -> Value,
     check: fn(Value) -> Result<Value, String>,
@@ -287,7 +286,10 @@ impl OptimizerKind {
 
     /// Whether this is an ask/tell optimizer or a call-time module.
     pub fn form(&self) -> Form {
-        self.form
+        match self.module {
+            Some(_) => Form::Module,
+            None => Form::Optimizer,
+        }
     }
 
     /// Which call-time module a [`Form::Module`] entry is; `None` for an optimizer.
@@ -432,7 +434,7 @@ impl OptimizerKind {
         json!({
             "name": self.name,
             "aliases": self.aliases,
-            "form": self.form,
+            "form": self.form(),
             "description": self.description,
             "params": self.params(),
         })
@@ -472,7 +474,6 @@ impl Catalogue {
                     name: "labeled_few_shot",
                     aliases: &["labeled"],
                     description: "Demos drawn from the labeled training examples, no LM calls (DSPy's LabeledFewShot).",
-                    form: Form::Optimizer,
                     params: params::LABELED,
                     defaults: defaults_of::<LabeledFewShotConfig>,
                     check: check_as::<LabeledFewShotConfig>,
@@ -487,7 +488,6 @@ impl Catalogue {
                     name: "bootstrap_few_shot",
                     aliases: &["bootstrap"],
                     description: "Demos from the teacher's own runs on the trainset that the metric accepts (DSPy's BootstrapFewShot).",
-                    form: Form::Optimizer,
                     params: params::BOOTSTRAP,
                     defaults: defaults_of::<BootstrapConfig>,
                     check: check_as::<BootstrapConfig>,
@@ -502,7 +502,6 @@ impl Catalogue {
                     name: "bootstrap_few_shot_with_random_search",
                     aliases: &["random_search"],
                     description: "Bootstrapped demo sets of several seeds scored on the valset; the best one wins (DSPy's BootstrapFewShotWithRandomSearch).",
-                    form: Form::Optimizer,
                     params: params::RANDOM_SEARCH,
                     defaults: defaults_of::<RandomSearchConfig>,
                     check: check_as::<RandomSearchConfig>,
@@ -519,7 +518,6 @@ impl Catalogue {
                     name: "mipro_v2",
                     aliases: &["miprov2", "mipro"],
                     description: "Proposed instructions and bootstrapped demo sets searched together with TPE (DSPy's MIPROv2).",
-                    form: Form::Optimizer,
                     params: params::MIPRO,
                     defaults: defaults_of::<MiproConfig>,
                     check: check_as::<MiproConfig>,
@@ -534,7 +532,6 @@ impl Catalogue {
                     name: "gepa",
                     aliases: &[],
                     description: "Instructions evolved by LM reflection on the program's failures, with a Pareto front and merges (DSPy's GEPA).",
-                    form: Form::Optimizer,
                     params: params::GEPA,
                     defaults: defaults_of::<GepaConfig>,
                     check: check_as::<GepaConfig>,
@@ -549,7 +546,6 @@ impl Catalogue {
                     name: "copro",
                     aliases: &[],
                     description: "Instructions proposed and refined round by round, one predictor at a time (DSPy's COPRO).",
-                    form: Form::Optimizer,
                     params: params::COPRO,
                     defaults: defaults_of::<CoproConfig>,
                     check: check_as::<CoproConfig>,
@@ -564,7 +560,6 @@ impl Catalogue {
                     name: "simba",
                     aliases: &[],
                     description: "Stochastic mini-batch ascent: hard examples become new demos and self-written rules (DSPy's SIMBA).",
-                    form: Form::Optimizer,
                     params: params::SIMBA,
                     defaults: defaults_of::<SimbaConfig>,
                     check: check_as::<SimbaConfig>,
@@ -579,7 +574,6 @@ impl Catalogue {
                     name: "knn_few_shot",
                     aliases: &["knn"],
                     description: "At each call, the k training examples nearest to the inputs are bootstrapped into demos (DSPy's KNNFewShot); needs an embedder LM.",
-                    form: Form::Module,
                     params: params::KNN,
                     defaults: defaults_of::<crate::knn::KnnFewShotConfig>,
                     check: check_as::<crate::knn::KnnFewShotConfig>,
@@ -591,7 +585,6 @@ impl Catalogue {
                     name: "ensemble",
                     aliases: &[],
                     description: "Several saved programs answer each call and a majority vote picks the answer (DSPy's Ensemble).",
-                    form: Form::Module,
                     params: params::ENSEMBLE,
                     defaults: defaults_of::<crate::ensemble::EnsembleConfig>,
                     check: check_as::<crate::ensemble::EnsembleConfig>,
@@ -647,6 +640,12 @@ impl Catalogue {
             }
         }
         registry
+    }
+
+    /// Rebuilds an optimizer from a checkpoint ([`Optimizer::state`]), by the optimizer name
+    /// the state carries under `"optimizer"`.
+    pub fn restore_state(&self, state: Value) -> Result<Box<dyn Optimizer>, OptimizerError> {
+        self.registry().restore_state(state)
     }
 
     /// Every entry as JSON (what `hone optimize --list-optimizers --json` prints).

@@ -163,6 +163,36 @@ fn the_registry_restores_every_optimizer_and_modules_do_not_build() {
         .map(OptimizerKind::name)
         .collect();
     assert_eq!(restorable.len(), 7);
+    // A checkpoint comes back as the optimizer that saved it, continuing where it was.
+    let student = {
+        use hone_core::state::ProgramStructure;
+        let sig = hone_core::Signature::parse("question -> answer").expect("parses");
+        ProgramState::from_structure(&ProgramStructure::single(sig))
+    };
+    let train: Vec<Example> = (0..4)
+        .map(|i| {
+            Example::new()
+                .with("question", format!("q{i}"))
+                .with("answer", "a")
+                .with_inputs(["question"])
+        })
+        .collect();
+    let inputs = Inputs {
+        student: &student,
+        trainset: &train,
+        valset: None,
+    };
+    let mut simba = catalogue
+        .lookup("simba")
+        .expect("known")
+        .build(&inputs, &json!({"bsize": 2}))
+        .expect("starts");
+    let jobs = simba.ask();
+    let restored = catalogue
+        .restore_state(simba.state().expect("a state"))
+        .expect("restores");
+    assert_eq!(restored.name(), "simba");
+    assert_eq!(restored.pending(), jobs);
     assert!(optimizers.iter().all(|n| restorable.contains(n)));
     let student = ProgramState::default();
     let inputs = Inputs {
