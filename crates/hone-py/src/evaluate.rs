@@ -21,9 +21,19 @@ use crate::pending::{IntoPython, Pending};
 
 /// A Python metric: `function(example: dict, prediction: dict) -> (score, feedback)`, the
 /// Python layer's wrapper around the user's `metric(example, pred, trace=None)`.
-struct PyMetric {
+pub struct PyMetric {
     name: String,
     function: Arc<Py<PyAny>>,
+}
+
+impl PyMetric {
+    /// The Python layer's wrapped metric, with the user's metric's name.
+    pub fn new(name: String, function: Py<PyAny>) -> Self {
+        PyMetric {
+            name,
+            function: Arc::new(function),
+        }
+    }
 }
 
 impl Metric for PyMetric {

@@ -14,6 +14,7 @@ pub mod export;
 pub mod lm;
 pub mod log;
 pub mod module;
+pub mod optimize;
 pub mod pending;
 pub mod program;
 pub mod runtime;
@@ -28,6 +29,10 @@ fn _hone(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<module::PyCtx>()?;
     m.add_class::<module::PyNative>()?;
     m.add_class::<pending::Pending>()?;
+    m.add_class::<optimize::PyRun>()?;
+    m.add_function(wrap_pyfunction!(optimize::start, m)?)?;
+    m.add_function(wrap_pyfunction!(optimize::restore, m)?)?;
+    m.add_function(wrap_pyfunction!(optimize::optimizer_kinds, m)?)?;
     m.add_function(wrap_pyfunction!(signature::parse_signature, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(program::dump_program, m)?)?;

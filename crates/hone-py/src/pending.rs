@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use pyo3::prelude::*;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::error::Error as HoneError;
 use crate::runtime::runtime;
@@ -36,11 +37,30 @@ pub struct Pending {
     shared: Arc<Shared>,
     reader: PipeReader,
     task: Mutex<Option<JoinHandle<()>>>,
+    /// A call that stops cleanly when asked (an optimization writing its checkpoint) instead
+    /// of being dropped.
+    stop: Option<CancellationToken>,
 }
 
 impl Pending {
     /// Runs `future` on hone's runtime.
     pub fn spawn<F>(future: F) -> Result<Pending, HoneError>
+    where
+        F: std::future::Future<Output = Outcome> + Send + 'static,
+    {
+        Pending::start(future, None)
+    }
+
+    /// Runs `future`, which stops cleanly (and still ends with a result) once `stop` fires:
+    /// `cancel()` fires it instead of dropping the call.
+    pub fn spawn_cancellable<F>(future: F, stop: CancellationToken) -> Result<Pending, HoneError>
+    where
+        F: std::future::Future<Output = Outcome> + Send + 'static,
+    {
+        Pending::start(future, Some(stop))
+    }
+
+    fn start<F>(future: F, stop: Option<CancellationToken>) -> Result<Pending, HoneError>
     where
         F: std::future::Future<Output = Outcome> + Send + 'static,
     {
@@ -60,6 +80,7 @@ impl Pending {
             shared,
             reader,
             task: Mutex::new(Some(task)),
+            stop,
         })
     }
 }
@@ -100,8 +121,14 @@ impl Pending {
         }
     }
 
-    /// Stops the call: its LM requests are dropped and no result will come.
-    fn cancel(&self) {
+    /// Stops the call: its LM requests are dropped and no result will come. A call that
+    /// stops cleanly (an optimization) is asked to stop instead, and still ends with a
+    /// result: `cancel()` returns `True` then, and the caller may wait for it.
+    fn cancel(&self) -> bool {
+        if let Some(stop) = &self.stop {
+            stop.cancel();
+            return true;
+        }
         if let Some(task) = self
             .task
             .lock()
@@ -110,6 +137,7 @@ impl Pending {
         {
             task.abort();
         }
+        false
     }
 }
 

@@ -43,6 +43,18 @@ from .module import (
     Refine,
     Tool,
 )
+from .optimize import (
+    COPRO,
+    GEPA,
+    SIMBA,
+    BootstrapFewShot,
+    BootstrapFewShotWithRandomSearch,
+    LabeledFewShot,
+    MIPROv2,
+    Optimizer,
+    Run,
+    optimizers,
+)
 from .primitives import Example, Prediction
 from .signatures import InputField, OutputField, Signature, ensure_signature, make_signature
 
@@ -52,7 +64,17 @@ _logging.getLogger("hone").addHandler(_logging.NullHandler())
 _hone.set_log_level(_logging.getLogger("hone").getEffectiveLevel())
 
 __all__ = [
+    "COPRO",
+    "GEPA",
     "LM",
+    "SIMBA",
+    "BootstrapFewShot",
+    "BootstrapFewShotWithRandomSearch",
+    "LabeledFewShot",
+    "MIPROv2",
+    "Optimizer",
+    "Run",
+    "optimizers",
     "Adapter",
     "AdapterParseError",
     "BestOfN",

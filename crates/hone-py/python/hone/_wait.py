@@ -33,18 +33,33 @@ def _gevent_wait_read() -> Any:
 def wait(pending: _hone.Pending) -> Any:
     """Blocks the calling thread (or greenlet) until ``pending`` is done; returns its value."""
     if not pending.done():
-        fd = pending.fd
         try:
-            wait_read = _gevent_wait_read()
-            if wait_read is not None:
-                wait_read(fd)
-            else:
-                while not select.select([fd], [], [])[0]:
-                    pass
+            _block(pending.fd)
         except BaseException:
-            pending.cancel()
+            if pending.cancel():
+                # A call that stops cleanly (an optimization writing its checkpoint): give it
+                # the moment it needs; a second Ctrl-C abandons it.
+                try:
+                    _block(pending.fd, timeout=_GRACE_S)
+                except BaseException:
+                    pass
             raise
     return pending.result()
+
+
+_GRACE_S = 30.0
+
+
+def _block(fd: int, timeout: float | None = None) -> None:
+    wait_read = _gevent_wait_read()
+    if wait_read is not None:
+        try:
+            wait_read(fd, timeout=timeout)
+        except Exception:
+            if timeout is None:
+                raise
+        return
+    select.select([fd], [], [], timeout)
 
 
 async def await_pending(pending: _hone.Pending) -> Any:

@@ -247,6 +247,12 @@ class Module:
             _hone.load_program(self._parts(), f.read())
         return self
 
+    def _hone_candidate(self, state: str) -> Module:
+        """A copy with ``state`` (hone's JSON) loaded: a candidate an optimizer tries."""
+        out = self.deepcopy()
+        out.load_state(state)
+        return out
+
     def deepcopy(self) -> Module:
         """An independent copy: its own demos and instructions; LMs are shared."""
         return copy.deepcopy(self)
