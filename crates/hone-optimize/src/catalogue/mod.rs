@@ -26,7 +26,11 @@
 //! (`hone_eval::KnnFewShot`, `hone_eval::Ensemble`). The catalogue holds their configs and
 //! documentation; [`OptimizerKind::build`] refuses them with an error that says so.
 
+mod builtin;
+mod error;
 mod params;
+
+pub use error::{ConfigError, suggest};
 
 use hone_core::Example;
 use hone_core::state::ProgramState;
@@ -36,11 +40,6 @@ use serde_json::{Map, Value, json};
 
 use crate::protocol::{Optimizer, OptimizerError};
 use crate::restore::{Registry, Restore, RestoreFn};
-use crate::{
-    BootstrapConfig, BootstrapFewShot, BootstrapFewShotWithRandomSearch, Copro, CoproConfig, Gepa,
-    GepaConfig, LabeledFewShot, LabeledFewShotConfig, MiproConfig, MiproV2, RandomSearchConfig,
-    Simba, SimbaConfig,
-};
 
 /// What a catalogue entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -115,134 +114,6 @@ pub struct OptimizerKind {
     build: Option<BuildFn>,
     restore: Option<RestoreFn>,
     module: Option<CallTimeModule>,
-}
-
-/// A parameter table that does not fit its optimizer.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ConfigError {
-    /// No entry has this name or alias.
-    #[error("unknown optimizer `{name}`; {}", did_you_mean(*suggestion, known))]
-    UnknownKind {
-        /// The name asked for.
-        name: String,
-        /// The closest name, if one is close.
-        suggestion: Option<&'static str>,
-        /// Every canonical name.
-        known: Vec<&'static str>,
-    },
-    /// The parameters are not a table.
-    #[error("the parameters of {kind} must be a table of keys, not {found}")]
-    NotATable {
-        /// The optimizer.
-        kind: &'static str,
-        /// What was given instead.
-        found: &'static str,
-    },
-    /// A key the optimizer does not take.
-    #[error("`{key}` is not a parameter of {kind}; {}", unknown_key_hint(*suggestion, taken_by, known))]
-    UnknownKey {
-        /// The optimizer.
-        kind: &'static str,
-        /// The key.
-        key: String,
-        /// The closest valid key, if one is close.
-        suggestion: Option<&'static str>,
-        /// Other optimizers that do take this key (a key put under the wrong optimizer).
-        taken_by: Vec<&'static str>,
-        /// Every key the optimizer takes.
-        known: Vec<&'static str>,
-    },
-    /// A key the optimizer takes, with a value it cannot use.
-    #[error("invalid {} for {kind}: {message}", key.as_deref().map_or("parameters".to_owned(), |k| format!("`{k}`")))]
-    InvalidValue {
-        /// The optimizer.
-        kind: &'static str,
-        /// The key whose value is wrong, when one key alone is at fault.
-        key: Option<String>,
-        /// What is wrong (serde's message: the type expected and found).
-        message: String,
-    },
-}
-
-impl ConfigError {
-    /// The key at fault (an unknown key, or the key whose value is wrong).
-    pub fn key(&self) -> Option<&str> {
-        match self {
-            ConfigError::UnknownKey { key, .. } => Some(key),
-            ConfigError::InvalidValue { key, .. } => key.as_deref(),
-            _ => None,
-        }
-    }
-
-    /// The closest valid name or key, if one is close.
-    pub fn suggestion(&self) -> Option<&'static str> {
-        match self {
-            ConfigError::UnknownKind { suggestion, .. }
-            | ConfigError::UnknownKey { suggestion, .. } => *suggestion,
-            _ => None,
-        }
-    }
-
-    /// What the error's message says about the problem, without the hint.
-    pub fn problem(&self) -> String {
-        match self {
-            ConfigError::UnknownKind { name, .. } => format!("unknown optimizer `{name}`"),
-            ConfigError::UnknownKey { kind, key, .. } => {
-                format!("`{key}` is not a parameter of {kind}")
-            }
-            other => other.to_string(),
-        }
-    }
-
-    /// What to do about it, when the message has a hint (a close name, the valid keys).
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            ConfigError::UnknownKind {
-                suggestion, known, ..
-            } => Some(did_you_mean(*suggestion, known)),
-            ConfigError::UnknownKey {
-                suggestion,
-                taken_by,
-                known,
-                ..
-            } => Some(unknown_key_hint(*suggestion, taken_by, known)),
-            _ => None,
-        }
-    }
-}
-
-fn did_you_mean(suggestion: Option<&str>, known: &[&str]) -> String {
-    match suggestion {
-        Some(s) => format!("did you mean `{s}`?"),
-        None => format!(
-            "expected one of {}",
-            known
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-fn unknown_key_hint(suggestion: Option<&str>, taken_by: &[&str], known: &[&str]) -> String {
-    let base = did_you_mean(suggestion, known);
-    if taken_by.is_empty() || suggestion.is_some() {
-        base
-    } else {
-        format!("{base} (it is a parameter of {})", taken_by.join(", "))
-    }
-}
-
-/// The closest of `candidates` to `word` (Damerau–Levenshtein, as cargo suggests), if close
-/// enough to be a typo.
-pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|(d, c)| *d <= 3.max(c.len() / 3) && *d < c.len().max(word.len()))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
 }
 
 fn defaults_of<C: Default + Serialize>() -> Value {
@@ -469,130 +340,7 @@ impl Catalogue {
     /// call-time modules.
     pub fn builtin() -> Catalogue {
         Catalogue {
-            kinds: vec![
-                OptimizerKind {
-                    name: "labeled_few_shot",
-                    aliases: &["labeled"],
-                    description: "Demos drawn from the labeled training examples, no LM calls (DSPy's LabeledFewShot).",
-                    params: params::LABELED,
-                    defaults: defaults_of::<LabeledFewShotConfig>,
-                    check: check_as::<LabeledFewShotConfig>,
-                    build: Some(|i, p| {
-                        let c = config_as("labeled_few_shot", p)?;
-                        Ok(Box::new(LabeledFewShot::new(i.student, i.trainset, c)?))
-                    }),
-                    module: None,
-                    restore: Some(boxed::<LabeledFewShot>),
-                },
-                OptimizerKind {
-                    name: "bootstrap_few_shot",
-                    aliases: &["bootstrap"],
-                    description: "Demos from the teacher's own runs on the trainset that the metric accepts (DSPy's BootstrapFewShot).",
-                    params: params::BOOTSTRAP,
-                    defaults: defaults_of::<BootstrapConfig>,
-                    check: check_as::<BootstrapConfig>,
-                    build: Some(|i, p| {
-                        let c = config_as("bootstrap_few_shot", p)?;
-                        Ok(Box::new(BootstrapFewShot::new(i.student, i.trainset, c)?))
-                    }),
-                    module: None,
-                    restore: Some(boxed::<BootstrapFewShot>),
-                },
-                OptimizerKind {
-                    name: "bootstrap_few_shot_with_random_search",
-                    aliases: &["random_search"],
-                    description: "Bootstrapped demo sets of several seeds scored on the valset; the best one wins (DSPy's BootstrapFewShotWithRandomSearch).",
-                    params: params::RANDOM_SEARCH,
-                    defaults: defaults_of::<RandomSearchConfig>,
-                    check: check_as::<RandomSearchConfig>,
-                    build: Some(|i, p| {
-                        let c = config_as("bootstrap_few_shot_with_random_search", p)?;
-                        Ok(Box::new(BootstrapFewShotWithRandomSearch::new(
-                            i.student, i.trainset, i.valset, c,
-                        )?))
-                    }),
-                    module: None,
-                    restore: Some(boxed::<BootstrapFewShotWithRandomSearch>),
-                },
-                OptimizerKind {
-                    name: "mipro_v2",
-                    aliases: &["miprov2", "mipro"],
-                    description: "Proposed instructions and bootstrapped demo sets searched together with TPE (DSPy's MIPROv2).",
-                    params: params::MIPRO,
-                    defaults: defaults_of::<MiproConfig>,
-                    check: check_as::<MiproConfig>,
-                    build: Some(|i, p| {
-                        let c = config_as("mipro_v2", p)?;
-                        Ok(Box::new(MiproV2::new(i.student, i.trainset, i.valset, c)?))
-                    }),
-                    module: None,
-                    restore: Some(boxed::<MiproV2>),
-                },
-                OptimizerKind {
-                    name: "gepa",
-                    aliases: &[],
-                    description: "Instructions evolved by LM reflection on the program's failures, with a Pareto front and merges (DSPy's GEPA).",
-                    params: params::GEPA,
-                    defaults: defaults_of::<GepaConfig>,
-                    check: check_as::<GepaConfig>,
-                    build: Some(|i, p| {
-                        let c = config_as("gepa", p)?;
-                        Ok(Box::new(Gepa::new(i.student, i.trainset, i.valset, c)?))
-                    }),
-                    module: None,
-                    restore: Some(boxed::<Gepa>),
-                },
-                OptimizerKind {
-                    name: "copro",
-                    aliases: &[],
-                    description: "Instructions proposed and refined round by round, one predictor at a time (DSPy's COPRO).",
-                    params: params::COPRO,
-                    defaults: defaults_of::<CoproConfig>,
-                    check: check_as::<CoproConfig>,
-                    build: Some(|i, p| {
-                        let c = config_as("copro", p)?;
-                        Ok(Box::new(Copro::new(i.student, i.trainset, c)?))
-                    }),
-                    module: None,
-                    restore: Some(boxed::<Copro>),
-                },
-                OptimizerKind {
-                    name: "simba",
-                    aliases: &[],
-                    description: "Stochastic mini-batch ascent: hard examples become new demos and self-written rules (DSPy's SIMBA).",
-                    params: params::SIMBA,
-                    defaults: defaults_of::<SimbaConfig>,
-                    check: check_as::<SimbaConfig>,
-                    build: Some(|i, p| {
-                        let c = config_as("simba", p)?;
-                        Ok(Box::new(Simba::new(i.student, i.trainset, c)?))
-                    }),
-                    module: None,
-                    restore: Some(boxed::<Simba>),
-                },
-                OptimizerKind {
-                    name: "knn_few_shot",
-                    aliases: &["knn"],
-                    description: "At each call, the k training examples nearest to the inputs are bootstrapped into demos (DSPy's KNNFewShot); needs an embedder LM.",
-                    params: params::KNN,
-                    defaults: defaults_of::<crate::knn::KnnFewShotConfig>,
-                    check: check_as::<crate::knn::KnnFewShotConfig>,
-                    build: None,
-                    restore: None,
-                    module: Some(CallTimeModule::KnnFewShot),
-                },
-                OptimizerKind {
-                    name: "ensemble",
-                    aliases: &[],
-                    description: "Several saved programs answer each call and a majority vote picks the answer (DSPy's Ensemble).",
-                    params: params::ENSEMBLE,
-                    defaults: defaults_of::<crate::ensemble::EnsembleConfig>,
-                    check: check_as::<crate::ensemble::EnsembleConfig>,
-                    build: None,
-                    restore: None,
-                    module: Some(CallTimeModule::Ensemble),
-                },
-            ],
+            kinds: builtin::kinds(),
         }
     }
 
