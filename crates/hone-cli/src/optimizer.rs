@@ -51,8 +51,12 @@ impl OptimizerChoice {
 
 /// Where in the file a catalogue error belongs: the key at fault, else `kind`.
 fn config_error(program: &Program, error: &ConfigError) -> crate::Error {
+    // A key inside a table parameter (`teacher_settings.temperatur`) sits on its table's line.
     let key = error.key().unwrap_or("kind");
-    let mut e = program.error_at_key("optimizer", key, error.problem());
+    let line_key = key.split('.').next().unwrap_or(key);
+    let mut e = program
+        .error_at_key("optimizer", line_key, error.problem())
+        .field(format!("optimizer.{key}"));
     if let Some(hint) = error.hint() {
         e = e.hint(hint);
     }

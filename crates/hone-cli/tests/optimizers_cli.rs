@@ -139,6 +139,20 @@ fn a_wrong_value_or_kind_is_named() {
         err.contains("`optimizer.num_trials`: invalid `num_trials` for mipro_v2"),
         "{err}"
     );
+    // A key inside a table parameter, at its table's line.
+    let path = program(
+        tmp.path(),
+        "[optimizer]\nkind = \"bootstrap\"\nteacher_settings = { temperatur = 0.7 }",
+        "",
+    );
+    let out = optimize(&path, &tmp.path().join("run"), "http://127.0.0.1:9/v1");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(":1: `optimizer.teacher_settings.temperatur`: `teacher_settings.temperatur` is not a parameter of bootstrap_few_shot"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `temperature`?"), "{err}");
     // A misspelt kind names the closest one.
     let path = program(tmp.path(), "[optimizer]\nkind = \"simbaa\"", "");
     let out = optimize(&path, &tmp.path().join("run"), "http://127.0.0.1:9/v1");

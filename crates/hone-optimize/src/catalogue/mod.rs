@@ -71,6 +71,9 @@ pub struct ParamSpec {
     pub ty: &'static str,
     /// One line on what it does.
     pub description: &'static str,
+    /// For a table the config reads with its own keys (and would otherwise ignore unknown
+    /// ones in), those keys.
+    pub keys: Option<&'static [&'static str]>,
 }
 
 /// A documented parameter with its default.
@@ -236,6 +239,21 @@ impl OptimizerKind {
                         .map(|k| k.name)
                         .collect(),
                     known: self.param_names().collect(),
+                });
+            }
+        }
+        // Keys inside table parameters (e.g. `teacher_settings = { temperature = 0.7 }`).
+        for spec in self.params {
+            let (Some(keys), Some(Value::Object(inner))) = (spec.keys, table.get(spec.name)) else {
+                continue;
+            };
+            if let Some(key) = inner.keys().find(|k| !keys.contains(&k.as_str())) {
+                return Err(ConfigError::UnknownKey {
+                    kind: self.name,
+                    key: format!("{}.{key}", spec.name),
+                    suggestion: suggest(key, keys.iter().copied()),
+                    taken_by: Vec::new(),
+                    known: keys.to_vec(),
                 });
             }
         }

@@ -9,8 +9,29 @@ const fn p(name: &'static str, ty: &'static str, description: &'static str) -> P
         name,
         ty,
         description,
+        keys: None,
     }
 }
+
+/// A table parameter whose keys are `keys`.
+const fn table(
+    name: &'static str,
+    ty: &'static str,
+    description: &'static str,
+    keys: &'static [&'static str],
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        ty,
+        description,
+        keys: Some(keys),
+    }
+}
+
+/// The keys of [`crate::Teacher`].
+const TEACHER: &[&str] = &["program", "compiled"];
+/// The keys of [`crate::CallSettings`].
+const SETTINGS: &[&str] = &["temperature", "rollout_id", "no_cache"];
 
 const ROLE: &str = "\"task\" | \"teacher\" | \"proposer\"";
 
@@ -36,16 +57,18 @@ pub(super) const BOOTSTRAP: &[ParamSpec] = &[
         "float (optional)",
         "Accept a teacher run whose score is at least this; without it, any score above 0.",
     ),
-    p(
+    table(
         "teacher",
         "table (optional)",
         "A separate teacher program `{ program, compiled }`; the student teaches when absent.",
+        TEACHER,
     ),
     p("teacher_lm", ROLE, "The LM the teacher runs on."),
-    p(
+    table(
         "teacher_settings",
         "table",
         "Sampling settings of teacher runs: `temperature`, `rollout_id`, `no_cache`.",
+        SETTINGS,
     ),
     p(
         "max_bootstrapped_demos",
@@ -82,16 +105,18 @@ pub(super) const RANDOM_SEARCH: &[ParamSpec] = &[
         "float (optional)",
         "Accept a teacher run whose score is at least this; without it, any score above 0.",
     ),
-    p(
+    table(
         "teacher",
         "table (optional)",
         "A separate teacher program `{ program, compiled }`; the student teaches when absent.",
+        TEACHER,
     ),
     p("teacher_lm", ROLE, "The LM the teacher runs on."),
-    p(
+    table(
         "teacher_settings",
         "table",
         "Sampling settings of teacher runs: `temperature`, `rollout_id`, `no_cache`.",
+        SETTINGS,
     ),
     p(
         "max_bootstrapped_demos",

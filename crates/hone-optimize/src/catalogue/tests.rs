@@ -107,6 +107,27 @@ fn a_misplaced_key_names_it_and_the_optimizers_that_take_it() {
 }
 
 #[test]
+fn an_unknown_key_inside_a_table_parameter_is_named() {
+    let catalogue = Catalogue::builtin();
+    for name in ["bootstrap_few_shot", "random_search"] {
+        let kind = catalogue.lookup(name).expect("known");
+        let err = catalogue
+            .parse_config(kind, &json!({"teacher_settings": {"temperatur": 0.7}}))
+            .expect_err("a typo inside a table");
+        assert_eq!(err.key(), Some("teacher_settings.temperatur"), "{name}");
+        assert_eq!(err.suggestion(), Some("temperature"), "{name}");
+        let all = json!({"temperature": 0.7, "rollout_id": 1, "no_cache": true});
+        let parsed = kind
+            .parse_config(&json!({ "teacher_settings": all.clone() }))
+            .expect("every documented key is read");
+        assert_eq!(
+            parsed["teacher_settings"], all,
+            "{name}: the keys are CallSettings' fields"
+        );
+    }
+}
+
+#[test]
 fn a_wrong_value_names_its_key() {
     let catalogue = Catalogue::builtin();
     let mipro = catalogue.lookup("mipro").expect("an alias");
