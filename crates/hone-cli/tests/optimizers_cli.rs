@@ -153,6 +153,16 @@ fn a_wrong_value_or_kind_is_named() {
         "{err}"
     );
     assert!(err.contains("did you mean `temperature`?"), "{err}");
+    // A value the optimizer refuses when it starts leaves no run directory behind.
+    let path = program(tmp.path(), "[optimizer]\nkind = \"copro\"\nbreadth = 1", "");
+    let out = optimize(&path, &tmp.path().join("run"), "http://127.0.0.1:9/v1");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("breadth"), "{err}");
+    assert!(
+        !tmp.path().join("run").exists(),
+        "no run directory for a refused run"
+    );
     // A misspelt kind names the closest one.
     let path = program(tmp.path(), "[optimizer]\nkind = \"simbaa\"", "");
     let out = optimize(&path, &tmp.path().join("run"), "http://127.0.0.1:9/v1");

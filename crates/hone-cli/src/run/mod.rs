@@ -324,11 +324,26 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
             dataset.source
         )));
     }
+    let student = loaded.pipeline.state();
+    let metric = build_metric(&loaded.program, Some(&loaded.lms))?;
+    // Start the optimizer (or build the call-time module) before the run directory exists,
+    // so a configuration it refuses leaves nothing behind.
+    let (opt, module) = if is_module(&choice) {
+        if options.redis.is_some() {
+            return Err(Error::Usage(format!(
+                "{} runs at call time, with no jobs to distribute; drop --redis",
+                choice.kind
+            )));
+        }
+        let module = build_module(&loaded, &choice, &dataset.train, metric.clone())?;
+        (None, Some(module))
+    } else {
+        let opt = make_optimizer(&choice, &student, &dataset.train, &dataset.dev)?;
+        (Some(opt), None)
+    };
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
     write_file(&dir.join(files::PROGRAM_TOML), &loaded.program.text)?;
-    let student = loaded.pipeline.state();
     write_file(&dir.join(files::BASELINE), &student.to_json_string_pretty())?;
-    let metric = build_metric(&loaded.program, Some(&loaded.lms))?;
     let program_path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
     let record = RunRecord {
         format: RUN_FORMAT.into(),
@@ -376,26 +391,6 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
         error: None,
     };
     record.write(dir)?;
-    if is_module(&choice) {
-        if options.redis.is_some() {
-            return Err(Error::Usage(format!(
-                "{} runs at call time, with no jobs to distribute; drop --redis",
-                choice.kind
-            )));
-        }
-        let module = build_module(&loaded, &choice, &dataset.train, metric)?;
-        let session = Session {
-            loaded,
-            dataset,
-            choice,
-            dir: dir.to_owned(),
-            record,
-            started: Instant::now(),
-        };
-        let previous_usage = session.record.usage.clone();
-        return finish(session, options, student, Some(module), previous_usage).await;
-    }
-    let opt = make_optimizer(&choice, &student, &dataset.train, &dataset.dev)?;
     let session = Session {
         loaded,
         dataset,
@@ -404,7 +399,13 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
         record,
         started: Instant::now(),
     };
-    drive(session, options, Some(opt), metric).await
+    match module {
+        Some(module) => {
+            let previous_usage = session.record.usage.clone();
+            finish(session, options, student, Some(module), previous_usage).await
+        }
+        None => drive(session, options, opt, metric).await,
+    }
 }
 
 /// Continues the run in `dir` from its checkpoint.
