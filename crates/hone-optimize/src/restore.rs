@@ -33,7 +33,8 @@ pub struct Registry {
     entries: BTreeMap<&'static str, RestoreFn>,
 }
 
-fn boxed<T: Restore>(state: Value) -> Result<Box<dyn Optimizer>, OptimizerError> {
+/// Restores a `T` as a boxed optimizer: the [`RestoreFn`] of an optimizer type.
+pub(crate) fn boxed<T: Restore>(state: Value) -> Result<Box<dyn Optimizer>, OptimizerError> {
     Ok(Box::new(T::restore(state)?))
 }
 

@@ -39,7 +39,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::protocol::{Optimizer, OptimizerError};
-use crate::restore::{Registry, Restore, RestoreFn};
+pub(crate) use crate::restore::boxed;
+use crate::restore::{Registry, RestoreFn};
 
 /// What a catalogue entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -136,10 +137,6 @@ fn config_as<C: DeserializeOwned>(
         optimizer,
         message: format!("the parameters do not fit: {e}"),
     })
-}
-
-fn boxed<T: Restore>(state: Value) -> Result<Box<dyn Optimizer>, OptimizerError> {
-    Ok(Box::new(T::restore(state)?))
 }
 
 impl OptimizerKind {
