@@ -74,14 +74,14 @@ start_local_lm() {
 }
 
 # A Python venv for hone's Python package: maturin to build its wheel, and what its tests and
-# benchmarks use (pytest, gevent, pydantic, httpx). The package itself needs none of them.
+# benchmarks use (pytest, gevent, pydantic, httpx; Celery with redis-py for examples/celery). The package itself needs none of them.
 ensure_hone_venv() {
-  if [ ! -x "$HONE_VENV_PYTHON" ] || ! "$HONE_VENV_PYTHON" -c "import maturin, pytest, gevent, pydantic, httpx" 2>/dev/null; then
+  if [ ! -x "$HONE_VENV_PYTHON" ] || ! "$HONE_VENV_PYTHON" -c "import maturin, pytest, gevent, pydantic, httpx, celery, redis" 2>/dev/null; then
     step "installing maturin, pytest, gevent, pydantic and httpx into $HONE_VENV (pip)"
     command -v python3 >/dev/null || ensure_apt python3 python3-venv
     python3 -m venv "$HONE_VENV"
     "$HONE_VENV/bin/pip" install --quiet --disable-pip-version-check \
-      "maturin>=1.7,<2" "pytest>=8" "gevent>=24" "pydantic>=2" "httpx>=0.27"
+      "maturin>=1.7,<2" "pytest>=8" "gevent>=24" "pydantic>=2" "httpx>=0.27" "celery[redis]>=5.4,<6"
   fi
   export HONE_VENV_PYTHON
 }

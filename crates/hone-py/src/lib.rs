@@ -30,6 +30,7 @@ fn _hone(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<module::PyNative>()?;
     m.add_class::<pending::Pending>()?;
     m.add_class::<optimize::PyRun>()?;
+    m.add_class::<optimize::PyExecutor>()?;
     m.add_function(wrap_pyfunction!(optimize::start, m)?)?;
     m.add_function(wrap_pyfunction!(optimize::restore, m)?)?;
     m.add_function(wrap_pyfunction!(optimize::optimizer_kinds, m)?)?;

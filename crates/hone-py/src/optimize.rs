@@ -101,15 +101,67 @@ fn optimizer_error(err: hone_optimize::OptimizerError) -> PyErr {
     }
 }
 
-/// An optimization run driven step by step: the optimizer's state machine, the executor
-/// that runs its jobs here, and the concurrency shared by the jobs executed at once.
+/// Runs optimizer jobs in this process: the program, metric and LMs a run's jobs need, and
+/// the concurrency shared by the jobs executing at once. What a worker of the caller's own
+/// task queue holds (a `Run` holds one too).
+#[pyclass(module = "hone._hone", name = "Executor", frozen)]
+pub struct PyExecutor {
+    executor: Arc<InProcessExecutor>,
+    slots: CallSlots,
+    concurrency: usize,
+}
+
+impl PyExecutor {
+    fn new(executor: InProcessExecutor, concurrency: usize) -> Self {
+        let concurrency = concurrency.max(1);
+        PyExecutor {
+            executor: Arc::new(executor),
+            slots: CallSlots::new(concurrency),
+            concurrency,
+        }
+    }
+}
+
+#[pymethods]
+impl PyExecutor {
+    /// An executor for jobs over `student`, scored by `metric`, on `lms` by role.
+    #[new]
+    #[pyo3(signature = (student, metric, metric_name, lms, ctx, *, concurrency=8))]
+    fn py_new(
+        student: &Bound<'_, PyAny>,
+        metric: Py<PyAny>,
+        metric_name: String,
+        lms: &Bound<'_, PyDict>,
+        ctx: &PyCtx,
+        concurrency: usize,
+    ) -> PyResult<Self> {
+        let executor = executor(student, PyMetric::new(metric_name, metric), lms, ctx)?;
+        Ok(PyExecutor::new(executor, concurrency))
+    }
+
+    /// Runs one job (a dict as `Run.ask()` returns it); its LM calls share this executor's
+    /// concurrency with the other jobs running. The `Pending` resolves to the result dict.
+    fn execute(&self, job: &Bound<'_, PyAny>) -> PyResult<Pending> {
+        let job: Job = serde_json::from_value(to_value(job)?)
+            .map_err(|e| Error::Value(format!("not a job as `ask()` returns it: {e}")))?;
+        let slots = self.slots.for_job(job_priority(&job, job.id.0));
+        let executor = self.executor.clone();
+        Ok(Pending::spawn(async move {
+            let result = executor.run(job, slots).await;
+            serde_json::to_value(&result)
+                .map(|v| Box::new(Json(v)) as Box<dyn IntoPython>)
+                .map_err(|e| Error::Value(e.to_string()))
+        })?)
+    }
+}
+
+/// An optimization run driven step by step: the optimizer's state machine and the executor
+/// that runs its jobs here.
 #[pyclass(module = "hone._hone", name = "Run", frozen)]
 pub struct PyRun {
     /// `None` while `drive` runs it.
     optimizer: Arc<Mutex<Option<Box<dyn Optimizer>>>>,
-    executor: Arc<InProcessExecutor>,
-    slots: CallSlots,
-    concurrency: usize,
+    executor: PyExecutor,
 }
 
 impl PyRun {
@@ -209,12 +261,9 @@ pub fn restore(
 
 impl PyRun {
     fn new(optimizer: Box<dyn Optimizer>, executor: InProcessExecutor, concurrency: usize) -> Self {
-        let concurrency = concurrency.max(1);
         PyRun {
             optimizer: Arc::new(Mutex::new(Some(optimizer))),
-            executor: Arc::new(executor),
-            slots: CallSlots::new(concurrency),
-            concurrency,
+            executor: PyExecutor::new(executor, concurrency),
         }
     }
 }
@@ -245,16 +294,7 @@ impl PyRun {
     /// Runs one job here (its LM calls share this run's concurrency with the other jobs
     /// running); the `Pending` resolves to the result dict for `tell`.
     fn execute(&self, job: &Bound<'_, PyAny>) -> PyResult<Pending> {
-        let job: Job = serde_json::from_value(to_value(job)?)
-            .map_err(|e| Error::Value(format!("not a job as `ask()` returns it: {e}")))?;
-        let slots = self.slots.for_job(job_priority(&job, job.id.0));
-        let executor = self.executor.clone();
-        Ok(Pending::spawn(async move {
-            let result = executor.run(job, slots).await;
-            serde_json::to_value(&result)
-                .map(|v| Box::new(Json(v)) as Box<dyn IntoPython>)
-                .map_err(|e| Error::Value(e.to_string()))
-        })?)
+        self.executor.execute(job)
     }
 
     /// Records a job's result: `"accepted"`, `"duplicate"`, `"unknown"` or `"stale"`.
@@ -305,9 +345,9 @@ impl PyRun {
                 "the run is already being driven",
             ));
         };
-        let executor = self.executor.clone();
+        let executor = self.executor.executor.clone();
         let cancel = CancellationToken::new();
-        let mut config = DriverConfig::with_concurrency(self.concurrency);
+        let mut config = DriverConfig::with_concurrency(self.executor.concurrency);
         config.cancel = cancel.clone();
         config.checkpoint = checkpoint;
         Ok(Pending::spawn_cancellable(

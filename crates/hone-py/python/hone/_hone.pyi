@@ -190,3 +190,18 @@ def restore(
     concurrency: int = 8,
 ) -> Run: ...
 def optimizer_kinds() -> Any: ...
+
+class Executor:
+    """Runs optimizer jobs in this process."""
+
+    def __init__(
+        self,
+        student: Any,
+        metric: Callable[..., tuple[float, str | None]],
+        metric_name: str,
+        lms: dict[str, Lm],
+        ctx: Ctx,
+        *,
+        concurrency: int = 8,
+    ) -> None: ...
+    def execute(self, job: dict[str, Any]) -> Pending: ...

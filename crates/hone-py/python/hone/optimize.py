@@ -132,6 +132,51 @@ class Run:
         return best
 
 
+def _role_lms(student: Module, lm: Any, extra: dict[str, Any]) -> dict[str, Any]:
+    """The LMs of a run by role: ``task`` is ``lm``, else the student's own LM; the teacher
+    and the proposer (MIPROv2's ``prompt_model``, GEPA's ``reflection_lm``) default to the
+    task LM, as DSPy's default to its configured LM."""
+    task = lm if lm is not None else extra.get("task")
+    if task is None:
+        found = [n._lm for _, n in student._named_natives() if n._lm is not None]
+        task = found[0] if found else None
+    roles = {"teacher": task, "proposer": task, **{k: v for k, v in extra.items() if v is not None}}
+    roles["task"] = task
+    return {role: core_lm(v) for role, v in roles.items() if v is not None}
+
+
+class Executor:
+    """Runs an optimization's jobs in this process — what a worker of your own task queue
+    holds: the same program (``student``), metric and LMs as the run that hands out the jobs.
+
+    >>> executor = hone.Executor(Program(), metric=exact, lm=lm)        # doctest: +SKIP
+    >>> result = executor.execute(job)          # a job from Run.ask(), sent to this worker
+
+    ``teacher_lm`` and ``proposer_lm`` serve jobs of those roles (bootstrapping with a
+    teacher, MIPROv2's ``prompt_model``, GEPA's ``reflection_lm``).
+    """
+
+    def __init__(self, student: Module, *, metric: Callable[..., Any], lm: Any = None,
+                 teacher_lm: Any = None, proposer_lm: Any = None, adapter: Any = None,
+                 concurrency: int = 8) -> None:
+        if not isinstance(student, Module):
+            raise TypeError(f"the student must be a hone.Module, not {type(student).__name__}")
+        extra = {"teacher": teacher_lm, "proposer": proposer_lm}
+        self._executor = _hone.Executor(
+            student, wrap_metric(metric), _metric_name(metric),
+            _role_lms(student, lm, {k: v for k, v in extra.items() if v is not None}),
+            _hone.Ctx(adapter=_adapter_name(adapter)), concurrency=concurrency,
+        )
+
+    def execute(self, job: dict[str, Any]) -> dict[str, Any]:
+        """Runs one job and returns its result (blocking; cooperates with gevent)."""
+        return wait(self._executor.execute(job))
+
+    async def aexecute(self, job: dict[str, Any]) -> dict[str, Any]:
+        """Runs one job on the running event loop."""
+        return await await_pending(self._executor.execute(job))
+
+
 class Optimizer:
     """The base of hone's optimizers (DSPy's teleprompters). Subclasses name a catalogue
     entry; keyword arguments are the optimizer's parameters, as DSPy names them."""
@@ -164,11 +209,7 @@ class Optimizer:
                 self.params[key] = value
 
     def _lms(self, student: Module, lm: Any) -> dict[str, Any]:
-        task = lm if lm is not None else self.lms.get("task")
-        if task is None:
-            found = [n._lm for _, n in student._named_natives() if n._lm is not None]
-            task = found[0] if found else None
-        return {role: core_lm(v) for role, v in {**self.lms, "task": task}.items() if v is not None}
+        return _role_lms(student, lm, self.lms)
 
     def start(self, student: Module, *, trainset: list[Any], valset: list[Any] | None = None,
               lm: Any = None, adapter: Any = None, concurrency: int | None = None,
