@@ -60,7 +60,9 @@ OPTIMIZERS = {
 
 
 def lm_for(sim):
-    return sim.lm(temperature=0.0, max_tokens=64)
+    # A request seed makes the simulator's sampled answers (proposals at temperature > 0) a
+    # function of the request alone, as the same seed does on a real server.
+    return sim.lm(temperature=0.0, max_tokens=64, seed=0)
 
 
 def loop(run: hone.Run) -> hone.Module:
