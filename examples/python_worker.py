@@ -1,16 +1,25 @@
 #!/usr/bin/env python3
-"""A minimal hone worker in Python, following docs/distributed.md.
+"""A hone worker in Python, following docs/distributed.md: it runs the jobs of a Redis
+coordinator (`hone optimize --redis`) with hone's Python package.
 
 It serves every run in the registry (`hone:runs`), takes jobs through the `workers` consumer
-group, runs them with `run_job` (replace it with your own code, e.g. a Celery task), publishes
+group, runs them with `run_job` — a `hone.Executor` over your program and metric — publishes
 each result BEFORE acknowledging the job, takes over jobs of dead workers with XAUTOCLAIM,
 and dead-letters messages it cannot read.
 
-    pip install redis
-    python3 examples/python_worker.py --redis redis://127.0.0.1:6379 --name py-1
+    pip install redis ./crates/hone-py
+    python3 examples/python_worker.py --redis redis://127.0.0.1:6379 --name py-1 \
+        --program my_program:Program --metric my_program:metric \
+        --model gpt-4o-mini --base-url http://127.0.0.1:8090/v1
+
+`--program MODULE:NAME` is a `hone.Module` class (or a function returning one) whose
+predictors have the names of the coordinator's program (its stages), and `--metric
+MODULE:NAME` the metric `(example, pred, trace=None)`; the coordinator's jobs carry each
+candidate's state, which the executor loads onto a copy of the program.
 """
 
 import argparse
+import importlib
 import json
 import time
 
@@ -21,22 +30,33 @@ GROUP = "workers"
 VERSION = 1
 
 
-def run_job(job):
-    """Runs one job (the protocol's `Job`: {"id": N, "spec": {...}}) and returns its output.
+EXECUTOR = None  # the hone.Executor `main` makes from the command line
 
-    Replace this with your program. An `evaluate` job asks for one outcome per example, in
-    order: {"split", "index", "prediction", "score"} (or "error"); a `predict` job for
-    {"kind": "predicted", "predictions": [...]}. Anything that fails as a whole returns
-    {"kind": "failed", "error": "..."}.
-    """
-    spec = job["spec"]
-    if spec["kind"] == "evaluate":
-        outcomes = [
-            {"split": ex["split"], "index": ex["index"], "error": "no program in this example worker"}
-            for ex in spec["examples"]
-        ]
-        return {"kind": "evaluated", "outcomes": outcomes}, 0
-    return {"kind": "failed", "error": "predict jobs are not implemented in this example worker"}, 0
+
+def load(spec):
+    """`module:name` → the object."""
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def make_executor(args):
+    import hone  # only this worker's default job runner needs hone
+
+    program = load(args.program)
+    program = program() if isinstance(program, type) or not isinstance(program, hone.Module) else program
+    lm = hone.LM(args.model, base_url=args.base_url, api_key_env=args.api_key_env)
+    return hone.Executor(program, metric=load(args.metric), lm=lm, adapter=args.adapter,
+                         concurrency=args.concurrency)
+
+
+def run_job(job):
+    """Runs one job (the protocol's `Job`: {"id": N, "spec": {...}}) and returns its output and
+    the LM calls it made: an `evaluate` job's outcomes per example, a `predict` job's
+    predictions, or {"kind": "failed", "error": "..."}."""
+    if EXECUTOR is None:
+        return {"kind": "failed", "error": "this worker has no program: start it with --program and --metric"}, 0
+    result = EXECUTOR.execute(job)
+    return result["output"], result.get("lm_calls", 0)
 
 
 def dead_letter(r, run, source, entry, reason, payload, name, job=None):
@@ -84,7 +104,17 @@ def main():
     parser.add_argument("--redis", default="redis://127.0.0.1:6379")
     parser.add_argument("--name", default=f"py-{int(time.time())}")
     parser.add_argument("--visibility-ms", type=int, default=60000)
+    parser.add_argument("--program", help="MODULE:NAME of the hone.Module the jobs run")
+    parser.add_argument("--metric", help="MODULE:NAME of the metric (example, pred, trace=None)")
+    parser.add_argument("--model", default="gpt-4o-mini")
+    parser.add_argument("--base-url", default=None, help="the LM server (default OPENAI_BASE_URL, else OpenAI)")
+    parser.add_argument("--api-key-env", default="OPENAI_API_KEY")
+    parser.add_argument("--adapter", default="chat", choices=["chat", "json", "xml"])
+    parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
+    global EXECUTOR
+    if args.program and args.metric:
+        EXECUTOR = make_executor(args)
     r = redis.Redis.from_url(args.redis)
     last_reclaim = 0.0
     while True:
