@@ -10,6 +10,7 @@
 //! `parse.json`, parsed with the adapter it names).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -18,7 +19,7 @@ use crate::example::Example;
 use crate::message::{Message, Role};
 use crate::pytype::parse_type;
 use crate::signature::{Field, Signature};
-use crate::types::FieldType;
+use crate::types::{EnumType, FieldType};
 
 /// The contents of one reference case's files, by file name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -154,14 +155,18 @@ fn field_from_reference(f: &Value) -> Result<Field, String> {
     let schema = f.get("json_schema").cloned().unwrap_or(Value::Null);
     let from_schema = FieldType::from_json_schema(&schema);
     let repr = text("type")?;
-    let annotation = repr
-        .strip_prefix("<class '")
-        .and_then(|r| r.strip_suffix("'>"))
+    let annotation = ["<class '", "<enum '"]
+        .iter()
+        .find_map(|open| repr.strip_prefix(open)?.strip_suffix("'>"))
         .unwrap_or(repr);
-    let resolver = |n: &str| from_schema.as_ref().ok().and_then(|t| find_model(t, n));
+    let resolver = |n: &str| from_schema.as_ref().ok().and_then(|t| t.find_named(n));
     let ty = match parse_type(annotation, &resolver) {
         Ok(t) => t,
         Err(e) => from_schema.map_err(|se| format!("type `{repr}`: {e}; JSON Schema: {se}"))?,
+    };
+    let ty = match f.get("enums") {
+        Some(enums) => with_member_names(&ty, enums)?,
+        None => ty,
     };
     let mut field = Field::new(name, ty)
         .prefix(text("prefix")?)
@@ -172,15 +177,24 @@ fn field_from_reference(f: &Value) -> Result<Field, String> {
     Ok(field)
 }
 
-fn find_model(ty: &FieldType, name: &str) -> Option<FieldType> {
-    match ty {
-        FieldType::Model(m) if m.name == name => Some(ty.clone()),
-        FieldType::Model(m) => m.fields.iter().find_map(|f| find_model(&f.ty, name)),
-        FieldType::List { item } => find_model(item, name),
-        FieldType::Dict { key, value } => find_model(key, name).or_else(|| find_model(value, name)),
-        FieldType::Union { variants } => variants.iter().find_map(|v| find_model(v, name)),
-        _ => None,
-    }
+/// The type with its enum classes' member names taken from a case's `enums` list
+/// (`[{"name": "Level", "members": [{"name": "LOW", "value": "low"}]}]`), which `make_golden.py`
+/// writes because a JSON Schema holds the values only.
+fn with_member_names(ty: &FieldType, enums: &Value) -> Result<FieldType, String> {
+    let named: Vec<EnumType> = serde_json::from_value(enums.clone())
+        .map_err(|e| format!("`enums` must list enum classes with their members: {e}"))?;
+    let classes: Vec<Arc<EnumType>> = ty
+        .enums()
+        .into_iter()
+        .map(|class| match named.iter().find(|n| n.name == class.name) {
+            Some(n) => Arc::new(EnumType {
+                members: n.members.clone(),
+                ..(*class).clone()
+            }),
+            None => class,
+        })
+        .collect();
+    Ok(ty.with_enums(&classes))
 }
 
 /// Runs every check of a case. An error means the case's files are malformed, not that hone

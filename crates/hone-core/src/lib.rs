@@ -21,7 +21,7 @@ pub use example::{Example, Prediction};
 pub use message::{Message, Role};
 pub use schema::SchemaError;
 pub use signature::{Field, FieldRole, Signature, SignatureBuilder, SignatureError, infer_prefix};
-pub use types::{FieldType, ModelField, ModelType};
+pub use types::{EnumMember, EnumType, FieldType, ModelField, ModelType};
 
 /// `#[derive(Signature)]` and `#[derive(FieldTyped)]` (feature `derive`, on by default).
 #[cfg(feature = "derive")]

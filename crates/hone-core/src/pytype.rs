@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::types::FieldType;
+use crate::types::{FieldType, code_language};
 
 /// A failure to parse a type annotation, with the byte offset where it happened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -440,11 +440,24 @@ impl Parser<'_> {
                             .collect::<Result<Vec<_>, _>>()?;
                         Ok(FieldType::Literal { values })
                     }
+                    "Code" => {
+                        arity(1)?;
+                        match &args[0] {
+                            Expr::Const {
+                                value: Value::String(language),
+                            } => Ok(FieldType::code(language.clone())),
+                            Expr::Name { name, .. } => Ok(FieldType::code(name.clone())),
+                            _ => Err(self.error_at(
+                                *offset,
+                                "`Code` takes a language, e.g. Code['python']".into(),
+                            )),
+                        }
+                    }
                     other => {
                         self.simple(other, *name_offset)?;
                         Err(self.error_at(
                         *offset,
-                        format!("`{other}` does not take type arguments; supported generics are list, dict, Optional, Union and Literal"),
+                        format!("`{other}` does not take type arguments; supported generics are list, dict, Optional, Union, Literal and Code"),
                     ))
                     }
                 }
@@ -462,12 +475,15 @@ impl Parser<'_> {
             "Any" => FieldType::Any,
             "list" | "List" => FieldType::list(FieldType::Any),
             "dict" | "Dict" => FieldType::dict(FieldType::Str, FieldType::Any),
-            other => match self.resolver.resolve(other) {
-                Some(t) => t,
-                None => {
+            // `dspy.Code` is Python code; `Code_python` is the class `dspy.Code['python']` makes.
+            "Code" => FieldType::code("python"),
+            other => match (self.resolver.resolve(other), code_language(other)) {
+                (Some(t), _) => t,
+                (None, Some(language)) => FieldType::code(language),
+                (None, None) => {
                     return Err(self.error_at(
                         offset,
-                        format!("unknown type `{other}`; use str, int, float, bool, list[...], dict[...], Literal[...], Optional[...], or register `{other}` as a custom type"),
+                        format!("unknown type `{other}`; use str, int, float, bool, list[...], dict[...], Literal[...], Optional[...], Code[...], or register `{other}` as a custom type"),
                     ));
                 }
             },
@@ -499,6 +515,9 @@ mod tests {
         assert_eq!(p("Optional[str]"), FieldType::optional(FieldType::Str));
         assert_eq!(p("int | None"), FieldType::optional(FieldType::Int));
         assert_eq!(p("Literal['a', \"b\"]"), FieldType::literal(["a", "b"]));
+        assert_eq!(p("dspy.Code['rust']"), FieldType::code("rust"));
+        assert_eq!(p("Code"), FieldType::code("python"));
+        assert_eq!(p("Code_python"), FieldType::code("python"));
         assert_eq!(
             p("Literal[1, 2, True]"),
             FieldType::Literal {

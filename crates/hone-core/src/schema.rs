@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::types::{FieldType, ModelField, ModelType};
+use crate::types::{
+    EnumMember, EnumType, FieldType, ModelField, ModelType, code_language, python_str,
+};
 
 /// A JSON Schema that does not describe a type hone supports.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,6 +82,29 @@ impl Reader {
             let values = e
                 .as_array()
                 .ok_or_else(|| Self::err(&format!("{ptr}/enum"), "`enum` must be a list"))?;
+            // pydantic titles an `enum.Enum` class's schema with the class name; it is the
+            // whole schema or a `$defs` entry. A titled `enum` inside `properties` is a
+            // `Literal` field with its field title.
+            if let Some(title) = obj.get("title").and_then(Value::as_str)
+                && (ptr.is_empty() || ptr.starts_with("/$defs/"))
+            {
+                return Ok(FieldType::enumeration(EnumType {
+                    name: title.to_owned(),
+                    description: obj
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    // The schema holds only the values; names default to them (see
+                    // `Field`'s serialized form for how the real names are kept).
+                    members: values
+                        .iter()
+                        .map(|v| EnumMember {
+                            name: python_str(v),
+                            value: v.clone(),
+                        })
+                        .collect(),
+                }));
+            }
             return Ok(FieldType::Literal {
                 values: values.clone(),
             });
@@ -189,6 +214,13 @@ impl Reader {
             .and_then(Value::as_str)
             .unwrap_or("Model")
             .to_owned();
+        if let Some(language) = code_language(&name)
+            && fields.len() == 1
+            && fields[0].name == "code"
+            && fields[0].ty == FieldType::Str
+        {
+            return Ok(FieldType::code(language));
+        }
         Ok(FieldType::Model(Arc::new(ModelType {
             name,
             description: obj

@@ -69,53 +69,49 @@ fn is_true(b: &bool) -> bool {
 /// Fields store their type as JSON Schema plus the Python annotation name, so a saved program is
 /// readable by tools that know neither Rust nor Python.
 mod type_as_schema {
+    use std::sync::Arc;
+
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use serde_json::Value;
 
-    use crate::types::FieldType;
+    use crate::types::{EnumType, FieldType};
 
     #[derive(Serialize, Deserialize)]
     struct Repr {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         annotation: Option<String>,
         schema: Value,
+        /// The enum classes inside the type with their member names, which JSON Schema
+        /// does not hold.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        enums: Vec<Arc<EnumType>>,
     }
 
     pub fn serialize<S: Serializer>(ty: &FieldType, s: S) -> Result<S::Ok, S::Error> {
         Repr {
             annotation: Some(ty.python_name()),
             schema: ty.json_schema(),
+            enums: ty.enums(),
         }
         .serialize(s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FieldType, D::Error> {
         let repr = Repr::deserialize(d)?;
-        let ty = FieldType::from_json_schema(&repr.schema).map_err(serde::de::Error::custom)?;
+        let ty = FieldType::from_json_schema(&repr.schema)
+            .map_err(serde::de::Error::custom)?
+            .with_enums(&repr.enums);
         // JSON Schema cannot tell `dict[str, T]` keys apart and has no `Any` for lists; the
         // annotation, when present and parseable, restores the exact Python shape.
         if let Some(annotation) = repr.annotation {
-            let model_by_name = |name: &str| find_model(&ty, name);
-            if let Ok(exact) = crate::pytype::parse_type(&annotation, &model_by_name)
+            let by_name = |name: &str| ty.find_named(name);
+            if let Ok(exact) = crate::pytype::parse_type(&annotation, &by_name)
                 && exact.json_schema() == repr.schema
             {
                 return Ok(exact);
             }
         }
         Ok(ty)
-    }
-
-    fn find_model(ty: &FieldType, name: &str) -> Option<FieldType> {
-        match ty {
-            FieldType::Model(m) if m.name == name => Some(ty.clone()),
-            FieldType::Model(m) => m.fields.iter().find_map(|f| find_model(&f.ty, name)),
-            FieldType::List { item } => find_model(item, name),
-            FieldType::Dict { key, value } => {
-                find_model(key, name).or_else(|| find_model(value, name))
-            }
-            FieldType::Union { variants } => variants.iter().find_map(|v| find_model(v, name)),
-            _ => None,
-        }
     }
 }
 
@@ -537,6 +533,30 @@ fn python_capitalize(w: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::{EnumType, ModelField, ModelType};
+
+    #[test]
+    fn enum_and_code_types_survive_serialization_with_member_names() {
+        let level =
+            FieldType::enumeration(EnumType::new("Level", [("LOW", "low"), ("HIGH", "high")]));
+        let ticket = FieldType::model(ModelType::new(
+            "Ticket",
+            vec![ModelField::required("level", level.clone())],
+        ));
+        for ty in [
+            level.clone(),
+            FieldType::list(level.clone()),
+            FieldType::optional(level),
+            ticket,
+            FieldType::code("rust"),
+            FieldType::list(FieldType::code("python")),
+        ] {
+            let field = Field::new("f", ty.clone());
+            let text = serde_json::to_string(&field).expect("serializes");
+            let back: Field = serde_json::from_str(&text).expect("deserializes");
+            assert_eq!(back.ty, ty, "{text}");
+        }
+    }
 
     #[test]
     fn infer_prefix_matches_dspy_examples() {

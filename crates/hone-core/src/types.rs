@@ -1,7 +1,7 @@
 //! Field types: what a signature field holds, how DSPy names it, and its JSON Schema.
 //!
 //! [`FieldType`] mirrors the Python annotations DSPy users write (`str`, `int`, `list[str]`,
-//! `Literal['a', 'b']`, `Optional[int]`, a pydantic model, ...). Three views of a type matter to
+//! `Literal['a', 'b']`, `Optional[int]`, a pydantic model, an `enum.Enum` class, ...). Three views of a type matter to
 //! the prompt hone sends, and each must equal DSPy's byte for byte:
 //!
 //! * [`FieldType::python_name`]: the annotation name shown in the system message
@@ -62,6 +62,106 @@ pub enum FieldType {
     },
     /// A structured type with named fields (a pydantic model or a Rust struct).
     Model(Arc<ModelType>),
+    /// A named enumeration (a Python `enum.Enum` class): shown by its class name, its values
+    /// listed in the type note, members parsed by value or by name.
+    Enum(Arc<EnumType>),
+    /// Source code in a language (DSPy's `dspy.Code["python"]`): a string, written by the LM
+    /// in a fenced code block whose content is the value.
+    Code {
+        /// The programming language (`python`), shown in the type description and the fence.
+        language: String,
+    },
+}
+
+/// A Python `enum.Enum` class: a name and members, each with a name and a value.
+///
+/// DSPy shows the class name in the field list (`(Level)`) and the values in the type note
+/// (`must be one of: low; high`); pydantic's JSON Schema is the values' `enum` with the class
+/// name as `title`. A field value of an enum type is the member's value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnumType {
+    /// The class name (`Level`).
+    pub name: String,
+    /// The class docstring, shown as the JSON Schema `description`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The members, in declaration order.
+    pub members: Vec<EnumMember>,
+}
+
+/// One member of an [`EnumType`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnumMember {
+    /// The member name (`LOW`).
+    pub name: String,
+    /// The member value (`"low"`), a string, number, boolean or null.
+    pub value: Value,
+}
+
+impl EnumType {
+    /// An enum class with the given name and `(member name, value)` pairs.
+    ///
+    /// ```
+    /// use hone_core::types::{EnumType, FieldType};
+    /// let level = FieldType::enumeration(EnumType::new("Level", [("LOW", "low"), ("HIGH", "high")]));
+    /// assert_eq!(level.python_name(), "Level");
+    /// assert_eq!(
+    ///     level.json_schema(),
+    ///     serde_json::json!({"enum": ["low", "high"], "title": "Level", "type": "string"})
+    /// );
+    /// ```
+    pub fn new<I, N, V>(name: impl Into<String>, members: I) -> Self
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: Into<String>,
+        V: Into<Value>,
+    {
+        EnumType {
+            name: name.into(),
+            description: None,
+            members: members
+                .into_iter()
+                .map(|(n, v)| EnumMember {
+                    name: n.into(),
+                    value: v.into(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The member values, in declaration order.
+    pub fn values(&self) -> Vec<Value> {
+        self.members.iter().map(|m| m.value.clone()).collect()
+    }
+
+    /// DSPy's `find_enum_member`: the member whose value equals `identifier` (Python
+    /// equality, so `1 == 1.0 == True`), else the member named `identifier`.
+    pub fn find_member(&self, identifier: &Value) -> Option<&EnumMember> {
+        self.members
+            .iter()
+            .find(|m| python_eq(&m.value, identifier))
+            .or_else(|| {
+                let name = identifier.as_str()?;
+                self.members.iter().find(|m| m.name == name)
+            })
+    }
+}
+
+/// Python's `==` between two JSON-like values: numbers and booleans compare by value.
+pub(crate) fn python_eq(a: &Value, b: &Value) -> bool {
+    let num = |x: &Value| match x {
+        Value::Number(n) => n.as_f64(),
+        Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+        _ => None,
+    };
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::Null, Value::Null) => true,
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| python_eq(p, q))
+        }
+        _ => matches!((num(a), num(b)), (Some(x), Some(y)) if x == y),
+    }
 }
 
 /// A structured type with named, typed fields: a pydantic `BaseModel` in DSPy, a struct in Rust.
@@ -197,6 +297,53 @@ impl FieldType {
         FieldType::Model(Arc::new(model))
     }
 
+    /// A named enumeration (a Python `enum.Enum` class).
+    pub fn enumeration(e: EnumType) -> Self {
+        FieldType::Enum(Arc::new(e))
+    }
+
+    /// Code in `language` (DSPy's `dspy.Code[language]`).
+    ///
+    /// ```
+    /// use hone_core::FieldType;
+    /// assert_eq!(FieldType::code("python").python_name(), "Code_python");
+    /// ```
+    pub fn code(language: impl Into<String>) -> Self {
+        FieldType::Code {
+            language: language.into(),
+        }
+    }
+
+    /// DSPy's custom-type description of this type, shown under the field in the field list
+    /// (`Type description of Code_python: ...`); empty for types without one.
+    pub fn type_description(&self) -> String {
+        match self {
+            FieldType::Code { language } => format!(
+                "Code represented in a string, specified in the `code` field. If this is an output field, the code field should follow the markdown code block format, e.g. \n```{}\n{{code}}\n```\nProgramming language: {language}",
+                language.to_lowercase()
+            ),
+            _ => String::new(),
+        }
+    }
+
+    /// DSPy's `Type.extract_custom_type_from_annotation`: the DSPy custom types (`Code`)
+    /// inside this type through its type arguments (not through model fields), in order.
+    pub fn custom_types(&self) -> Vec<&FieldType> {
+        match self {
+            FieldType::Code { .. } => vec![self],
+            FieldType::List { item } => item.custom_types(),
+            FieldType::Dict { key, value } => {
+                let mut out = key.custom_types();
+                out.extend(value.custom_types());
+                out
+            }
+            FieldType::Union { variants } => {
+                variants.iter().flat_map(FieldType::custom_types).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether `None` is an accepted value (an optional type, `NoneType` or `Any`).
     pub fn allows_null(&self) -> bool {
         match self {
@@ -243,6 +390,8 @@ impl FieldType {
                 format!("Union[{}]", args.join(", "))
             }
             FieldType::Model(m) => m.name.clone(),
+            FieldType::Enum(e) => e.name.clone(),
+            FieldType::Code { language } => code_model_name(language),
         }
     }
 
@@ -252,6 +401,8 @@ impl FieldType {
         let mut defs = Map::new();
         let mut schema = match self {
             FieldType::Model(m) => model_schema(m, &mut defs),
+            FieldType::Enum(e) => enum_schema(e),
+            FieldType::Code { language } => model_schema(&code_model(language), &mut defs),
             other => other.schema_in(&mut defs),
         };
         if !defs.is_empty()
@@ -299,6 +450,87 @@ impl FieldType {
                 }
                 json!({ "$ref": format!("#/$defs/{}", m.name) })
             }
+            FieldType::Enum(e) => {
+                defs.insert(e.name.clone(), enum_schema(e));
+                json!({ "$ref": format!("#/$defs/{}", e.name) })
+            }
+            FieldType::Code { language } => {
+                let m = code_model(language);
+                let s = model_schema(&m, defs);
+                defs.insert(m.name.clone(), s);
+                json!({ "$ref": format!("#/$defs/{}", m.name) })
+            }
+        }
+    }
+
+    /// The model or enum class called `name` inside this type (the type itself included).
+    pub fn find_named(&self, name: &str) -> Option<FieldType> {
+        match self {
+            FieldType::Model(m) if m.name == name => Some(self.clone()),
+            FieldType::Enum(e) if e.name == name => Some(self.clone()),
+            FieldType::Model(m) => m.fields.iter().find_map(|f| f.ty.find_named(name)),
+            FieldType::List { item } => item.find_named(name),
+            FieldType::Dict { key, value } => {
+                key.find_named(name).or_else(|| value.find_named(name))
+            }
+            FieldType::Union { variants } => variants.iter().find_map(|v| v.find_named(name)),
+            _ => None,
+        }
+    }
+
+    /// Every enum class inside this type, each once, in the order they first appear.
+    pub fn enums(&self) -> Vec<Arc<EnumType>> {
+        let mut out: Vec<Arc<EnumType>> = Vec::new();
+        self.visit_enums(&mut |e| {
+            if !out.iter().any(|o| o.name == e.name) {
+                out.push(e.clone());
+            }
+        });
+        out
+    }
+
+    fn visit_enums(&self, f: &mut dyn FnMut(&Arc<EnumType>)) {
+        match self {
+            FieldType::Enum(e) => f(e),
+            FieldType::Model(m) => m.fields.iter().for_each(|x| x.ty.visit_enums(f)),
+            FieldType::List { item } => item.visit_enums(f),
+            FieldType::Dict { key, value } => {
+                key.visit_enums(f);
+                value.visit_enums(f);
+            }
+            FieldType::Union { variants } => variants.iter().for_each(|v| v.visit_enums(f)),
+            _ => {}
+        }
+    }
+
+    /// This type with every enum class replaced by the class of the same name in `classes`
+    /// (used to restore member names, which a JSON Schema does not hold).
+    pub fn with_enums(&self, classes: &[Arc<EnumType>]) -> FieldType {
+        match self {
+            FieldType::Enum(e) => match classes.iter().find(|c| c.name == e.name) {
+                Some(c) => FieldType::Enum(c.clone()),
+                None => self.clone(),
+            },
+            FieldType::Model(m) => FieldType::model(ModelType {
+                name: m.name.clone(),
+                description: m.description.clone(),
+                fields: m
+                    .fields
+                    .iter()
+                    .map(|f| ModelField {
+                        ty: f.ty.with_enums(classes),
+                        ..f.clone()
+                    })
+                    .collect(),
+            }),
+            FieldType::List { item } => FieldType::list(item.with_enums(classes)),
+            FieldType::Dict { key, value } => {
+                FieldType::dict(key.with_enums(classes), value.with_enums(classes))
+            }
+            FieldType::Union { variants } => FieldType::Union {
+                variants: variants.iter().map(|v| v.with_enums(classes)).collect(),
+            },
+            other => other.clone(),
         }
     }
 
@@ -321,6 +553,8 @@ impl FieldType {
                 map.values().all(|v| vt.accepts(v))
             }
             (FieldType::Literal { values }, v) => values.contains(v),
+            (FieldType::Enum(e), v) => e.members.iter().any(|m| m.value == *v),
+            (FieldType::Code { .. }, Value::String(_)) => true,
             (FieldType::Union { variants }, v) => variants.iter().any(|t| t.accepts(v)),
             (FieldType::Model(m), Value::Object(map)) => {
                 m.fields.iter().all(|f| match map.get(&f.name) {
@@ -351,9 +585,15 @@ fn model_schema(m: &ModelType, defs: &mut Map<String, Value>) -> Value {
         if let Some(desc) = &f.description {
             prop.insert("description".into(), Value::String(desc.clone()));
         }
-        // pydantic leaves the title out when the field is a (possibly optional) model reference.
-        let is_model_ref = matches!(f.ty, FieldType::Model(_))
-            || matches!(f.ty.optional_inner(), Some(FieldType::Model(_)));
+        // pydantic leaves the title out when the field is a (possibly optional) reference to a
+        // model or an enum.
+        let is_ref = |t: &FieldType| {
+            matches!(
+                t,
+                FieldType::Model(_) | FieldType::Enum(_) | FieldType::Code { .. }
+            )
+        };
+        let is_model_ref = is_ref(&f.ty) || f.ty.optional_inner().is_some_and(is_ref);
         if !is_model_ref {
             prop.insert("title".into(), Value::String(pydantic_title(&f.name)));
         }
@@ -380,6 +620,39 @@ fn sort_like_pydantic(map: Map<String, Value>) -> Map<String, Value> {
     let mut entries: Vec<(String, Value)> = map.into_iter().collect();
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     entries.into_iter().collect()
+}
+
+/// The class name `dspy.Code[language]` creates (`Code_python`).
+fn code_model_name(language: &str) -> String {
+    format!("Code_{language}")
+}
+
+/// The pydantic model behind `dspy.Code[language]`: one required `code: str` field.
+fn code_model(language: &str) -> ModelType {
+    ModelType::new(
+        code_model_name(language),
+        vec![ModelField::required("code", FieldType::Str)],
+    )
+}
+
+/// The language of a `dspy.Code` class name (`Code_python` → `python`).
+pub(crate) fn code_language(class_name: &str) -> Option<&str> {
+    class_name.strip_prefix("Code_").filter(|l| !l.is_empty())
+}
+
+/// pydantic's schema of an `enum.Enum` class: the values' `enum` (with its `type` when all
+/// values share one), the docstring as `description` and the class name as `title`.
+fn enum_schema(e: &EnumType) -> Value {
+    let Value::Object(values) = literal_schema(&e.values()) else {
+        return Value::Null;
+    };
+    let mut out = Map::new();
+    if let Some(d) = &e.description {
+        out.insert("description".into(), Value::String(d.clone()));
+    }
+    out.extend(values);
+    out.insert("title".into(), Value::String(e.name.clone()));
+    Value::Object(sort_like_pydantic(out))
 }
 
 fn literal_schema(values: &[Value]) -> Value {

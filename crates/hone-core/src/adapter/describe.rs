@@ -45,6 +45,15 @@ fn field_list(fields: &[Field]) -> String {
                 f.ty.python_name(),
                 f.shown_description()
             );
+            for custom in f.ty.custom_types() {
+                let description = custom.type_description();
+                if !description.is_empty() {
+                    line.push_str(&format!(
+                        "\n    Type description of {}: {description}",
+                        custom.python_name()
+                    ));
+                }
+            }
             if let Some(c) = f.constraints.as_deref().filter(|c| !c.is_empty()) {
                 line.push_str("\nConstraints: ");
                 line.push_str(c);
@@ -60,9 +69,19 @@ fn field_list(fields: &[Field]) -> String {
 pub(crate) fn placeholder(field: &Field, role: FieldRole) -> String {
     let note = match (&field.ty, role) {
         (_, FieldRole::Input) | (FieldType::Str, _) => String::new(),
+        // Code's type description already says how to write it.
+        (FieldType::Code { .. }, _) => String::new(),
         (FieldType::Bool, _) => "must be True or False".into(),
         (FieldType::Int, _) => "must be a single int value".into(),
         (FieldType::Float, _) => "must be a single float value".into(),
+        (FieldType::Enum(e), _) => format!(
+            "must be one of: {}",
+            e.members
+                .iter()
+                .map(|m| python_str(&m.value))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
         (FieldType::Literal { values }, _) => format!(
             "must exactly match (no extra characters) one of: {}",
             values.iter().map(python_str).collect::<Vec<_>>().join("; ")

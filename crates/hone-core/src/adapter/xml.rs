@@ -198,6 +198,9 @@ impl Adapter for XmlAdapter {
                         last_err = None;
                         break;
                     }
+                    // DSPy's enum lookup raises a ValueError, which it does not retry
+                    // with pydantic.
+                    Err(e) if matches!(field.ty, FieldType::Enum(_)) => last_err = Some(e),
                     Err(e) => match validate(&raw, &field.ty) {
                         Ok(v) => {
                             found.insert(field.name.clone(), v);

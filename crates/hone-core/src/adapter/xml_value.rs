@@ -22,10 +22,12 @@ pub(crate) fn uses_nested_xml(ty: &FieldType) -> bool {
         }
         other => other,
     };
-    matches!(
-        inner,
-        FieldType::List { .. } | FieldType::Dict { .. } | FieldType::Model(_)
-    )
+    // DSPy's own models (`Code`) are written as text, also as list items.
+    match inner {
+        FieldType::List { item } => !matches!(item.as_ref(), FieldType::Code { .. }),
+        FieldType::Dict { .. } | FieldType::Model(_) => true,
+        _ => false,
+    }
 }
 
 /// Python's `xml.sax.saxutils.quoteattr`.

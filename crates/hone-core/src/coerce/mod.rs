@@ -1,9 +1,13 @@
 //! Turning the text an LM wrote for a field into a typed value, as DSPy's `parse_value` does.
 //!
 //! * `str` fields take the text as is;
+//! * `enum.Enum` fields take the member whose value is the text (or value), else the member
+//!   of that name (DSPy's `find_enum_member`), and give the member's value;
 //! * `Literal` fields accept the value with surrounding quotes or a `Literal[...]` wrapper
 //!   removed;
 //! * `Optional[str]` (any union holding `str` and `None`) takes the text as is;
+//! * `Code` fields are read like the rest, falling back to the text itself, and give the
+//!   content of the code's fence;
 //! * everything else is read as leniently repaired JSON ([`repair_json`]), then as a Python
 //!   literal ([`literal_eval`]), then as plain text, and validated against the type with
 //!   pydantic's lax rules ([`validate`]).
@@ -35,6 +39,16 @@ use crate::types::FieldType;
 pub fn parse_value(value: &Value, ty: &FieldType) -> Result<Value, String> {
     if *ty == FieldType::Str {
         return Ok(Value::String(py_str(value)));
+    }
+    if let FieldType::Enum(e) = ty {
+        return match e.find_member(value) {
+            Some(m) => Ok(m.value.clone()),
+            None => Err(format!(
+                "{} is not a valid name or value for the enum {}",
+                py_str(value),
+                e.name
+            )),
+        };
     }
     let mut value = value.clone();
     if let FieldType::Literal { values } = ty {
@@ -78,7 +92,11 @@ pub fn parse_value(value: &Value, ty: &FieldType) -> Result<Value, String> {
         None if text.is_empty() => Value::String(String::new()),
         None => literal_eval(text).unwrap_or_else(|| value.clone()),
     };
-    validate(&candidate, ty)
+    match validate(&candidate, ty) {
+        // DSPy retries its own types (`Code`) with the original text.
+        Err(e) if matches!(ty, FieldType::Code { .. }) => validate(&value, ty).map_err(|_| e),
+        other => other,
+    }
 }
 
 /// Python's `value in (allowed,)` for one allowed literal value.
@@ -141,6 +159,38 @@ mod tests {
         assert_eq!(
             parse_value(&json!("yes"), &FieldType::Any),
             Ok(json!("yes"))
+        );
+    }
+
+    #[test]
+    fn enums_take_a_value_then_a_name() {
+        use crate::types::EnumType;
+        // A value that is also another member's name means that value, as in DSPy.
+        let color = FieldType::enumeration(EnumType::new(
+            "Color",
+            [("RED", "red"), ("GREEN", "GREEN"), ("BLUE", "RED")],
+        ));
+        assert_eq!(parse_value(&json!("RED"), &color), Ok(json!("RED")));
+        assert_eq!(parse_value(&json!("BLUE"), &color), Ok(json!("RED")));
+        assert_eq!(parse_value(&json!("red"), &color), Ok(json!("red")));
+        assert!(parse_value(&json!("'red'"), &color).is_err());
+        let n = FieldType::enumeration(EnumType::new("N", [("ONE", 1), ("TWO", 2)]));
+        assert_eq!(parse_value(&json!(2.0), &n), Ok(json!(2)));
+        assert_eq!(parse_value(&json!(true), &n), Ok(json!(1)));
+        assert_eq!(parse_value(&json!("TWO"), &n), Ok(json!(2)));
+        assert!(parse_value(&json!("2"), &n).is_err());
+    }
+
+    #[test]
+    fn code_is_the_inside_of_its_fence() {
+        let code = FieldType::code("python");
+        assert_eq!(
+            parse_value(&json!("```python\nx = [1, 2]\n```"), &code),
+            Ok(json!("x = [1, 2]"))
+        );
+        assert_eq!(
+            parse_value(&json!("print('open"), &code),
+            Ok(json!("print('open"))
         );
     }
 }

@@ -147,16 +147,85 @@ impl Repair {
         None
     }
 
-    /// A top-level `(` starts a tuple only when a value follows it (not in prose like
-    /// "note (see above)").
+    /// json_repair's `top_level_parenthesized_can_start_value`: a top-level `(` starts a
+    /// tuple only when it begins its line, a value follows it, and nothing but whitespace
+    /// follows its closing `)` on that line (not in prose like "note (see above)" or a call
+    /// like `print('x')`).
     fn tuple_follows(&self) -> bool {
+        let quote = |c: char| matches!(c, '"' | '\'' | '\u{201c}' | '\u{201d}');
+        let mut k = self.i;
+        while k > 0 {
+            let c = self.s[k - 1];
+            if c == '\n' || c == '\r' {
+                break;
+            }
+            if !c.is_whitespace() {
+                return false;
+            }
+            k -= 1;
+        }
         let mut j = self.i + 1;
         while self.s.get(j).is_some_and(|c| c.is_whitespace()) {
             j += 1;
         }
-        self.s
-            .get(j)
-            .is_some_and(|c| matches!(c, '[' | '{' | '"' | '\'' | '-') || c.is_ascii_digit())
+        let Some(&first) = self.s.get(j) else {
+            return false;
+        };
+        let inner: String = self.s[j..]
+            .iter()
+            .take(5)
+            .collect::<String>()
+            .to_lowercase();
+        let starts_value = matches!(first, ')' | '{' | '[' | '(' | '-' | '.')
+            || quote(first)
+            || first.is_ascii_digit()
+            || ["true", "null", "none", "false"]
+                .iter()
+                .any(|w| inner.starts_with(w));
+        if !starts_value {
+            return false;
+        }
+        let (mut parens, mut squares, mut braces) = (0usize, 0usize, 0usize);
+        let mut in_quote: Option<char> = None;
+        let mut backslashes = 0usize;
+        let mut i = self.i + 1;
+        while i < self.s.len() {
+            let c = self.s[i];
+            i += 1;
+            if c == '\\' {
+                backslashes += 1;
+                continue;
+            }
+            if let Some(q) = in_quote {
+                if c == q && backslashes.is_multiple_of(2) {
+                    in_quote = None;
+                }
+                backslashes = 0;
+                continue;
+            }
+            if quote(c) && backslashes.is_multiple_of(2) {
+                in_quote = Some(c);
+                backslashes = 0;
+                continue;
+            }
+            backslashes = 0;
+            match c {
+                '(' => parens += 1,
+                ')' if parens == 0 && squares == 0 && braces == 0 => {
+                    return self.s[i..]
+                        .iter()
+                        .find(|c| !c.is_whitespace() || **c == '\n' || **c == '\r')
+                        .is_none_or(|c| *c == '\n' || *c == '\r');
+                }
+                ')' => parens = parens.saturating_sub(1),
+                '[' => squares += 1,
+                ']' => squares = squares.saturating_sub(1),
+                '{' => braces += 1,
+                '}' => braces = braces.saturating_sub(1),
+                _ => {}
+            }
+        }
+        true
     }
 
     fn at_comment(&self) -> bool {
@@ -457,6 +526,13 @@ mod tests {
         );
         assert_eq!(r("{\"x\": 1} {\"x\": 2}"), Some(json!({"x": 2})));
         assert_eq!(r("(1, 2)"), Some(json!([1, 2])));
+        // json_repair 0.64's rule for a top-level `(` (outputs of the real package).
+        assert_eq!(r("print('x')"), None);
+        assert_eq!(r("note (1, 2)"), None);
+        assert_eq!(r("(1, 2) trailing"), None);
+        assert_eq!(r("  (1, 2)\nmore"), Some(json!([1, 2])));
+        assert_eq!(r("(true, 3)"), Some(json!([true, 3])));
+        assert_eq!(r("(x, 3)"), None);
         assert_eq!(
             r("{\"a\": \"He said \"hi\" ok\"}"),
             Some(json!({"a": "He said \"hi\" ok"}))

@@ -86,6 +86,32 @@ fn check(
             Some(e) => Ok(e.clone()),
             None => fail(path, &format!("one of {}", ty.python_name()), v),
         },
+        // pydantic's strict mode takes only enum instances, which JSON values never are.
+        FieldType::Enum(e) => match e
+            .members
+            .iter()
+            .find(|m| !strict && py_eq(&m.value, v, strict))
+        {
+            Some(m) => Ok(m.value.clone()),
+            None => fail(path, &format!("a value of the enum {}", e.name), v),
+        },
+        FieldType::Code { .. } => match v {
+            Value::String(code) => Ok(Value::String(filter_code(code))),
+            Value::Object(map) => match map.get("code") {
+                Some(Value::String(code)) => Ok(Value::String(filter_code(code))),
+                Some(other) => fail(&format!("{path}.code"), "a string of code", other),
+                None => Err(format!(
+                    "{}the `code` field is required for {}",
+                    if path.is_empty() {
+                        String::new()
+                    } else {
+                        format!("at `{path}`: ")
+                    },
+                    ty.python_name()
+                )),
+            },
+            _ => fail(path, &format!("code ({})", ty.python_name()), v),
+        },
         FieldType::List { item } => match v {
             Value::Array(items) => items
                 .iter()
@@ -161,6 +187,25 @@ fn check(
                 None => fail(path, "a value", v),
             }
         }
+    }
+}
+
+/// DSPy's `_filter_code`: the content of the first fenced block (without the language line),
+/// else of a one-line ```` ```code``` ````, else the text unchanged.
+pub(crate) fn filter_code(code: &str) -> String {
+    const FENCE: &str = "```";
+    let Some(open) = code.find(FENCE) else {
+        return code.to_owned();
+    };
+    let after = open + FENCE.len();
+    if let Some(nl) = code[after..].find('\n').map(|i| after + i)
+        && let Some(close) = code[nl + 1..].find(FENCE).map(|i| nl + 1 + i)
+    {
+        return py_strip(&code[nl + 1..close]).to_owned();
+    }
+    match code[after..].find(FENCE) {
+        Some(close) => py_strip(&code[after..after + close]).to_owned(),
+        None => code.to_owned(),
     }
 }
 
@@ -294,6 +339,20 @@ mod tests {
         };
         assert_eq!(ok(json!(true), &lit), json!(1));
         assert!(validate(&json!("1"), &lit).is_err());
+    }
+
+    #[test]
+    fn code_comes_out_of_its_fence() {
+        let code = FieldType::code("python");
+        assert_eq!(
+            ok(json!("```python\nprint(1)\n```"), &code),
+            json!("print(1)")
+        );
+        assert_eq!(ok(json!("x ```y``` z"), &code), json!("y"));
+        assert_eq!(ok(json!("plain = 1"), &code), json!("plain = 1"));
+        assert_eq!(ok(json!({"code": "```\na\n```"}), &code), json!("a"));
+        assert!(validate(&json!({"src": "a"}), &code).is_err());
+        assert!(validate(&json!(3), &code).is_err());
     }
 
     #[test]
