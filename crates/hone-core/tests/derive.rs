@@ -334,3 +334,77 @@ fn derived_signature_equals_builder_output() {
         .expect("valid");
     assert_eq!(Route::signature(), built);
 }
+
+mod enum_classes {
+    use super::*;
+
+    /// How urgent a ticket is.
+    #[derive(FieldTyped, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    #[hone(enum_class)]
+    #[allow(dead_code)]
+    enum Level {
+        Low,
+        High,
+        Critical,
+    }
+
+    #[derive(FieldTyped, Deserialize)]
+    #[allow(dead_code)]
+    struct Ticket {
+        title: String,
+        level: Level,
+        backup: Option<Level>,
+    }
+
+    /// File the tickets.
+    #[derive(Signature)]
+    #[allow(dead_code)]
+    struct TriageMany {
+        #[input]
+        text: String,
+        #[output]
+        levels: Vec<Level>,
+        #[output]
+        ticket: Ticket,
+        #[output]
+        maybe: Option<Level>,
+    }
+
+    #[test]
+    fn enum_class_derive_matches_dspy_enum_classes() {
+        let FieldType::Enum(level) = Level::field_type() else {
+            panic!("an enum class")
+        };
+        assert_eq!(level.name, "Level");
+        assert_eq!(
+            level.description.as_deref(),
+            Some("How urgent a ticket is.")
+        );
+        assert_eq!(level.members[2].name, "Critical");
+        assert_eq!(level.members[2].value, json!("critical"));
+        let sig = TriageMany::signature();
+        assert_matches_golden(&sig, "t_enum_nested");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/dspy-golden/t_enum_nested");
+        let read = |f: &str| -> Value {
+            serde_json::from_str(&std::fs::read_to_string(dir.join(f)).expect("golden file"))
+                .expect("JSON")
+        };
+        let demos: Vec<hone_core::Example> = read("demos.json")
+            .as_array()
+            .expect("demos")
+            .iter()
+            .map(|d| hone_core::Example::from_json(d.clone()).expect("object"))
+            .collect();
+        let inputs = hone_core::Example::from_json(read("inputs.json")).expect("object");
+        for kind in hone_core::adapter::AdapterKind::all() {
+            let msgs = kind
+                .adapter()
+                .format(&sig, &demos, &inputs)
+                .expect("formats");
+            let got = serde_json::to_value(&msgs).expect("messages serialize");
+            assert_eq!(got, read(&format!("{kind}.messages.json")), "{kind}");
+        }
+    }
+}

@@ -1,4 +1,5 @@
-//! `#[derive(FieldTyped)]`: a struct → a model type; an enum of unit variants → a `Literal`.
+//! `#[derive(FieldTyped)]`: a struct → a model type; an enum of unit variants → a `Literal`, or
+//! with `#[hone(enum_class)]` a named enum (a Python `enum.Enum` class).
 
 use proc_macro2::{TokenStream, TokenTree};
 use quote::quote;
@@ -17,6 +18,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
 
     let mut krate = default_crate_path();
     let mut name = ident.to_string();
+    let mut enum_class = false;
     for attr in &input.attrs {
         if !attr.path().is_ident("hone") {
             continue;
@@ -24,13 +26,15 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("crate") {
                 krate = crate_path(&string_value(&meta)?)?;
-            } else if meta.path.is_ident("name") && is_struct {
+            } else if meta.path.is_ident("name") {
                 name = string_value(&meta)?.value();
+            } else if meta.path.is_ident("enum_class") && !is_struct {
+                enum_class = true;
             } else {
                 let expected = if is_struct {
                     "`name = \"...\"` or `crate = \"...\"`"
                 } else {
-                    "`crate = \"...\"` (rename variants with `#[serde(rename = \"...\")]`)"
+                    "`enum_class`, `name = \"...\"` or `crate = \"...\"` (rename variants with `#[serde(rename = \"...\")]`)"
                 };
                 return Err(meta.error(format!(
                     "unknown key `{}` in `#[hone(...)]` on `{ident}`: expected {expected}",
@@ -64,7 +68,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                 ));
             }
         },
-        Data::Enum(e) => literal_body(&input, e, &krate)?,
+        Data::Enum(e) => literal_body(&input, e, &krate, enum_class.then_some(name.as_str()))?,
         Data::Union(_) => {
             return Err(syn::Error::new(
                 ident.span(),
@@ -213,14 +217,18 @@ fn model_body(
     })
 }
 
+/// A `Literal` of the variants' serde names, or with `class_name` a named enum whose members
+/// are the variants (Rust name → serde name).
 fn literal_body(
     input: &DeriveInput,
     data: &DataEnum,
     krate: &syn::Path,
+    class_name: Option<&str>,
 ) -> syn::Result<TokenStream> {
     let ident = &input.ident;
     let container = serde_attrs(&input.attrs)?;
     let mut values = Vec::new();
+    let mut names = Vec::new();
     for variant in &data.variants {
         if !matches!(variant.fields, Fields::Unit) {
             return Err(syn::Error::new(
@@ -252,6 +260,7 @@ fn literal_body(
             .strip_prefix("r#")
             .unwrap_or(&rust_name)
             .to_owned();
+        names.push(rust_name.clone());
         values.push(match (serde.rename, container.rename_all) {
             (Some(r), _) => r,
             (None, Some(rule)) => rule.apply_to_variant(&rust_name),
@@ -267,8 +276,21 @@ fn literal_body(
             ),
         ));
     }
+    let Some(class_name) = class_name else {
+        return Ok(quote! {
+            #krate::FieldType::literal([#(#values),*])
+        });
+    };
+    let description = option_string(doc_text(&input.attrs)?.filter(|d| !d.is_empty()));
     Ok(quote! {
-        #krate::FieldType::literal([#(#values),*])
+        #krate::FieldType::enumeration(#krate::EnumType {
+            name: ::std::string::String::from(#class_name),
+            description: #description,
+            members: ::std::vec![#(#krate::EnumMember {
+                name: ::std::string::String::from(#names),
+                value: #krate::typed::__private::serde_json::Value::from(#values),
+            }),*],
+        })
     })
 }
 

@@ -3,14 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
+use hone_core::Signature;
 use hone_core::adapter::AdapterKind;
-use hone_core::pytype::{NoCustomTypes, parse_type};
-use hone_core::{Field, FieldType, Signature};
 use toml::Spanned;
 
+use super::signature::{EnumClasses, stage_signature};
 use super::spec::{
-    DatasetSpec, FieldSpec, LmSpec, MetricSpec, ModuleKind, ProgramFile, RewardSpec,
-    SignatureTable, StageSpec,
+    DatasetSpec, LmSpec, MetricSpec, ModuleKind, ProgramFile, RewardSpec, StageSpec,
 };
 use crate::error::{Error, FileError, Result, did_you_mean, suggest};
 
@@ -109,6 +108,7 @@ impl Program {
         let at = |span: std::ops::Range<usize>, message: String| {
             FileError::new(path, message).at_offset(text, span.start)
         };
+        let classes = EnumClasses::read(path, text, &file.enums)?;
         let default_adapter = file.program.adapter.unwrap_or(AdapterKind::Chat);
         if file.program.stages.is_empty() {
             return Err(FileError::new(path, "the program has no stages")
@@ -164,8 +164,8 @@ impl Program {
                 .field(field("inner"))
                 .into());
             }
-            let signature =
-                stage_signature(path, text, spec).map_err(|e| e.field(field("signature")))?;
+            let signature = stage_signature(path, text, spec, &classes)
+                .map_err(|e| e.field(field("signature")))?;
             let mut tools = Vec::new();
             for t in &spec.tools {
                 if !BUILTIN_TOOLS.contains(&t.get_ref().as_str()) {
@@ -392,77 +392,6 @@ fn resolve_source(
         stage: head.to_owned(),
         field: field.to_owned(),
     })
-}
-
-fn stage_signature(
-    path: &Path,
-    text: &str,
-    spec: &StageSpec,
-) -> std::result::Result<Signature, Box<FileError>> {
-    let span = spec.signature.span();
-    let err = |m: String| FileError::new(path, m).at_offset(text, span.start);
-    let mut sig = match spec.signature.get_ref() {
-        toml::Value::String(s) => Signature::parse(s).map_err(|e| {
-            Box::new(err(format!("invalid signature `{s}`: {e}")).hint(
-                "write it as DSPy does: \"inputs -> outputs\", e.g. \"question, context: list[str] -> answer: int\"",
-            ))
-        })?,
-        toml::Value::Table(t) => {
-            let table: SignatureTable = toml::Value::Table(t.clone())
-                .try_into()
-                .map_err(|e: toml::de::Error| {
-                    Box::new(
-                        err(format!("invalid signature table: {}", e.message()))
-                            .maybe_hint(serde_hint(e.message())),
-                    )
-                })?;
-            let mut b = Signature::builder();
-            if let Some(i) = &table.instructions {
-                b = b.instructions(i.clone());
-            }
-            for f in &table.inputs {
-                b = b.input(field_from_spec(f).map_err(|m| Box::new(err(m)))?);
-            }
-            for f in &table.outputs {
-                b = b.output(field_from_spec(f).map_err(|m| Box::new(err(m)))?);
-            }
-            b.build()
-                .map_err(|e| Box::new(err(format!("invalid signature: {e}"))))?
-        }
-        other => {
-            return Err(Box::new(
-                err(format!(
-                    "a signature is a string or a table, not {}",
-                    other.type_str()
-                ))
-                .hint("e.g. signature = \"question -> answer\""),
-            ));
-        }
-    };
-    if let Some(i) = &spec.instructions {
-        sig = sig.with_instructions(i.clone());
-    }
-    Ok(sig)
-}
-
-fn field_from_spec(f: &FieldSpec) -> std::result::Result<Field, String> {
-    let (ty, declared) = match &f.ty {
-        Some(t) => (
-            parse_type(t, &NoCustomTypes)
-                .map_err(|e| format!("field `{}`: invalid type `{t}`: {e}", f.name))?,
-            true,
-        ),
-        None => (FieldType::Str, false),
-    };
-    let mut field = Field::new(f.name.clone(), ty);
-    field.type_declared = declared;
-    if let Some(d) = &f.desc {
-        field = field.desc(d.clone());
-    }
-    if let Some(p) = &f.prefix {
-        field = field.prefix(p.clone());
-    }
-    Ok(field)
 }
 
 /// A TOML or serde error as a located [`FileError`] with a suggestion.

@@ -19,6 +19,7 @@ pub mod lms;
 pub mod load;
 pub mod metric;
 pub mod pipeline;
+pub mod signature;
 pub mod spec;
 
 pub use lms::{LmOverrides, Lms, build_lms};

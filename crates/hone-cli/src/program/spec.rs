@@ -26,6 +26,24 @@ pub struct ProgramFile {
     /// Which optimizer `hone optimize` runs, with its parameters.
     #[serde(default)]
     pub optimizer: Option<Spanned<toml::Table>>,
+    /// Enum classes (`[enums.Level]`), usable as field types in the stages' signatures.
+    #[serde(default)]
+    pub enums: IndexMap<String, Spanned<EnumSpec>>,
+}
+
+/// An enum class: `[enums.NAME]`, as a Python `class NAME(enum.Enum)` would declare it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnumSpec {
+    /// The class docstring (shown in JSON schemas).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The members in order, member name = value (`{ LOW = "low", HIGH = "high" }`).
+    #[serde(default)]
+    pub members: Option<IndexMap<String, toml::Value>>,
+    /// The values in order, when member names equal them (`["low", "high"]`).
+    #[serde(default)]
+    pub values: Option<Vec<toml::Value>>,
 }
 
 /// One LM: `[lm.NAME]`.
