@@ -62,7 +62,34 @@ class WriteCode(dspy.Signature):
     test: dspy.Code["python"] = dspy.OutputField()
 
 
+def _triage_program():
+    program = dspy.Predict(Triage)
+    program.demos = [
+        dspy.Example(ticket="Site down", reported=Level.HIGH, level=Level.CRITICAL, priority=Priority.ONE,
+                     color=Color.RED).with_inputs("ticket", "reported"),
+    ]
+    program.signature = program.signature.with_instructions("Triage the ticket by its urgency.")
+    return program
+
+
+def _code_program():
+    program = dspy.Predict(WriteCode)
+    program.demos = [dspy.Example(task="Add one", existing="const f = x => x + 1;", code="def f(x):\n    return x + 1",
+                                  test="assert f(1) == 2").with_inputs("task", "existing")]
+    return program
+
+
+_TRIAGE = _triage_program()
+
 CASES = [
+    {
+        # What the saved program `programs/enum_triage.json` renders (its signature and demos).
+        "name": "t_enum_saved_program",
+        "signature": _TRIAGE.signature,
+        "demos": _TRIAGE.demos,
+        "inputs": {"ticket": "Disk full", "reported": Level.HIGH},
+        "completions": [("chat", "[[ ## level ## ]]\nCRITICAL\n\n[[ ## priority ## ]]\n2\n\n[[ ## color ## ]]\nGREEN\n\n[[ ## completed ## ]]")],
+    },
     {
         "name": "t_enum_output_and_input",
         "signature": Triage,
@@ -145,4 +172,6 @@ CASES = [
     },
 ]
 
-PROGRAMS = {}
+
+
+PROGRAMS = {"enum_triage": _TRIAGE, "code_writer": _code_program()}

@@ -583,4 +583,49 @@ mod render {
             }
         }
     }
+
+    /// DSPy's saved program with enum-typed fields (made with `cases_types.py`) loads onto the
+    /// signature DSPy declared, renders DSPy's messages in every adapter, parses members by
+    /// name, and keeps its enum classes through hone's own format.
+    #[test]
+    fn dspy_enum_program_renders_like_dspy() {
+        use hone_core::adapter::AdapterKind;
+        use hone_core::conformance::signature_from_reference;
+
+        let declared = signature_from_reference(&read_json(
+            "dspy-golden/t_enum_output_and_input/signature.json",
+        ))
+        .expect("the golden signature reads");
+        let structure = ProgramStructure::single(declared);
+        let state = ProgramState::from_json_str_with(
+            &read("dspy-golden/programs/enum_triage.json"),
+            &structure,
+        )
+        .expect("loads");
+        let standalone = ProgramState::from_json_str(&state.to_json_string_pretty())
+            .expect("hone's file loads on its own");
+        let inputs = read_json("dspy-golden/t_enum_saved_program/inputs.json");
+        for loaded in [&state, &standalone] {
+            let p = loaded.predictor(ROOT_PREDICTOR).expect("root predictor");
+            for kind in AdapterKind::all() {
+                let got = kind
+                    .adapter()
+                    .format(&p.signature, &p.demos, &example(inputs.clone()))
+                    .expect("formats");
+                let want = messages(&read_json(&format!(
+                    "dspy-golden/t_enum_saved_program/{kind}.messages.json"
+                )));
+                assert_eq!(got, want, "{kind}");
+            }
+            let parsed = ChatAdapter::new()
+                .parse(
+                    &p.signature,
+                    "[[ ## level ## ]]\nCRITICAL\n\n[[ ## priority ## ]]\nTWO\n\n[[ ## color ## ]]\nBLUE\n\n[[ ## completed ## ]]",
+                )
+                .expect("parses members by name");
+            assert_eq!(parsed.get("level"), Some(&json!("critical")));
+            assert_eq!(parsed.get("priority"), Some(&json!(2)));
+            assert_eq!(parsed.get("color"), Some(&json!("RED")));
+        }
+    }
 }
