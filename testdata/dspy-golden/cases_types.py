@@ -81,7 +81,32 @@ def _code_program():
 
 _TRIAGE = _triage_program()
 
+class Describe(dspy.Signature):
+    """Describe the pictures."""
+
+    photo: dspy.Image = dspy.InputField()
+    question: str = dspy.InputField()
+    gallery: list[dspy.Image] = dspy.InputField(desc="more pictures")
+    extra: Optional[dspy.Image] = dspy.InputField()
+    caption: str = dspy.OutputField()
+
+
+PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+
 CASES = [
+    {
+        "name": "t_image_inputs",
+        "signature": Describe,
+        "demos": [
+            dspy.Example(photo=dspy.Image("https://example.com/cat.jpg"), question="What animal?",
+                         gallery=[], extra=None, caption="A cat."),
+            dspy.Example(photo=dspy.Image(PNG), question="Colour?", caption="One red pixel."),
+        ],
+        "inputs": {"photo": dspy.Image("https://example.com/dog.png"), "question": "What is it «doing»?",
+                   "gallery": [dspy.Image(PNG), dspy.Image("https://example.com/b.webp")],
+                   "extra": dspy.Image("https://example.com/e.gif")},
+        "completions": [("chat", "[[ ## caption ## ]]\nA dog.\n\n[[ ## completed ## ]]")],
+    },
     {
         # What the saved program `programs/enum_triage.json` renders (its signature and demos).
         "name": "t_enum_saved_program",

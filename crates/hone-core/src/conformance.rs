@@ -308,31 +308,36 @@ fn compare_format(
             Some("assistant") => Role::Assistant,
             other => return Err(format!("message {i}: unknown role {other:?}")),
         };
-        let content = m
-            .get("content")
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("message {i}: `content` must be a string"))?;
-        want.push(Message {
-            role,
-            content: content.to_owned(),
-        });
+        let content = match m.get("content") {
+            Some(c @ (Value::String(_) | Value::Array(_))) => c.clone(),
+            _ => {
+                return Err(format!(
+                    "message {i}: `content` must be a string or a list of content parts"
+                ));
+            }
+        };
+        want.push((role, content));
     }
     let got = match actual {
         Ok(m) => m,
         Err(e) => return Ok(Some(format!("DSPy formatted the call, hone failed: {e}"))),
     };
-    for (i, (w, g)) in want.iter().zip(&got).enumerate() {
-        if w.role != g.role {
+    for (i, ((role, content), g)) in want.iter().zip(&got).enumerate() {
+        if *role != g.role {
             return Ok(Some(format!(
-                "message {i}: role {:?} expected, hone has {:?}",
-                w.role, g.role
+                "message {i}: role {role:?} expected, hone has {:?}",
+                g.role
             )));
         }
-        if w.content != g.content {
+        let mine = g.content_value();
+        if *content != mine {
+            let text = |v: &Value| match v {
+                Value::String(s) => s.clone(),
+                other => serde_json::to_string_pretty(other).unwrap_or_default(),
+            };
             return Ok(Some(format!(
-                "message {i} ({:?}): {}",
-                w.role,
-                first_line_difference(&w.content, &g.content)
+                "message {i} ({role:?}): {}",
+                first_line_difference(&text(content), &text(&mine))
             )));
         }
     }

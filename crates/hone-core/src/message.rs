@@ -1,6 +1,11 @@
 //! Chat messages as adapters produce them: DSPy's `[{"role": ..., "content": ...}]`.
+//!
+//! A message's content is text. A user message may carry images: their content parts sit in
+//! the text between DSPy's custom-type markers (see [`crate::adapter::parts`]), and
+//! [`Message::parts`] gives the content parts DSPy sends for it (text, `image_url`, text).
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// Who speaks a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -45,6 +50,23 @@ impl Message {
         Message {
             role: Role::Assistant,
             content: content.into(),
+        }
+    }
+
+    /// The content parts DSPy sends for this message: `Some` for a user message whose text
+    /// holds images (text parts around `image_url` parts), `None` when the text is sent as is.
+    pub fn parts(&self) -> Option<Vec<Value>> {
+        match self.role {
+            Role::User => crate::adapter::parts::split_custom_types(&self.content),
+            _ => None,
+        }
+    }
+
+    /// The message's `content` as DSPy sends it: the parts list, or the text.
+    pub fn content_value(&self) -> Value {
+        match self.parts() {
+            Some(parts) => Value::Array(parts),
+            None => Value::String(self.content.clone()),
         }
     }
 }

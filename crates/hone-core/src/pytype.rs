@@ -475,10 +475,13 @@ impl Parser<'_> {
             "Any" => FieldType::Any,
             "list" | "List" => FieldType::list(FieldType::Any),
             "dict" | "Dict" => FieldType::dict(FieldType::Str, FieldType::Any),
-            // `dspy.Code` is Python code; `Code_python` is the class `dspy.Code['python']` makes.
-            "Code" => FieldType::code("python"),
             other => match (self.resolver.resolve(other), code_language(other)) {
                 (Some(t), _) => t,
+                // DSPy's types, unless the caller registered its own under the name:
+                // `dspy.Code` is Python code, `Code_python` the class `dspy.Code['python']`
+                // makes, `dspy.Image` an image.
+                (None, _) if other == "Code" => FieldType::code("python"),
+                (None, _) if other == "Image" => FieldType::Image,
                 (None, Some(language)) => FieldType::code(language),
                 (None, None) => {
                     return Err(self.error_at(
@@ -518,6 +521,7 @@ mod tests {
         assert_eq!(p("dspy.Code['rust']"), FieldType::code("rust"));
         assert_eq!(p("Code"), FieldType::code("python"));
         assert_eq!(p("Code_python"), FieldType::code("python"));
+        assert_eq!(p("list[dspy.Image]"), FieldType::list(FieldType::Image));
         assert_eq!(
             p("Literal[1, 2, True]"),
             FieldType::Literal {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::types::{
-    EnumMember, EnumType, FieldType, ModelField, ModelType, code_language, python_str,
+    EnumMember, EnumType, FieldType, ModelField, ModelType, code_language, image_schema, python_str,
 };
 
 /// A JSON Schema that does not describe a type hone supports.
@@ -179,6 +179,9 @@ impl Reader {
         obj: &Map<String, Value>,
         ptr: &str,
     ) -> Result<FieldType, SchemaError> {
+        if Value::Object(obj.clone()) == image_schema() {
+            return Ok(FieldType::Image);
+        }
         let Some(props) = obj.get("properties").and_then(Value::as_object) else {
             let value = match obj.get("additionalProperties") {
                 Some(Value::Bool(_)) | None => FieldType::Any,

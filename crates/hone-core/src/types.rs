@@ -71,6 +71,9 @@ pub enum FieldType {
         /// The programming language (`python`), shown in the type description and the fence.
         language: String,
     },
+    /// An image (DSPy's `dspy.Image`): a URL or a `data:` URI, sent to the LM as an
+    /// `image_url` content part of the user message.
+    Image,
 }
 
 /// A Python `enum.Enum` class: a name and members, each with a name and a value.
@@ -392,6 +395,18 @@ impl FieldType {
             FieldType::Model(m) => m.name.clone(),
             FieldType::Enum(e) => e.name.clone(),
             FieldType::Code { language } => code_model_name(language),
+            FieldType::Image => "Image".into(),
+        }
+    }
+
+    /// Whether an image is inside this type (through lists, dicts and unions).
+    pub fn has_image(&self) -> bool {
+        match self {
+            FieldType::Image => true,
+            FieldType::List { item } => item.has_image(),
+            FieldType::Dict { value, .. } => value.has_image(),
+            FieldType::Union { variants } => variants.iter().any(FieldType::has_image),
+            _ => false,
         }
     }
 
@@ -403,6 +418,7 @@ impl FieldType {
             FieldType::Model(m) => model_schema(m, &mut defs),
             FieldType::Enum(e) => enum_schema(e),
             FieldType::Code { language } => model_schema(&code_model(language), &mut defs),
+            FieldType::Image => image_schema(),
             other => other.schema_in(&mut defs),
         };
         if !defs.is_empty()
@@ -459,6 +475,10 @@ impl FieldType {
                 let s = model_schema(&m, defs);
                 defs.insert(m.name.clone(), s);
                 json!({ "$ref": format!("#/$defs/{}", m.name) })
+            }
+            FieldType::Image => {
+                defs.insert("Image".into(), image_schema());
+                json!({ "$ref": "#/$defs/Image" })
             }
         }
     }
@@ -555,6 +575,7 @@ impl FieldType {
             (FieldType::Literal { values }, v) => values.contains(v),
             (FieldType::Enum(e), v) => e.members.iter().any(|m| m.value == *v),
             (FieldType::Code { .. }, Value::String(_)) => true,
+            (FieldType::Image, v) => crate::adapter::parts::image_url(v).is_some(),
             (FieldType::Union { variants }, v) => variants.iter().any(|t| t.accepts(v)),
             (FieldType::Model(m), Value::Object(map)) => {
                 m.fields.iter().all(|f| match map.get(&f.name) {
@@ -590,7 +611,10 @@ fn model_schema(m: &ModelType, defs: &mut Map<String, Value>) -> Value {
         let is_ref = |t: &FieldType| {
             matches!(
                 t,
-                FieldType::Model(_) | FieldType::Enum(_) | FieldType::Code { .. }
+                FieldType::Model(_)
+                    | FieldType::Enum(_)
+                    | FieldType::Code { .. }
+                    | FieldType::Image
             )
         };
         let is_model_ref = is_ref(&f.ty) || f.ty.optional_inner().is_some_and(is_ref);
@@ -633,6 +657,17 @@ fn code_model(language: &str) -> ModelType {
         code_model_name(language),
         vec![ModelField::required("code", FieldType::Str)],
     )
+}
+
+/// pydantic's schema of `dspy.Image`: one required `url` string, no other keys.
+pub(crate) fn image_schema() -> Value {
+    json!({
+        "additionalProperties": false,
+        "properties": {"url": {"title": "Url", "type": "string"}},
+        "required": ["url"],
+        "title": "Image",
+        "type": "object"
+    })
 }
 
 /// The language of a `dspy.Code` class name (`Code_python` → `python`).

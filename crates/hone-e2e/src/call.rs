@@ -48,14 +48,7 @@ pub struct AdapterCall {
 
 /// Converts adapter messages into LM client messages.
 pub fn lm_messages(messages: &[hone_core::Message]) -> Vec<hone_lm::Message> {
-    messages
-        .iter()
-        .map(|m| match m.role {
-            hone_core::Role::System => hone_lm::Message::system(m.content.clone()),
-            hone_core::Role::User => hone_lm::Message::user(m.content.clone()),
-            hone_core::Role::Assistant => hone_lm::Message::assistant(m.content.clone()),
-        })
-        .collect()
+    messages.iter().map(hone_modules::to_lm_message).collect()
 }
 
 /// The request for one call: the adapter's messages and its `response_format` (if any).

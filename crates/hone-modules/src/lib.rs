@@ -53,7 +53,7 @@ pub use error::ModuleError;
 pub use module::{Module, prefixed};
 pub use multi_chain::MultiChainComparison;
 pub use parallel::{Parallel, ParallelOutput};
-pub use predict::{IntoSignature, Predict};
+pub use predict::{IntoSignature, Predict, to_lm_message};
 pub use react::{ReAct, ReActOutcome, StopReason, ToolMode};
 pub use refine::Refine;
 pub use stream::{EventStream, StreamEvent, streamify};

@@ -519,12 +519,31 @@ fn input_fits(field: &Field, value: &Value) -> bool {
     !field.type_declared || value.is_null() || field.ty == FieldType::Str || field.ty.accepts(value)
 }
 
-/// Converts an adapter message to a chat message.
-pub(crate) fn to_lm_message(m: &hone_core::Message) -> hone_lm::Message {
+/// Converts an adapter message to a chat message: text, or for a user message with images
+/// the content parts DSPy sends (text, `image_url`, text).
+///
+/// ```
+/// use hone_core::adapter::{Adapter, ChatAdapter};
+/// use hone_core::{Example, Signature};
+///
+/// let sig = Signature::parse("photo: Image -> caption").unwrap();
+/// let inputs = Example::from_json(serde_json::json!({"photo": "https://example.com/a.png"})).unwrap();
+/// let messages = ChatAdapter::new().format(&sig, &[], &inputs).unwrap();
+/// let user = hone_modules::to_lm_message(&messages[1]);
+/// let Some(hone_lm::Content::Parts(parts)) = user.content else { panic!("parts") };
+/// assert!(matches!(&parts[1], hone_lm::ContentPart::ImageUrl { image_url } if image_url.url == "https://example.com/a.png"));
+/// ```
+pub fn to_lm_message(m: &hone_core::Message) -> hone_lm::Message {
+    let content = match m.parts().and_then(|parts| {
+        serde_json::from_value::<Vec<hone_lm::ContentPart>>(Value::Array(parts)).ok()
+    }) {
+        Some(parts) => hone_lm::Content::Parts(parts),
+        None => hone_lm::Content::Text(m.content.clone()),
+    };
     match m.role {
-        hone_core::Role::System => hone_lm::Message::system(m.content.clone()),
-        hone_core::Role::User => hone_lm::Message::user(m.content.clone()),
-        hone_core::Role::Assistant => hone_lm::Message::assistant(m.content.clone()),
+        hone_core::Role::System => hone_lm::Message::system(content),
+        hone_core::Role::User => hone_lm::Message::user(content),
+        hone_core::Role::Assistant => hone_lm::Message::assistant(content),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::parts::mark_images;
 use super::pyfmt::{json_dumps, py_dedent, py_splitlines, py_str, py_strip};
 use crate::signature::{Field, FieldRole, Signature};
 use crate::types::{FieldType, python_str};
@@ -161,6 +162,14 @@ pub(crate) fn type_reminder(field: &Field) -> String {
 /// assert_eq!(format_field_value(&n, &json!(3)), "3");
 /// ```
 pub fn format_field_value(field: &Field, value: &Value) -> String {
+    if field.ty.has_image() {
+        let marked = mark_images(value, &field.ty);
+        return format_value(field, &marked);
+    }
+    format_value(field, value)
+}
+
+fn format_value(field: &Field, value: &Value) -> String {
     match value {
         Value::Array(items) if field.ty == FieldType::Str => format_text_list(items),
         Value::Array(_) | Value::Object(_) => json_dumps(value),

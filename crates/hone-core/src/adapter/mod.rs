@@ -30,6 +30,7 @@ mod describe;
 mod error;
 mod history;
 mod json;
+pub mod parts;
 pub mod pyfmt;
 mod render;
 mod xml;

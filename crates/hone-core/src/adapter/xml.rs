@@ -49,8 +49,12 @@ fn tagged(field: &Field, role: FieldRole, value: &Value) -> String {
     if output && uses_nested_xml(&field.ty) && matches!(value, Value::Array(_) | Value::Object(_)) {
         return value_to_xml(value, &field.name, None);
     }
-    let mut text = format_field_value(field, value);
-    if output && field.ty == FieldType::Str {
+    wrap(field, role, format_field_value(field, value))
+}
+
+/// A field's formatted text in its tags (an output `str` escaped).
+fn wrap(field: &Field, role: FieldRole, mut text: String) -> String {
+    if role == FieldRole::Output && field.ty == FieldType::Str {
         text = text.replace('&', "&amp;").replace('<', "&lt;");
     }
     format!("<{0}>\n{text}\n</{0}>", field.name)
@@ -69,7 +73,8 @@ impl Render for XmlAdapter {
                     if role == FieldRole::Output && uses_nested_xml(&f.ty) {
                         type_to_xml(&f.name, &f.ty)
                     } else {
-                        join_tagged(vec![tagged(f, role, &Value::String(placeholder(f, role)))])
+                        // The placeholder is text, never an image.
+                        join_tagged(vec![wrap(f, role, placeholder(f, role))])
                     }
                 })
                 .collect::<Vec<_>>()

@@ -95,6 +95,10 @@ fn check(
             Some(m) => Ok(m.value.clone()),
             None => fail(path, &format!("a value of the enum {}", e.name), v),
         },
+        FieldType::Image => match crate::adapter::parts::image_url(v) {
+            Some(url) => Ok(Value::String(url.to_owned())),
+            None => fail(path, "an image (a URL or data URI)", v),
+        },
         FieldType::Code { .. } => match v {
             Value::String(code) => Ok(Value::String(filter_code(code))),
             Value::Object(map) => match map.get("code") {
