@@ -62,6 +62,18 @@ class WriteCode(dspy.Signature):
     test: dspy.Code["python"] = dspy.OutputField()
 
 
+class Describe(dspy.Signature):
+    """Describe the pictures."""
+
+    photo: dspy.Image = dspy.InputField()
+    question: str = dspy.InputField()
+    gallery: list[dspy.Image] = dspy.InputField(desc="more pictures")
+    extra: Optional[dspy.Image] = dspy.InputField()
+    caption: str = dspy.OutputField()
+
+
+PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+
 def _triage_program():
     program = dspy.Predict(Triage)
     program.demos = [
@@ -81,19 +93,27 @@ def _code_program():
 
 _TRIAGE = _triage_program()
 
-class Describe(dspy.Signature):
-    """Describe the pictures."""
 
-    photo: dspy.Image = dspy.InputField()
-    question: str = dspy.InputField()
-    gallery: list[dspy.Image] = dspy.InputField(desc="more pictures")
-    extra: Optional[dspy.Image] = dspy.InputField()
-    caption: str = dspy.OutputField()
+def _describe_program():
+    program = dspy.Predict(Describe)
+    program.demos = [
+        dspy.Example(photo=dspy.Image("https://example.com/cat.jpg"), question="What animal?",
+                     gallery=[dspy.Image(PNG)], extra=None, caption="A cat.").with_inputs("photo", "question",
+                                                                                          "gallery", "extra"),
+    ]
+    return program
 
 
-PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+_DESCRIBE = _describe_program()
 
 CASES = [
+    {
+        # What the saved program `programs/image_describe.json` renders (its signature and demos).
+        "name": "t_image_saved_program",
+        "signature": _DESCRIBE.signature,
+        "demos": _DESCRIBE.demos,
+        "inputs": {"photo": dspy.Image(PNG), "question": "And this?", "gallery": [], "extra": None},
+    },
     {
         "name": "t_image_inputs",
         "signature": Describe,
@@ -199,4 +219,4 @@ CASES = [
 
 
 
-PROGRAMS = {"enum_triage": _TRIAGE, "code_writer": _code_program()}
+PROGRAMS = {"enum_triage": _TRIAGE, "image_describe": _DESCRIBE, "code_writer": _code_program()}

@@ -628,4 +628,36 @@ mod render {
             assert_eq!(parsed.get("color"), Some(&json!("RED")));
         }
     }
+
+    /// DSPy's saved program with image inputs (its image demos saved as DSPy's marked-up
+    /// parts) renders DSPy's messages, content parts included, in every adapter.
+    #[test]
+    fn dspy_image_program_renders_like_dspy() {
+        use hone_core::adapter::AdapterKind;
+        use hone_core::conformance::signature_from_reference;
+
+        let declared =
+            signature_from_reference(&read_json("dspy-golden/t_image_inputs/signature.json"))
+                .expect("the golden signature reads");
+        let state = ProgramState::from_json_str_with(
+            &read("dspy-golden/programs/image_describe.json"),
+            &ProgramStructure::single(declared),
+        )
+        .expect("loads");
+        let inputs = read_json("dspy-golden/t_image_saved_program/inputs.json");
+        let p = state.predictor(ROOT_PREDICTOR).expect("root predictor");
+        for kind in AdapterKind::all() {
+            let got: Vec<Value> = kind
+                .adapter()
+                .format(&p.signature, &p.demos, &example(inputs.clone()))
+                .expect("formats")
+                .iter()
+                .map(|m| json!({"role": m.role, "content": m.content_value()}))
+                .collect();
+            let want = read_json(&format!(
+                "dspy-golden/t_image_saved_program/{kind}.messages.json"
+            ));
+            assert_eq!(Value::Array(got), want, "{kind}");
+        }
+    }
 }

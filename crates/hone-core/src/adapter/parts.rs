@@ -37,6 +37,8 @@ fn image_marker(url: &str) -> Value {
 /// parts, as pydantic serializes a `dspy.Image` before DSPy formats a field.
 pub(crate) fn mark_images(value: &Value, ty: &FieldType) -> Value {
     match (ty, value) {
+        // Already marked up: how DSPy saves an image demo (`program.save`).
+        (FieldType::Image, Value::String(s)) if s.starts_with(CUSTOM_TYPE_START) => value.clone(),
         (FieldType::Image, v) => image_url(v).map_or_else(|| v.clone(), image_marker),
         (FieldType::List { item }, Value::Array(items)) => {
             Value::Array(items.iter().map(|v| mark_images(v, item)).collect())
