@@ -4,7 +4,9 @@
 //! annotation: `String` → `str`, `Vec<T>` → `list[T]`, `Option<T>` → `Optional[T]`,
 //! `HashMap<String, T>` → `dict[str, T]`, and so on. `#[derive(FieldTyped)]` (from `hone-derive`,
 //! re-exported here with the default `derive` feature) implements it for structs (a pydantic-like
-//! model) and for enums of unit variants (a `Literal[...]`).
+//! model) and for enums of unit variants (a `Literal[...]`, or with `#[hone(enum_class)]` a
+//! named enum, as a Python `enum.Enum` class: the enum's name in prompts, the variants as
+//! members named by their Rust names with their serde names as values).
 //!
 //! [`TypedSignature`] is what `#[derive(Signature)]` implements for a struct whose fields are the
 //! signature's inputs and outputs.
