@@ -38,6 +38,18 @@ pub enum ExportError {
         /// The predictor name.
         predictor: String,
     },
+    /// An input holds images, which a template of text slots cannot carry.
+    #[error(
+        "predictor `{predictor}`: input `{field}` holds images, which exported prompts do not \
+         support yet (an image is sent as its own content part, not as text in a slot); call \
+         the program itself for image inputs"
+    )]
+    ImageInput {
+        /// The predictor name.
+        predictor: String,
+        /// The image input.
+        field: String,
+    },
     /// A field name that Jinja reads as something other than a variable.
     #[error(
         "predictor `{predictor}`: input field `{field}` cannot be a Jinja variable (Jinja reads \

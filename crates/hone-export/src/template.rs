@@ -108,6 +108,12 @@ impl PromptTemplate {
             .iter()
             .filter(|f| Some(&f.name) != history_field.as_ref())
             .collect();
+        if let Some(f) = slot_fields.iter().find(|f| f.ty.has_image()) {
+            return Err(ExportError::ImageInput {
+                predictor: predictor.to_owned(),
+                field: f.name.clone(),
+            });
+        }
         let mut inputs = Example::new();
         for (i, f) in slot_fields.iter().enumerate() {
             inputs.insert(f.name.clone(), Value::String(marker(i)));

@@ -190,3 +190,18 @@ fn openai_slots_are_filled_once() {
     let last = &messages.last().expect("messages").content;
     assert!(last.contains("[[ ## question ## ]]\n{{question}}\n"));
 }
+
+#[test]
+fn image_inputs_are_refused_with_a_reason() {
+    let state = hone_core::state::PredictorState::new(
+        Signature::parse("photo: Image, question -> caption").expect("signature"),
+    );
+    for kind in AdapterKind::all() {
+        let e = PromptTemplate::new("describe", &state, kind).expect_err("images have no slot");
+        assert!(
+            e.to_string()
+                .starts_with("predictor `describe`: input `photo` holds images"),
+            "{e}"
+        );
+    }
+}

@@ -24,6 +24,34 @@ pub(crate) fn image_url(value: &Value) -> Option<&str> {
     }
 }
 
+/// An image's bytes as the `data:` URI an image input takes (what `dspy.Image` makes of file
+/// bytes): `data:<mime>;base64,<standard base64>`.
+///
+/// ```
+/// use hone_core::adapter::parts::image_data_uri;
+/// assert_eq!(image_data_uri("image/png", b"\x89PNG"), "data:image/png;base64,iVBORw==");
+/// ```
+pub fn image_data_uri(mime: &str, bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = format!("data:{mime};base64,");
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// `dspy.Image.serialize_model`: the marked-up parts of one image.
 fn image_marker(url: &str) -> Value {
     let parts = json!([{"type": "image_url", "image_url": {"url": url}}]);
@@ -120,6 +148,14 @@ fn parse_parts(inner: &str) -> Option<Vec<Value>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_uris_are_standard_base64() {
+        assert_eq!(image_data_uri("image/gif", b""), "data:image/gif;base64,");
+        assert_eq!(image_data_uri("a/b", b"f"), "data:a/b;base64,Zg==");
+        assert_eq!(image_data_uri("a/b", b"fo"), "data:a/b;base64,Zm8=");
+        assert_eq!(image_data_uri("a/b", b"foobar"), "data:a/b;base64,Zm9vYmFy");
+    }
 
     #[test]
     fn images_become_parts_between_text() {
