@@ -1,8 +1,9 @@
 //! Field types: what a signature field holds, how DSPy names it, and its JSON Schema.
 //!
 //! [`FieldType`] mirrors the Python annotations DSPy users write (`str`, `int`, `list[str]`,
-//! `Literal['a', 'b']`, `Optional[int]`, a pydantic model, an `enum.Enum` class, ...). Three views of a type matter to
-//! the prompt hone sends, and each must equal DSPy's byte for byte:
+//! `Literal['a', 'b']`, `Optional[int]`, a pydantic model, an `enum.Enum` class, DSPy's `Code`
+//! and `Image`, ...). Three views of a type matter to the prompt hone sends, and each must equal
+//! DSPy's byte for byte:
 //!
 //! * [`FieldType::python_name`]: the annotation name shown in the system message
 //!   (`list[Person]`, `Union[str, NoneType]`), as DSPy's `get_annotation_name` prints it;
@@ -150,7 +151,8 @@ impl EnumType {
     }
 }
 
-/// Python's `==` between two JSON-like values: numbers and booleans compare by value.
+/// Python's `==` between two scalar values (enum and literal values): numbers and booleans
+/// compare by value, so `1 == 1.0 == True`.
 pub(crate) fn python_eq(a: &Value, b: &Value) -> bool {
     let num = |x: &Value| match x {
         Value::Number(n) => n.as_f64(),
@@ -160,9 +162,6 @@ pub(crate) fn python_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Null, Value::Null) => true,
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| python_eq(p, q))
-        }
         _ => matches!((num(a), num(b)), (Some(x), Some(y)) if x == y),
     }
 }

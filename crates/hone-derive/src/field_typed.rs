@@ -19,6 +19,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let mut krate = default_crate_path();
     let mut name = ident.to_string();
     let mut enum_class = false;
+    let mut name_given = false;
     for attr in &input.attrs {
         if !attr.path().is_ident("hone") {
             continue;
@@ -28,6 +29,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                 krate = crate_path(&string_value(&meta)?)?;
             } else if meta.path.is_ident("name") {
                 name = string_value(&meta)?.value();
+                name_given = true;
             } else if meta.path.is_ident("enum_class") && !is_struct {
                 enum_class = true;
             } else {
@@ -43,6 +45,15 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             }
             Ok(())
         })?;
+    }
+    if name_given && !is_struct && !enum_class {
+        return Err(syn::Error::new(
+            ident.span(),
+            format!(
+                "`#[hone(name = \"...\")]` on enum `{ident}` names an enum class: add \
+                 `#[hone(enum_class)]`, or drop the name (a `Literal[...]` has none)"
+            ),
+        ));
     }
     if !input.generics.params.is_empty() {
         return Err(syn::Error::new(

@@ -23,7 +23,7 @@ pub use validate::validate;
 use serde_json::Value;
 
 use crate::adapter::pyfmt::{py_str, py_strip};
-use crate::types::FieldType;
+use crate::types::{FieldType, python_eq};
 
 /// Converts an LM's value for a field (text from a section, or a JSON value from a JSON object)
 /// to the field's type. The error says what was expected.
@@ -52,7 +52,7 @@ pub fn parse_value(value: &Value, ty: &FieldType) -> Result<Value, String> {
     }
     let mut value = value.clone();
     if let FieldType::Literal { values } = ty {
-        if values.iter().any(|a| literal_in(a, &value)) {
+        if values.iter().any(|a| python_eq(a, &value)) {
             return Ok(value);
         }
         if let Value::String(s) = &value {
@@ -96,20 +96,6 @@ pub fn parse_value(value: &Value, ty: &FieldType) -> Result<Value, String> {
         // DSPy retries its own types (`Code`) with the original text.
         Err(e) if matches!(ty, FieldType::Code { .. }) => validate(&value, ty).map_err(|_| e),
         other => other,
-    }
-}
-
-/// Python's `value in (allowed,)` for one allowed literal value.
-fn literal_in(allowed: &Value, value: &Value) -> bool {
-    let num = |x: &Value| match x {
-        Value::Number(n) => n.as_f64(),
-        Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
-        _ => None,
-    };
-    match (allowed, value) {
-        (Value::String(a), Value::String(b)) => a == b,
-        (Value::Null, Value::Null) => true,
-        _ => matches!((num(allowed), num(value)), (Some(a), Some(b)) if a == b),
     }
 }
 
