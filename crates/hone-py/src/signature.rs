@@ -1,7 +1,8 @@
 //! Signatures from Python: DSPy's string form, or the field list a class-form signature
 //! (`class QA(hone.Signature)`) compiles to in the Python layer.
 
-use hone_core::pytype::{NoCustomTypes, parse_type};
+use hone_core::pytype::{TypeResolver, parse_type};
+use hone_core::types::EnumType;
 use hone_core::{Field, FieldType, Signature};
 use pyo3::prelude::*;
 use serde::Deserialize;
@@ -25,6 +26,9 @@ struct FieldSpec {
     desc: Option<String>,
     #[serde(default)]
     prefix: Option<String>,
+    /// The `enum.Enum` classes the annotation names (by class name), with their members.
+    #[serde(default)]
+    enums: Vec<EnumType>,
 }
 
 /// A class-form signature as the Python layer describes it.
@@ -39,7 +43,20 @@ struct SignatureSpec {
     outputs: Vec<FieldSpec>,
 }
 
+/// The enum classes a field's annotation names, as the Python layer describes them.
+struct Enums<'a>(&'a [EnumType]);
+
+impl TypeResolver for Enums<'_> {
+    fn resolve(&self, name: &str) -> Option<FieldType> {
+        self.0
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| FieldType::enumeration(e.clone()))
+    }
+}
+
 fn field(spec: FieldSpec, signature: &str) -> Result<Field, Error> {
+    let enums = Enums(&spec.enums);
     let ty = match (&spec.schema, &spec.annotation) {
         (Some(schema), annotation) => {
             let from_schema = FieldType::from_json_schema(schema).map_err(|e| {
@@ -49,12 +66,12 @@ fn field(spec: FieldSpec, signature: &str) -> Result<Field, Error> {
                     spec.name
                 ))
             })?;
-            match annotation.as_deref().map(|a| parse_type(a, &NoCustomTypes)) {
+            match annotation.as_deref().map(|a| parse_type(a, &enums)) {
                 Some(Ok(exact)) if exact.json_schema() == *schema => exact,
                 _ => from_schema,
             }
         }
-        (None, Some(annotation)) => parse_type(annotation, &NoCustomTypes).map_err(|e| {
+        (None, Some(annotation)) => parse_type(annotation, &enums).map_err(|e| {
             Error::InvalidSignature(format!(
                 "signature `{signature}`, field `{}`: type `{annotation}` is not supported: {e}",
                 spec.name

@@ -50,6 +50,9 @@ def _value(name: str, type_: str, system: str, tool_calls: int) -> str:
         args = re.search(r"\(1\) \w+.*?It takes arguments (\{.*?\})\.\n", system, re.S)
         names = list(ast.literal_eval(args.group(1))) if args else []
         return json.dumps({n: "12 * 3" if "expression" in n else "David Gregory" for n in names})
+    one_of = re.search(r"\{" + name + r"\}\s+# note: the value you produce must (?:exactly match \(no extra characters\) )?be one of: ([^\n]*)|\{" + name + r"\}\s+# note: the value you produce must exactly match \(no extra characters\) one of: ([^\n]*)", system)
+    if one_of:   # a Literal or an enum class: its first value
+        return (one_of.group(1) or one_of.group(2)).split("; ")[0]
     if type_.startswith("Literal"):
         options = ast.literal_eval(type_[len("Literal"):].strip())
         return options[0] if isinstance(options, (tuple, list)) else options

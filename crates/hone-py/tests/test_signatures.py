@@ -48,6 +48,8 @@ def test_class_form_docstring_types_and_descriptions():
     assert "2. `history` (Union[list[str], NoneType]):" in system  # as DSPy names it
     assert "1. `team` (Literal['billing', 'tech']):" in system
     assert "3. `scores` (dict[str, float]): per team" in system
+    assert "2. `urgency` (Level):" in system   # an enum class by its name, as DSPy shows it
+    assert "# note: the value you produce must be one of: low; high" in system
     assert system.endswith("Triage the support ticket.")
 
 

@@ -60,7 +60,7 @@ def annotation_name(tp: Any) -> str:
     if tp is _NONE or tp is None:
         return "None"
     if inspect.isclass(tp) and issubclass(tp, enum.Enum):
-        return "Literal[" + ", ".join(repr(m.value) for m in tp) + "]"
+        return tp.__name__   # a named enum, as DSPy shows it: `(Level)`
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin is None:
@@ -76,8 +76,25 @@ def annotation_name(tp: Any) -> str:
     return f"{name}[" + ", ".join(annotation_name(a) for a in args) + "]"
 
 
+def _enum_classes(tp: Any, out: dict[str, Any]) -> dict[str, Any]:
+    """The ``enum.Enum`` classes an annotation names, described for hone's core."""
+    if inspect.isclass(tp) and issubclass(tp, enum.Enum):
+        doc = tp.__dict__.get("__doc__")
+        out[tp.__name__] = {
+            "name": tp.__name__,
+            "description": inspect.cleandoc(doc) if doc else None,
+            "members": [{"name": m.name, "value": m.value} for m in tp],
+        }
+    for arg in typing.get_args(tp):
+        _enum_classes(arg, out)
+    return out
+
+
 def _field_spec(name: str, info: _FieldInfo) -> dict[str, Any]:
     spec: dict[str, Any] = {"name": name, "annotation": annotation_name(info.annotation)}
+    enums = _enum_classes(info.annotation, {})
+    if enums:
+        spec["enums"] = [{k: v for k, v in e.items() if v is not None} for e in enums.values()]
     if _has_model(info.annotation):
         from pydantic import TypeAdapter  # only signatures with models need pydantic
 
