@@ -40,6 +40,102 @@ def yes(ok):
     return "—" if ok is None else ("yes" if ok else "**no**")
 
 
+def python_section(rows):
+    """The Python section (bench/python/bench.py): lines of markdown, or none if it did not run."""
+    by_variant = {}
+    for (section, side), rs in rows.items():
+        if section.startswith("py-"):
+            for r in rs:
+                by_variant[(section, side, r.get("variant"))] = r
+    if not by_variant:
+        return []
+    out = []
+    w = out.append
+    hone_v = (by_variant.get(("py-overhead", "hone", None)) or {}).get("versions", {})
+    dspy_v = (by_variant.get(("py-overhead", "dspy", None)) or {}).get("versions", {})
+    w("## Python: hone's package and DSPy, both called from Python\n")
+    w(f"`bench/python/bench.py`, run by hone's venv (the wheel built from this tree; Python "
+      f"{hone_v.get('python', '?')}, httpx {hone_v.get('httpx', '?')}) and by DSPy's (DSPy "
+      f"{dspy_v.get('dspy', '?')}, litellm {dspy_v.get('litellm', '?')}, httpx {dspy_v.get('httpx', '?')}) "
+      "against the same `hone-sim` servers. Both sides: `Predict(\"question -> answer: int\")`, "
+      "one LM (`openai/sim-1`), cache off, no retries.\n")
+    w("### Per-call cost of `Predict` from Python (0 ms latency, sequential)\n")
+    w("Each process times its framework's `Predict` calls against a bare httpx client of its own venv "
+      "posting the same messages (`httpx.Client` for `program(...)`, `httpx.AsyncClient` in one task "
+      "for `await program.acall(...)`); the median of several rounds. `above httpx` is the "
+      "framework's time per call minus the bare client's; hone's HTTP client is reqwest, so its "
+      "number is negative when reqwest and hone together cost less than httpx alone.\n")
+    ho, do = by_variant.get(("py-overhead", "hone", None)), by_variant.get(("py-overhead", "dspy", None))
+    same = None if not (ho and do) else ho.get("messages_sha256") == do.get("messages_sha256")
+    w("| call | hone (µs) | httpx beside hone (µs) | hone above httpx (µs) | DSPy (µs) | httpx beside DSPy (µs) | DSPy above httpx (µs) | hone ÷ DSPy | met (hone < 100 µs above httpx) |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for label, prefix in [("`program(question=...)`", ""), ("`await program.acall(question=...)`", "async_")]:
+        g = lambda r, k: None if r is None else r.get(prefix + k)  # noqa: E731
+        hf, hr, hov = g(ho, "framework_us"), g(ho, "raw_us"), g(ho, "overhead_us")
+        df, dr, dov = g(do, "framework_us"), g(do, "raw_us"), g(do, "overhead_us")
+        w(f"| {label} | {fmt(hf, 1)} | {fmt(hr, 1)} | {fmt(hov, 1)} | {fmt(df, 1)} | {fmt(dr, 1)} | {fmt(dov, 1)} | "
+          f"{fmt(ratio(hf, df), 3)} | {yes(None if hov is None else hov < 100)} |")
+    calls = " / ".join(str(r.get("calls")) for r in (ho, do) if r)
+    w(f"\nCalls per round (hone / DSPy): {calls}. The two sides send the same prompt "
+      f"(digest of the rendered messages equal): {yes(same)}.\n")
+
+    modes = [("asyncio", "asyncio tasks (`await program.acall(...)`)"), ("threads", "threads (`program(...)`)"),
+             ("gevent", "gevent greenlets (`program(...)`, `monkey.patch_all()`)")]
+    if not any((f"py-{m}", "hone", "lm") in by_variant for m, _ in modes):
+        return out
+    n = next(r.get("calls") for k, r in by_variant.items() if k[0] != "py-overhead")
+    w(f"### {n} calls at once at 200 ms latency\n")
+    w(f"{n} calls started together from asyncio tasks, threads or gevent greenlets; the wall time from the "
+      f"start of the calls to the end of the last, as a multiple of one latency (the ideal is 1.0; the "
+      f"median of the rounds; every process makes one call before, so that imports are done, and the "
+      f"first round opens its connections). Each hone call passes its LM (`program(question=q, lm=lm)`). "
+      f"DSPy binds its LM in one of three ways: `dspy.configure(lm=lm)` once in the main thread before "
+      f"the calls (its documented default), `dspy.configure` in each task, thread or greenlet (as a "
+      f"program does when each worker picks its own LM), or `with dspy.context(lm=lm):` in each. "
+      f"`failed` counts the calls that raised, of {n}. The bare httpx client posts the same requests with "
+      f"no framework (`httpx.AsyncClient` for tasks, one shared `httpx.Client` otherwise).\n")
+    w("| calls from | bare httpx ÷ L | hone wall (s) | hone ÷ L | met (hone ≤ 1.05 × L) | DSPy `configure` once ÷ L | DSPy `configure` in each: failed | DSPy `context` in each ÷ L | hone ÷ DSPy (`context`) | rounds |")
+    w("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+    failures = {}
+    for mode, label in modes:
+        s = f"py-{mode}"
+        bare, hone = by_variant.get((s, "httpx", "bare")), by_variant.get((s, "hone", "lm"))
+        once, each, ctx = (by_variant.get((s, "dspy", v)) for v in ("configure", "configure-each", "context"))
+        wall = lambda r: None if r is None else r.get("wall_s")  # noqa: E731
+        per_l = lambda r: ratio(wall(r), LATENCY_S)  # noqa: E731
+        hl = per_l(hone)
+        failed = lambda r: "—" if r is None else f"{sum(r['failed'])} of {r['calls'] * r['rounds']}"  # noqa: E731
+        w(f"| {label} | {fmt(per_l(bare), 3)} | {fmt(wall(hone), 3)} | {fmt(hl, 3)} | {yes(None if hl is None else hl <= 1.05)} | "
+          f"{fmt(per_l(once), 3)} | {failed(each)} | {fmt(per_l(ctx), 3)} | {fmt(ratio(wall(hone), wall(ctx)), 3)} | "
+          f"{hone.get('rounds') if hone else '—'} |")
+        for side, r in [("hone", hone), ("httpx", bare), ("DSPy `configure` once", once),
+                        ("DSPy `configure` in each", each), ("DSPy `context` in each", ctx)]:
+            for message, count in (r or {}).get("errors", {}).items():
+                failures.setdefault(message.replace("`", "'"), []).append(f"{side}, {mode}: {count}")
+    if failures:
+        w("\nWhat the failed calls raised:\n")
+        for message, where in failures.items():
+            w(f"- `{message}` ({'; '.join(where)})")
+    w("")
+    return out
+
+
+def splice(path, section):
+    """Replaces the Python section of the markdown file at `path` (up to the next `## ` heading),
+    or puts it before the cold-start section if the file has none."""
+    with open(path) as f:
+        lines = f.read().split("\n")
+    heading = section[0].strip()
+    start = next((i for i, line in enumerate(lines) if line == heading), None)
+    if start is None:
+        start = next((i for i, line in enumerate(lines) if line.startswith("## Cold start")), len(lines))
+        end = start
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    with open(path, "w") as f:
+        f.write("\n".join(lines[:start] + section + lines[end:]))
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -59,8 +155,22 @@ def main():
     p.add_argument("--instruction-opt")
     p.add_argument("--distributed")
     p.add_argument("--command", required=True)
+    p.add_argument("--only", choices=["python"], help="render only this section")
+    p.add_argument("--splice", help="with --only: put the section into this markdown file in place")
     a = p.parse_args()
     rows = load(a.raw)
+    if a.only:
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        section = python_section(rows)
+        if not section:
+            raise SystemExit(f"report.py: {a.raw} has no lines of the {a.only} section")
+        section[1:1] = [f"Measured {now} by `{a.command.strip()}` in {a.elapsed // 60} min {a.elapsed % 60} s "
+                        f"(this section only; load average at the end "
+                        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}).\n"]
+        if a.splice:
+            splice(a.splice, section)
+        print("\n".join(section))
+        return
     get = lambda section, side, key: (rows.get((section, side)) or [{}])[-1].get(key)  # noqa: E731
     every = lambda section, side, key: [r.get(key) for r in rows.get((section, side), [])]  # noqa: E731
     out = []
@@ -161,6 +271,9 @@ def main():
             with open(path) as f:
                 w(f.read().strip())
             w("")
+
+    for line in python_section(rows):
+        w(line)
 
     w("## Cold start and install size\n")
     w("| metric | hone | DSPy | hone ÷ DSPy | target | met |")
