@@ -6,6 +6,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import subprocess
 
 LATENCY_S = 0.2
@@ -54,9 +55,9 @@ def python_section(rows):
     hone_v = (by_variant.get(("py-overhead", "hone", None)) or {}).get("versions", {})
     dspy_v = (by_variant.get(("py-overhead", "dspy", None)) or {}).get("versions", {})
     w("## Python: hone's package and DSPy, both called from Python\n")
-    w(f"`bench/python/bench.py`, run by hone's venv (the wheel built from this tree; Python "
-      f"{hone_v.get('python', '?')}, httpx {hone_v.get('httpx', '?')}) and by DSPy's (DSPy "
-      f"{dspy_v.get('dspy', '?')}, litellm {dspy_v.get('litellm', '?')}, httpx {dspy_v.get('httpx', '?')}) "
+    listed = lambda v: ", ".join(f"{k} {x}" for k, x in v.items()) or "versions not recorded"  # noqa: E731
+    w(f"`bench/python/bench.py`, run by hone's venv (the wheel built from this tree; {listed(hone_v)}) and "
+      f"by DSPy's ({listed(dspy_v)}; the packages each process had loaded) "
       "against the same `hone-sim` servers. Both sides: `Predict(\"question -> answer: int\")`, "
       "one LM (`openai/sim-1`), cache off, no retries.\n")
     w("### Per-call cost of `Predict` from Python (0 ms latency, sequential)\n")
@@ -64,7 +65,8 @@ def python_section(rows):
       "posting the same messages (`httpx.Client` for `program(...)`, `httpx.AsyncClient` in one task "
       "for `await program.acall(...)`); the median of several rounds. `above httpx` is the "
       "framework's time per call minus the bare client's; hone's HTTP client is reqwest, so its "
-      "number is negative when reqwest and hone together cost less than httpx alone.\n")
+      "number is negative when reqwest and hone together cost less than httpx alone. DSPy's process "
+      "loads httpx and not litellm for its `openai/` LM.\n")
     ho, do = by_variant.get(("py-overhead", "hone", None)), by_variant.get(("py-overhead", "dspy", None))
     same = None if not (ho and do) else ho.get("messages_sha256") == do.get("messages_sha256")
     w("| call | hone (µs) | httpx beside hone (µs) | hone above httpx (µs) | DSPy (µs) | httpx beside DSPy (µs) | DSPy above httpx (µs) | hone ÷ DSPy | met (hone < 100 µs above httpx) |")
@@ -112,6 +114,13 @@ def python_section(rows):
                         ("DSPy `configure` in each", each), ("DSPy `context` in each", ctx)]:
             for message, count in (r or {}).get("errors", {}).items():
                 failures.setdefault(message.replace("`", "'"), []).append(f"{side}, {mode}: {count}")
+    rust = [r.get("wall_s") for r in rows.get(("py-rust", "hone"), [])]
+    if rust:
+        med = statistics.median(rust)
+        w(f"\nThe floor on this machine at the time: the same {n} calls at once from Rust (`hone-bench evaluate "
+          f"--concurrency {n}` over {n} examples, a new process, and so new connections, each time) took "
+          f"{med:.3f} s = {med / LATENCY_S:.3f} × L (the median of {len(rust)}: "
+          f"{', '.join(f'{x:.3f}' for x in rust)} s).")
     if failures:
         w("\nWhat the failed calls raised:\n")
         for message, where in failures.items():

@@ -19,7 +19,8 @@ Each command prints one JSON object on stdout:
                context     `with dspy.context(lm=lm):` in each task, thread or greenlet
         httpx  bare        the bare client posting the same request, no framework
       The wall time of each round (from the start of the calls to the end of the last one), the
-      calls that failed and why. The first round's connections are new on every side.
+      calls that failed and why. Every side makes one call first (imports, one connection); the
+      first round opens the other connections.
 
 Both sides: one LM, cache off, no retries; the model `sim-1` with DSPy's `openai/` prefix.
 """
@@ -119,6 +120,13 @@ class Dspy:
     def messages(self, q):
         return self.dspy.ChatAdapter().format(self.predict.signature, demos=[], inputs={"question": q})
 
+    def call(self, q):
+        """A call with the LM `dspy.configure` set."""
+        return self.predict(question=q)
+
+    async def acall(self, q):
+        return await self.predict.acall(question=q)
+
     def warm_up(self):
         # A call that binds nothing process-wide, so that `configure-each` starts unconfigured.
         with self.dspy.context(lm=self.lm):
@@ -209,7 +217,7 @@ SIDES = {"hone": Hone, "dspy": Dspy, "httpx": Bare}
 def versions():
     """The versions of Python and of the packages this process measured with."""
     out = {"python": platform.python_version()}
-    for name in ("hone", "dspy", "litellm", "httpx", "gevent"):
+    for name in ("hone", "dspy", "litellm", "openai", "httpx", "gevent"):
         if name in sys.modules:
             out[name] = importlib.metadata.version(name)
     return out
@@ -245,7 +253,7 @@ def overhead(args):
     def framework_sync():
         started = time.perf_counter()
         for q in questions:
-            assert answered(side.call(q) if args.side == "hone" else side.predict(question=q))
+            assert answered(side.call(q))
         return per_call(started)
 
     async def raw_async(aclient):
@@ -257,7 +265,7 @@ def overhead(args):
     async def framework_async():
         started = time.perf_counter()
         for q in questions:
-            assert answered(await (side.acall(q) if args.side == "hone" else side.predict.acall(question=q)))
+            assert answered(await side.acall(q))
         return per_call(started)
 
     out = {"calls": args.calls, "repeats": args.repeats, "messages_sha256": digest}
