@@ -3,7 +3,7 @@
 
 use hone_core::{Example, Prediction};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList};
 use serde_json::{Map, Value};
 
 use crate::error::Error;
@@ -62,4 +62,20 @@ pub fn to_example(
 /// A prediction's fields as a dict.
 pub fn prediction_to_python(py: Python<'_>, prediction: &Prediction) -> PyResult<Py<PyAny>> {
     to_python(py, &Value::Object(prediction.fields().clone()))
+}
+
+/// The examples of a split: dicts with the names of their input fields.
+pub fn examples(
+    rows: &Bound<'_, PyList>,
+    keys: Vec<Vec<String>>,
+    split: &str,
+) -> PyResult<Vec<Example>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, (row, keys)) in rows.iter().zip(keys).enumerate() {
+        let dict = row
+            .cast::<PyDict>()
+            .map_err(|_| Error::Value(format!("{split}[{i}] must be a dict of fields")))?;
+        out.push(to_example(dict, Some(keys))?);
+    }
+    Ok(out)
 }

@@ -10,10 +10,10 @@ use hone_eval::{Evaluate, EvaluationResult};
 use hone_lm::BoxFuture;
 use hone_modules::{Module, TraceEntry};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyList;
 use serde_json::Value;
 
-use crate::convert::{prediction_to_python, to_example, to_python};
+use crate::convert::{examples, prediction_to_python, to_python};
 use crate::error::Error;
 use crate::lm::describe;
 use crate::module::{PyCtx, module_of};
@@ -53,7 +53,7 @@ impl Metric for PyMetric {
         let prediction = prediction.clone();
         Box::pin(async move {
             let run = tokio::task::spawn_blocking(move || {
-                Python::attach(|py| -> Result<MetricValue, String> {
+                crate::runtime::with_python(|py| -> Result<MetricValue, String> {
                     let example = to_python(py, &example).map_err(|e| describe(py, &e))?;
                     let pred =
                         prediction_to_python(py, &prediction).map_err(|e| describe(py, &e))?;
@@ -139,13 +139,7 @@ pub fn evaluate(
     max_errors: Option<usize>,
     failure_score: f64,
 ) -> PyResult<Pending> {
-    let mut examples = Vec::with_capacity(devset.len());
-    for (i, (item, keys)) in devset.iter().zip(input_keys).enumerate() {
-        let dict = item
-            .cast::<PyDict>()
-            .map_err(|_| Error::Value(format!("devset[{i}] must be a dict of fields")))?;
-        examples.push(to_example(dict, Some(keys))?);
-    }
+    let examples = examples(devset, input_keys, "devset")?;
     if num_threads == 0 {
         return Err(Error::Value("num_threads must be at least 1".into()).into());
     }

@@ -40,6 +40,7 @@ fn _hone(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(program::load_program, m)?)?;
     m.add_function(wrap_pyfunction!(program::parallel, m)?)?;
     m.add_function(wrap_pyfunction!(log::set_log_level, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(export::export_program, m)?)?;
     m.add_function(wrap_pyfunction!(export::diff_program, m)?)?;
     error::register(m)?;

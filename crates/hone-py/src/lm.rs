@@ -333,7 +333,7 @@ impl Lm for CallableLm {
             let body = serde_json::to_value(&request)
                 .map_err(|e| LmError::Config(format!("could not encode the request: {e}")))?;
             let answer = tokio::task::spawn_blocking(move || {
-                Python::attach(|py| -> Result<Value, String> {
+                crate::runtime::with_python(|py| -> Result<Value, String> {
                     let arg = to_python(py, &body).map_err(|e| e.to_string())?;
                     let mut out = function.call1(py, (arg,)).map_err(|e| describe(py, &e))?;
                     let inspect = py.import("inspect").map_err(|e| e.to_string())?;

@@ -126,7 +126,7 @@ impl Module for PyProgram {
         let ctx = ctx.clone();
         Box::pin(async move {
             let run = tokio::task::spawn_blocking(move || {
-                Python::attach(|py| -> Result<Prediction, String> {
+                crate::runtime::with_python(|py| -> Result<Prediction, String> {
                     let inputs = to_python(py, &Value::Object(inputs.into_fields()))
                         .map_err(|e| describe(py, &e))?;
                     let ctx = Py::new(py, PyCtx { inner: ctx }).map_err(|e| describe(py, &e))?;
@@ -191,7 +191,7 @@ impl Tool for PyTool {
         let function = self.function.clone();
         Box::pin(async move {
             let run = tokio::task::spawn_blocking(move || {
-                Python::attach(|py| -> Result<Value, String> {
+                crate::runtime::with_python(|py| -> Result<Value, String> {
                     let kwargs =
                         to_python(py, &Value::Object(args)).map_err(|e| describe(py, &e))?;
                     let kwargs = kwargs
@@ -242,7 +242,7 @@ fn reward_fn(
 ) -> impl Fn(&Example, &Prediction) -> Result<f64, String> + Send + Sync {
     let function = Arc::new(function);
     move |example: &Example, prediction: &Prediction| {
-        Python::attach(|py| {
+        crate::runtime::with_python(|py| {
             let call = || -> PyResult<f64> {
                 let inputs = to_python(py, &Value::Object(example.fields().clone()))?;
                 let pred = prediction_to_python(py, prediction)?;

@@ -5,7 +5,6 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use hone_core::Example;
 use hone_core::state::ProgramState;
 use hone_eval::driver::{DriverConfig, StopReason, run_optimizer};
 use hone_eval::{CallSlots, Executor, InProcessExecutor, ProgramFactory, job_priority};
@@ -17,28 +16,12 @@ use pyo3::types::{PyDict, PyList};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::convert::{to_example, to_python, to_value};
+use crate::convert::{examples, to_python, to_value};
 use crate::error::{Error, StateError};
 use crate::evaluate::PyMetric;
 use crate::lm::{PyLm, describe};
 use crate::module::{PyCtx, module_of};
 use crate::pending::{IntoPython, Pending};
-
-/// The examples of a split: dicts with the names of their input fields.
-fn examples(
-    rows: &Bound<'_, PyList>,
-    keys: Vec<Vec<String>>,
-    split: &str,
-) -> PyResult<Vec<Example>> {
-    let mut out = Vec::with_capacity(rows.len());
-    for (i, (row, keys)) in rows.iter().zip(keys).enumerate() {
-        let dict = row
-            .cast::<PyDict>()
-            .map_err(|_| Error::Value(format!("{split}[{i}] must be a dict of fields")))?;
-        out.push(to_example(dict, Some(keys))?);
-    }
-    Ok(out)
-}
 
 /// Builds a candidate program from its state: a copy of the student with the state loaded.
 fn factory(student: &Bound<'_, PyAny>) -> ProgramFactory {
@@ -49,14 +32,15 @@ fn factory(student: &Bound<'_, PyAny>) -> ProgramFactory {
     let student = Arc::new(student.clone().unbind());
     Arc::new(move |state: &ProgramState| {
         let text = state.to_json_string_pretty();
-        Python::attach(|py| {
+        crate::runtime::with_python(|py| {
             let copy = student
                 .call_method1(py, "_hone_candidate", (text,))
-                .map_err(|e| ModuleError::InvalidInput {
-                    module: "candidate".into(),
-                    message: describe(py, &e),
-                })?;
+                .map_err(|e| describe(py, &e))?;
             Ok(Box::new(module_of(copy.bind(py))) as Box<dyn Module>)
+        })
+        .map_err(|message| ModuleError::InvalidInput {
+            module: "candidate".into(),
+            message,
         })
     })
 }

@@ -57,3 +57,35 @@ fn worker_threads() -> usize {
                 .unwrap_or(2)
         })
 }
+
+/// Stops the runtime of this process before the interpreter finalizes (the Python layer
+/// registers it with `atexit`): calls still running are dropped, and threads that run Python
+/// code (a metric, a tool, a `forward`) get a moment to finish while the interpreter can still
+/// take them. A call made afterwards starts a new runtime.
+#[pyo3::pyfunction]
+pub fn shutdown(py: pyo3::Python<'_>) {
+    let owned = RUNTIME
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    let Some(owned) = owned else { return };
+    if owned.pid != std::process::id() {
+        std::mem::forget(owned.runtime);
+        return;
+    }
+    match Arc::try_unwrap(owned.runtime) {
+        // Without the GIL, so that threads waiting for it can finish.
+        Ok(runtime) => py.detach(|| runtime.shutdown_timeout(std::time::Duration::from_secs(2))),
+        // Someone still holds it (a call being set up): leave it to the process's exit.
+        Err(shared) => std::mem::forget(shared),
+    }
+}
+
+/// Runs `f` with the GIL from one of the runtime's threads, or fails when the interpreter is
+/// finalizing (taking the GIL then would abort the process).
+pub fn with_python<R>(
+    f: impl for<'py> FnOnce(pyo3::Python<'py>) -> Result<R, String>,
+) -> Result<R, String> {
+    pyo3::Python::try_attach(f)
+        .unwrap_or_else(|| Err("the Python interpreter is shutting down".to_owned()))
+}

@@ -14,6 +14,7 @@ from gevent greenlets (waits go through the hub) and in forked processes.
 
 from __future__ import annotations
 
+import atexit as _atexit
 import logging as _logging
 
 from . import _hone
@@ -63,6 +64,8 @@ __version__ = _hone.__version__
 
 _logging.getLogger("hone").addHandler(_logging.NullHandler())
 _hone.set_log_level(_logging.getLogger("hone").getEffectiveLevel())
+# Calls still running on hone's runtime stop before the interpreter finalizes.
+_atexit.register(_hone.shutdown)
 
 __all__ = [
     "COPRO",

@@ -11,7 +11,7 @@ from . import _hone
 from ._wait import await_pending, wait
 from .lm import core_lm
 from .module import Module, _adapter_name
-from .primitives import Example, Prediction
+from .primitives import Example, Prediction, example_rows
 
 
 class EvaluationResult:
@@ -116,17 +116,7 @@ class Evaluate:
             raise TypeError("Evaluate needs a metric: Evaluate(devset=..., metric=my_metric)")
         if not isinstance(program, Module):
             raise TypeError(f"Evaluate runs a hone.Module, not {type(program).__name__}")
-        rows, keys = [], []
-        for i, ex in enumerate(self.devset):
-            if not isinstance(ex, Example):
-                ex = Example(ex)
-            if ex._input_keys is None:
-                raise ValueError(
-                    f"devset[{i}] has no input fields marked; build it with "
-                    "hone.Example(...).with_inputs('question', ...)"
-                )
-            rows.append({k: v for k, v in ex.items()})
-            keys.append(list(ex._input_keys))
+        rows, keys = example_rows(self.devset, "devset")
         ctx = _hone.Ctx(lm=core_lm(lm), adapter=_adapter_name(adapter))
         return _hone.evaluate(
             program, rows, keys, wrap_metric(metric), _metric_name(metric), ctx,

@@ -27,26 +27,11 @@ from ._wait import await_pending, wait
 from .evaluate import _metric_name, wrap_metric
 from .lm import core_lm
 from .module import Module, NativeModule, _adapter_name
-from .primitives import Example
+from .primitives import example_rows
 
 # DSPy's keyword arguments that change nothing in hone (reporting and logging).
 _NO_EFFECT = frozenset({"verbose", "track_stats", "log_dir", "display_progress", "display_table",
                         "requires_permission_to_run", "provide_traceback"})
-
-
-def _rows(examples: list[Any], split: str) -> tuple[list[dict], list[list[str]]]:
-    rows, keys = [], []
-    for i, ex in enumerate(examples):
-        if not isinstance(ex, Example):
-            ex = Example(ex)
-        if ex._input_keys is None:
-            raise ValueError(
-                f"{split}[{i}] has no input fields marked; build it with "
-                "hone.Example(...).with_inputs('question', ...)"
-            )
-        rows.append(dict(ex.items()))
-        keys.append(list(ex._input_keys))
-    return rows, keys
 
 
 class Run:
@@ -225,8 +210,8 @@ class Optimizer:
                 "teacher_settings={'lm': hone.LM(...)} to the optimizer"
             )
         self._take(compile_params)
-        train_rows, train_keys = _rows(trainset, "trainset")
-        val_rows, val_keys = _rows(valset, "valset") if valset is not None else (None, None)
+        train_rows, train_keys = example_rows(trainset, "trainset")
+        val_rows, val_keys = example_rows(valset, "valset") if valset is not None else (None, None)
         native = _hone.start(
             self.kind, self.params, student, student._parts(), train_rows, train_keys,
             val_rows, val_keys, wrap_metric(self.metric), _metric_name(self.metric),

@@ -138,3 +138,19 @@ class Prediction(Example):
     def __repr__(self) -> str:
         fields = ",\n    ".join(f"{k}={v!r}" for k, v in self._store.items())
         return f"Prediction(\n    {fields}\n)"
+
+
+def example_rows(examples: Any, split: str) -> tuple[list[dict[str, Any]], list[list[str]]]:
+    """Examples as hone's core takes them: their fields, and the names of their inputs."""
+    rows, keys = [], []
+    for i, ex in enumerate(examples):
+        if not isinstance(ex, Example):
+            ex = Example(ex)
+        if ex._input_keys is None:
+            raise ValueError(
+                f"{split}[{i}] has no input fields marked; build it with "
+                "hone.Example(...).with_inputs('question', ...)"
+            )
+        rows.append(dict(ex.items()))
+        keys.append(list(ex._input_keys))
+    return rows, keys
