@@ -419,7 +419,7 @@ mod tests {
         );
         let e = error_of(quote! { #[hone(name = "X")] enum E { A } });
         assert!(
-            e.starts_with("unknown key `name` in `#[hone(...)]` on `E`"),
+            e.starts_with("`#[hone(name = \"...\")]` on enum `E` names an enum class"),
             "{e}"
         );
         let e = error_of(quote! { enum E { #[serde(skip)] A } });
