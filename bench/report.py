@@ -41,6 +41,29 @@ def yes(ok):
     return "—" if ok is None else ("yes" if ok else "**no**")
 
 
+def optimize_rows(rows, w):
+    """The optimization from Python against the same one from the CLI (bench/python/optimize.py)."""
+    cli = {r["kind"]: r for r in rows.get(("py-optimize", "cli"), [])}
+    py = {r["kind"]: r for r in rows.get(("py-optimize", "python"), [])}
+    kinds = [k for k in cli if k in py]
+    if not kinds:
+        return
+    w("\n### An optimization from Python and from the CLI (200 ms latency)\n")
+    w("The program, data, metric, settings and seed of `testdata/programs/sentiment.toml` (one `Predict`, JSON "
+      "adapter, 20 train and 20 dev reviews) with the optimizer below, concurrency 8: `hone optimize` (the "
+      "whole process: it also scores the baseline and the best on dev) and `compile` from Python "
+      "(`bench/python/optimize.py`), each against a fresh simulator. The bound is `⌈LM calls ÷ 8⌉ × 200 ms`; "
+      "`Python ÷ CLI` compares the two walls each divided by its own bound.\n")
+    w("| optimizer | CLI wall (s) | CLI LM calls | CLI ÷ bound | Python wall (s) | Python LM calls | Python ÷ bound | Python ÷ CLI | met (≤ 1.10) | same best program |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    for kind in kinds:
+        c, p = cli[kind], py[kind]
+        bound = lambda r: -(-r["lm_calls"] // r.get("concurrency", 8)) * LATENCY_S  # noqa: E731
+        cb, pb = c["wall_s"] / bound(c), p["wall_s"] / bound(p)
+        w(f"| {kind} | {c['wall_s']:.2f} | {c['lm_calls']} | {cb:.3f} | {p['wall_s']:.2f} | {p['lm_calls']} | "
+          f"{pb:.3f} | {pb / cb:.3f} | {yes(pb / cb <= 1.10)} | {yes(c['best'] == p['best'])} |")
+
+
 def python_section(rows):
     """The Python section (bench/python/bench.py): lines of markdown, or none if it did not run."""
     by_variant = {}
@@ -114,6 +137,7 @@ def python_section(rows):
                         ("DSPy `configure` in each", each), ("DSPy `context` in each", ctx)]:
             for message, count in (r or {}).get("errors", {}).items():
                 failures.setdefault(message.replace("`", "'"), []).append(f"{side}, {mode}: {count}")
+    optimize_rows(rows, w)
     rust = [r.get("wall_s") for r in rows.get(("py-rust", "hone"), [])]
     if rust:
         med = statistics.median(rust)

@@ -78,6 +78,9 @@ pub enum Error {
     /// The runtime could not start.
     #[error("hone's runtime could not start: {0}")]
     Runtime(String),
+    /// An optimization run stopped with an error (the optimizer's, or its checkpoint's).
+    #[error(transparent)]
+    Driver(#[from] hone_eval::DriverError),
     /// A Python exception raised inside a callback (a tool, a metric, a `forward`).
     #[error("{0}")]
     Python(PyErr),
@@ -94,7 +97,7 @@ impl Error {
             Error::State(_) => StateError::new_err(message),
             Error::Lm(_) => LMError::new_err(message),
             Error::Eval(_) => EvaluationError::new_err(message),
-            Error::Runtime(_) => HoneError::new_err(message),
+            Error::Runtime(_) | Error::Driver(_) => HoneError::new_err(message),
             Error::Value(_) => PyValueError::new_err(message),
         }
     }

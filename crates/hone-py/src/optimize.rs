@@ -339,7 +339,7 @@ impl PyRun {
                 // The driver owns the optimizer while it runs, and hands it back at the end.
                 let report = run_optimizer(optimizer.as_mut(), executor.as_ref(), &config).await;
                 *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(optimizer);
-                let report = report.map_err(|e| Error::Runtime(e.to_string()))?;
+                let report = report?;
                 let best = report.best.map(|s| s.to_json_string_pretty());
                 let stopped = report.stop != StopReason::Done;
                 Ok(Box::new(Json(serde_json::json!({
