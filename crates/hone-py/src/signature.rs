@@ -29,6 +29,10 @@ struct FieldSpec {
     /// The `enum.Enum` classes the annotation names (by class name), with their members.
     #[serde(default)]
     enums: Vec<EnumType>,
+    /// `false` for a field of a string signature written without a type (DSPy's `str` by
+    /// default), so that edited signatures stay what their string said.
+    #[serde(default)]
+    type_declared: Option<bool>,
 }
 
 /// A class-form signature as the Python layer describes it.
@@ -80,6 +84,7 @@ fn field(spec: FieldSpec, signature: &str) -> Result<Field, Error> {
         (None, None) => FieldType::Str,
     };
     let mut f = Field::new(spec.name, ty);
+    f.type_declared = spec.type_declared.unwrap_or(true);
     if let Some(desc) = spec.desc {
         f = f.desc(desc);
     }

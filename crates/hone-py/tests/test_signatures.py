@@ -114,3 +114,15 @@ def test_examples_and_predictions():
         ex.missing
     pred = hone.Prediction(answer="a", score=0.5)
     assert pred.answer == "a" and float(hone.Prediction(score=0.5)) == 0.5
+
+
+def test_editing_a_string_signature_keeps_its_untyped_fields_untyped():
+    def fields(sig):
+        return hone.Predict(sig).dump_state()["hone"]["signature"]["inputs"]
+
+    plain = hone.Signature("review -> sentiment")
+    edited = plain.with_instructions("Label the review.")
+    assert fields(edited) == fields(plain)
+    assert plain.input_fields["review"].type_declared is False
+    typed = hone.Signature("review: str -> sentiment")
+    assert typed.input_fields["review"].type_declared is True

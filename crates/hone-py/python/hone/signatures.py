@@ -18,13 +18,15 @@ _NONE = type(None)
 class _FieldInfo:
     """What ``InputField`` / ``OutputField`` return: the field's role, description and prefix."""
 
-    __slots__ = ("role", "desc", "prefix", "annotation")
+    __slots__ = ("role", "desc", "prefix", "annotation", "type_declared")
 
     def __init__(self, role: str, desc: str | None = None, prefix: str | None = None) -> None:
         self.role = role
         self.desc = desc
         self.prefix = prefix
         self.annotation: Any = str
+        # False for a string signature's field written without a type.
+        self.type_declared = True
 
     def __repr__(self) -> str:
         kind = "InputField" if self.role == "input" else "OutputField"
@@ -103,6 +105,8 @@ def _field_spec(name: str, info: _FieldInfo) -> dict[str, Any]:
         spec["desc"] = info.desc
     if info.prefix is not None:
         spec["prefix"] = info.prefix
+    if not info.type_declared:
+        spec["type_declared"] = False
     return spec
 
 
@@ -137,7 +141,9 @@ class SignatureMeta(type):
                     f"signature `{name}`: field `{field_name}` needs `= hone.InputField()` or "
                     "`= hone.OutputField()`"
                 )
+            declared = info.type_declared
             info = _FieldInfo(info.role, info.desc, info.prefix)
+            info.type_declared = declared
             info.annotation = _resolve(hint, namespace, scope)
             fields[field_name] = info
         for field_name, info in namespace.items():
@@ -252,7 +258,9 @@ def _from_parts(name: str, instructions: str | None, fields: dict[str, _FieldInf
     namespace: dict[str, Any] = {"__doc__": instructions, "__annotations__": {}}
     for n, f in fields.items():
         namespace["__annotations__"][n] = f.annotation
-        namespace[n] = _FieldInfo(f.role, f.desc, f.prefix)
+        copy = _FieldInfo(f.role, f.desc, f.prefix)
+        copy.type_declared = f.type_declared
+        namespace[n] = copy
     return SignatureMeta(name, (Signature,), namespace)
 
 
@@ -262,6 +270,7 @@ def _from_core(core: dict[str, Any], instructions: str | None = None) -> type[Si
         for f in core[key]:
             info = _FieldInfo(role, f["description"], f["prefix"])
             info.annotation = f["type"].get("annotation") or "str"
+            info.type_declared = f.get("type_declared", True)
             fields[f["name"]] = info
     name = core.get("name") or "StringSignature"
     namespace: dict[str, Any] = {"__doc__": instructions or core["instructions"], "_hone_skip": True}
