@@ -139,15 +139,7 @@ impl<M: Module> Module for BestOfN<M> {
             for i in 0..self.n {
                 let sink = TraceSink::new();
                 let actx = attempt_context(&child, i, &sink);
-                let attempt = self.module.call(inputs.clone(), &actx).await.and_then(|p| {
-                    let reward =
-                        (self.reward)(&inputs, &p).map_err(|message| ModuleError::Reward {
-                            module: "BestOfN",
-                            message,
-                        })?;
-                    Ok((p, reward))
-                });
-                match attempt {
+                match scored_attempt("BestOfN", &self.module, &self.reward, &inputs, &actx).await {
                     Ok((prediction, reward)) => {
                         let reached = reward >= self.threshold;
                         if best.as_ref().is_none_or(|b| reward > b.reward) {
@@ -181,6 +173,21 @@ impl<M: Module> Module for BestOfN<M> {
     fn module_name(&self) -> &'static str {
         "BestOfN"
     }
+}
+
+/// Runs one attempt of `inner` and scores it with `reward`: a failing module or a failing
+/// reward is a failed attempt.
+pub(crate) async fn scored_attempt<M: Module>(
+    module: &'static str,
+    inner: &M,
+    reward: &RewardFn,
+    inputs: &Example,
+    ctx: &CallContext,
+) -> Result<(Prediction, f64), ModuleError> {
+    let prediction = inner.call(inputs.clone(), ctx).await?;
+    let score =
+        reward(inputs, &prediction).map_err(|message| ModuleError::Reward { module, message })?;
+    Ok((prediction, score))
 }
 
 /// Returns the best prediction and passes its trace on.

@@ -9,7 +9,7 @@ use hone_core::{Example, Field, FieldType, Prediction, Signature};
 use hone_lm::BoxFuture;
 use serde_json::{Value, json};
 
-use crate::best_of_n::{RewardFn, Scored, attempt_context, count_failure, finish};
+use crate::best_of_n::{RewardFn, Scored, attempt_context, count_failure, finish, scored_attempt};
 use crate::context::{CallContext, Hints};
 use crate::error::ModuleError;
 use crate::module::Module;
@@ -212,14 +212,8 @@ impl<M: Module> Module for Refine<M> {
                         advice: advice.clone(),
                     }));
                 }
-                let attempt = self.module.call(inputs.clone(), &actx).await.and_then(|p| {
-                    let reward =
-                        (self.reward)(&inputs, &p).map_err(|message| ModuleError::Reward {
-                            module: "Refine",
-                            message,
-                        })?;
-                    Ok((p, reward))
-                });
+                let attempt =
+                    scored_attempt("Refine", &self.module, &self.reward, &inputs, &actx).await;
                 let result = match attempt {
                     Ok((outputs, reward)) => {
                         let trace = sink.entries();
