@@ -102,3 +102,14 @@ def test_metric_sees_the_example_and_prediction():
     lm = hone.LM(client=Recorder("2"), cache=False)
     hone.Evaluate(devset=DEV[:1], metric=metric)(hone.Predict("question -> answer"), lm=lm)
     assert seen == [("What is 1 + 1?", "2", "2", None)]
+
+
+def test_display_options_print_and_unknown_options_are_errors(lm, capsys):
+    evaluate = hone.Evaluate(devset=DEV, metric=exact, display_progress=True, display_table=2)
+    result = asyncio.run(evaluate.acall(hone.ChainOfThought("question -> answer"), lm=lm))
+    out, err = capsys.readouterr()
+    total = sum(score for _, _, score in result.results)
+    assert f"Average Metric: {total:.2f} / {len(DEV)} ({result.score:.1f}%)" in err
+    assert out.count("\n") == 2 + 2   # the header, two rows, the summary
+    with pytest.raises(TypeError):
+        hone.Evaluate(devset=DEV, metric=exact, save_as_csv="x.csv")

@@ -145,6 +145,9 @@ def test_same_program_as_the_cli(sim, tmp_path):
 def test_unknown_parameters_and_missing_pieces_are_errors(sim):
     with pytest.raises(ValueError, match="num_trails"):
         hone.BootstrapFewShot(metric=exact, num_trails=3).compile(Sentiment(), trainset=TRAIN, lm=lm_for(sim))
+    # A DSPy option hone has no use for is an error too, not silently dropped.
+    with pytest.raises(ValueError, match="verbose"):
+        hone.MIPROv2(metric=exact, verbose=True).compile(Sentiment(), trainset=TRAIN, lm=lm_for(sim))
     with pytest.raises(TypeError, match="metric"):
         hone.BootstrapFewShot().compile(Sentiment(), trainset=TRAIN, lm=lm_for(sim))
     with pytest.raises(hone.NoLMError, match="lm="):

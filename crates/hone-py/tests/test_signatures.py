@@ -126,3 +126,12 @@ def test_editing_a_string_signature_keeps_its_untyped_fields_untyped():
     assert plain.input_fields["review"].type_declared is False
     typed = hone.Signature("review: str -> sentiment")
     assert typed.input_fields["review"].type_declared is True
+
+
+def test_field_options_hone_does_not_have_are_errors():
+    with pytest.raises(TypeError):
+        hone.InputField(default="x")
+    with pytest.raises(TypeError):
+        hone.MultiChainComparison("question -> answer", M=3, temperature=0.7)
+    with pytest.raises(TypeError):
+        hone.Parallel(num_threads=2, timeout=5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 from typing import Any, Callable
 
 from . import _hone
@@ -96,17 +97,20 @@ def wrap_metric(metric: Callable[..., Any]) -> Callable[[dict, dict], tuple[floa
 class Evaluate:
     """Evaluates a program on ``devset`` with ``metric(example, pred, trace=None)``
     (DSPy's ``dspy.Evaluate``). ``num_threads`` calls run at once (on hone's runtime; no
-    thread per call); past ``max_errors`` failed examples the evaluation stops."""
+    thread per call); past ``max_errors`` failed examples the evaluation stops.
+    ``display_progress`` prints DSPy's closing line (``Average Metric: 5.00 / 6 (83.3%)``) to
+    stderr; ``display_table`` prints the per-example table (``True`` or its number of rows)."""
 
     def __init__(self, *, devset: list[Example], metric: Callable[..., Any] | None = None,
                  num_threads: int | None = None, max_errors: int | None = None,
                  failure_score: float = 0.0, display_progress: bool = False,
-                 display_table: bool | int = False, **_: Any) -> None:
+                 display_table: bool | int = False) -> None:
         self.devset = list(devset)
         self.metric = metric
         self.num_threads = num_threads or 8
         self.max_errors = max_errors
         self.failure_score = failure_score
+        self.display_progress = display_progress
         self.display_table = display_table
 
     def _start(self, program: Module, metric: Callable[..., Any] | None, lm: Any,
@@ -132,18 +136,21 @@ class Evaluate:
                 f"every one of the {len(result.results)} examples failed; the first, devset[{index}]: "
                 f"{error}"
             )
-        return result
-
-    def __call__(self, program: Module, metric: Callable[..., Any] | None = None, *,
-                 lm: Any = None, adapter: Any = None, **_: Any) -> EvaluationResult:
-        """Runs the evaluation. Raises ``hone.EvaluationError`` when ``max_errors`` examples
-        failed (DSPy's default: 10) or every example did; otherwise failed examples score
-        ``failure_score`` and are listed in ``result.failures``."""
-        result = self._finish(wait(self._start(program, metric, lm, adapter)))
+        if self.display_progress:
+            total = sum(score for _, _, score in result.results)
+            print(f"Average Metric: {total:.2f} / {len(result.results)} ({result.score:.1f}%)",
+                  file=sys.stderr)
         if self.display_table:
             print(result.table(None if self.display_table is True else int(self.display_table)))
         return result
 
+    def __call__(self, program: Module, metric: Callable[..., Any] | None = None, *,
+                 lm: Any = None, adapter: Any = None) -> EvaluationResult:
+        """Runs the evaluation. Raises ``hone.EvaluationError`` when ``max_errors`` examples
+        failed (DSPy's default: 10) or every example did; otherwise failed examples score
+        ``failure_score`` and are listed in ``result.failures``."""
+        return self._finish(wait(self._start(program, metric, lm, adapter)))
+
     async def acall(self, program: Module, metric: Callable[..., Any] | None = None, *,
-                    lm: Any = None, adapter: Any = None, **_: Any) -> EvaluationResult:
+                    lm: Any = None, adapter: Any = None) -> EvaluationResult:
         return self._finish(await await_pending(self._start(program, metric, lm, adapter)))

@@ -477,7 +477,7 @@ class ChainOfThought(NativeModule):
 class MultiChainComparison(NativeModule):
     """Compares ``M`` attempts (``completions=[...]``) and answers once more."""
 
-    def __init__(self, signature: Any, M: int = 3, **_: Any) -> None:  # noqa: N803 - DSPy's name
+    def __init__(self, signature: Any, M: int = 3) -> None:  # noqa: N803 - DSPy's name
         super().__init__()
         self._signature = ensure_signature(signature)
         self._native = _make("multi_chain_comparison", self._signature._hone, m=M)
@@ -611,7 +611,7 @@ class Parallel:
     ``dspy.Parallel``). Failed calls give ``None``; past ``max_errors`` failures the batch
     stops with the first error."""
 
-    def __init__(self, num_threads: int = 8, max_errors: int | None = 10, **_: Any) -> None:
+    def __init__(self, num_threads: int = 8, max_errors: int | None = 10) -> None:
         self.num_threads = num_threads
         self.max_errors = max_errors
 

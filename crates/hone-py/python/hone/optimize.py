@@ -29,11 +29,6 @@ from .lm import core_lm
 from .module import Module, NativeModule, _adapter_name
 from .primitives import example_rows
 
-# DSPy's keyword arguments that change nothing in hone (reporting and logging).
-_NO_EFFECT = frozenset({"verbose", "track_stats", "log_dir", "display_progress", "display_table",
-                        "requires_permission_to_run", "provide_traceback"})
-
-
 class Run:
     """An optimization run, step by step. ``ask()`` hands out jobs (dicts in the schema of
     ``docs/schema/``); run each here with ``execute``/``aexecute`` or anywhere that runs the
@@ -178,8 +173,6 @@ class Optimizer:
 
     def _take(self, params: dict[str, Any]) -> None:
         for key, value in params.items():
-            if key in _NO_EFFECT:
-                continue
             if key == "num_threads":
                 self.num_threads = value
             elif key == "teacher_settings":

@@ -33,13 +33,13 @@ class _FieldInfo:
         return f"{kind}(desc={self.desc!r}, prefix={self.prefix!r})"
 
 
-def InputField(*, desc: str | None = None, prefix: str | None = None, **_: Any) -> Any:  # noqa: N802
-    """An input field of a class-form signature."""
+def InputField(*, desc: str | None = None, prefix: str | None = None) -> Any:  # noqa: N802
+    """An input field of a class-form signature: its description and prompt prefix."""
     return _FieldInfo("input", desc, prefix)
 
 
-def OutputField(*, desc: str | None = None, prefix: str | None = None, **_: Any) -> Any:  # noqa: N802
-    """An output field of a class-form signature."""
+def OutputField(*, desc: str | None = None, prefix: str | None = None) -> Any:  # noqa: N802
+    """An output field of a class-form signature: its description and prompt prefix."""
     return _FieldInfo("output", desc, prefix)
 
 
@@ -282,7 +282,7 @@ def _from_core(core: dict[str, Any], instructions: str | None = None) -> type[Si
     return cls
 
 
-def make_signature(spec: str | dict, instructions: str | None = None, **_: Any) -> type[Signature]:
+def make_signature(spec: str | dict, instructions: str | None = None) -> type[Signature]:
     """A signature class from DSPy's string form, with optional instructions."""
     if isinstance(spec, dict):
         return _from_parts("StringSignature", instructions, spec)
