@@ -25,6 +25,11 @@ type ReduceFn = Arc<dyn Fn(Vec<Prediction>) -> Result<Prediction, ModuleError> +
 /// unless all do. `field` defaults to the last field of the first prediction (DSPy: the last
 /// output field). `None` when there are no predictions.
 pub fn majority(predictions: &[Prediction], field: Option<&str>) -> Option<Prediction> {
+    majority_index(predictions, field).map(|i| predictions[i].clone())
+}
+
+/// The position in `predictions` of [`majority`]'s winner.
+pub fn majority_index(predictions: &[Prediction], field: Option<&str>) -> Option<usize> {
     let first = predictions.first()?;
     let field = match field {
         Some(f) => f.to_owned(),
@@ -51,11 +56,27 @@ pub fn majority(predictions: &[Prediction], field: Option<&str>) -> Option<Predi
         }
     }
     let winner = best?.0.clone();
-    predictions
-        .iter()
-        .zip(&values)
-        .find(|(_, v)| **v == winner)
-        .map(|(p, _)| p.clone())
+    values.iter().position(|v| *v == winner)
+}
+
+/// Which of `count` programs answer a call with `inputs` when only `size` may (DSPy's
+/// `Ensemble(size=...)`): `size` distinct positions drawn from `seed` mixed with the inputs, so
+/// the same inputs always get the same subset; every position when `size` is `None` or at
+/// least `count`.
+pub fn ensemble_subset(
+    count: usize,
+    size: Option<usize>,
+    seed: u64,
+    inputs: &Example,
+) -> Vec<usize> {
+    match size {
+        Some(size) if size < count => {
+            let key = serde_json::to_value(inputs.fields()).unwrap_or_default();
+            let mut rng = OptRng::new(seed ^ stable_hash(&key));
+            rng.sample_indices(count, size)
+        }
+        _ => (0..count).collect(),
+    }
 }
 
 /// Several programs as one module, reduced to one prediction per call.
@@ -120,14 +141,7 @@ impl Ensemble {
     }
 
     fn chosen(&self, inputs: &Example) -> Vec<usize> {
-        match self.size {
-            Some(size) if size < self.programs.len() => {
-                let key = serde_json::to_value(inputs.fields()).unwrap_or_default();
-                let mut rng = OptRng::new(self.seed ^ stable_hash(&key));
-                rng.sample_indices(self.programs.len(), size)
-            }
-            _ => (0..self.programs.len()).collect(),
-        }
+        ensemble_subset(self.programs.len(), self.size, self.seed, inputs)
     }
 }
 

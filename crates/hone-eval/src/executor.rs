@@ -11,6 +11,7 @@ use crate::run::run_example;
 use crate::slots::JobSlots;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
+use hone_core::adapter::{Adapter, ChatAdapter};
 use hone_core::state::ProgramState;
 use hone_lm::{BoxFuture, LmHandle};
 use hone_modules::{CallContext, LmConfig, Module, ModuleError, Predict, TraceSink};
@@ -50,6 +51,7 @@ struct Inner {
     lms: HashMap<LmRole, LmHandle>,
     metric: Arc<dyn Metric>,
     context: CallContext,
+    proposal_adapter: Option<Arc<dyn Adapter>>,
 }
 
 /// Runs jobs in this process.
@@ -82,6 +84,7 @@ impl InProcessExecutor {
                 lms,
                 metric,
                 context: CallContext::new(),
+                proposal_adapter: None,
             }),
         }
     }
@@ -104,10 +107,22 @@ impl InProcessExecutor {
     }
 
     /// Sets the base call context (adapter, callbacks, call options); its LM is replaced by
-    /// the job's role LM.
+    /// the job's role LM. Its adapter is the program's: proposals (predict jobs, the
+    /// optimizer's own signatures) render with the
+    /// [proposal adapter](Self::with_proposal_adapter) instead.
     pub fn with_context(self, context: CallContext) -> Self {
         let mut inner = Arc::unwrap_or_clone(self.inner);
         inner.context = context;
+        InProcessExecutor {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The adapter of proposals (the optimizer's own signatures: instructions, reflections,
+    /// rules). Default: DSPy's `ChatAdapter`, whatever the program's adapter is.
+    pub fn with_proposal_adapter(self, adapter: Arc<dyn Adapter>) -> Self {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.proposal_adapter = Some(adapter);
         InProcessExecutor {
             inner: Arc::new(inner),
         }
@@ -210,7 +225,15 @@ impl InProcessExecutor {
                 };
                 let predict = Predict::from_signature(signature).with_demos(demos);
                 let sink = TraceSink::new();
-                let mut ctx = self.context(lm, &settings).with_trace(sink.clone());
+                let adapter = self
+                    .inner
+                    .proposal_adapter
+                    .clone()
+                    .unwrap_or_else(|| Arc::new(ChatAdapter::default()));
+                let mut ctx = self
+                    .context(lm, &settings)
+                    .with_adapter_arc(adapter)
+                    .with_trace(sink.clone());
                 if n > 1 {
                     ctx = ctx
                         .clone()

@@ -48,7 +48,7 @@ pub use checkpoint::Checkpoint;
 pub use driver::{
     DriverConfig, DriverProgress, RunReport, StopReason, TellEvent, resume, run_optimizer,
 };
-pub use ensemble::{Ensemble, majority};
+pub use ensemble::{Ensemble, ensemble_subset, majority, majority_index};
 pub use error::{DriverError, EvalError};
 pub use evaluate::{Evaluate, EvaluationResult, ExampleResult, Progress};
 pub use executor::{Executor, InProcessExecutor, ProgramFactory, template_factory};

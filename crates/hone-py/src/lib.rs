@@ -7,6 +7,7 @@
 //! caller waits the way its concurrency model wants (a thread in `select` with the GIL
 //! released, a greenlet through gevent's hub, an asyncio task through its loop).
 
+pub mod call_time;
 pub mod convert;
 pub mod error;
 pub mod evaluate;
@@ -34,6 +35,7 @@ fn _hone(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(optimize::start, m)?)?;
     m.add_function(wrap_pyfunction!(optimize::restore, m)?)?;
     m.add_function(wrap_pyfunction!(optimize::optimizer_kinds, m)?)?;
+    m.add_function(wrap_pyfunction!(optimize::check_params, m)?)?;
     m.add_function(wrap_pyfunction!(signature::parse_signature, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(program::dump_program, m)?)?;
@@ -43,6 +45,10 @@ fn _hone(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(runtime::shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(export::export_program, m)?)?;
     m.add_function(wrap_pyfunction!(export::diff_program, m)?)?;
+    m.add_function(wrap_pyfunction!(call_time::knn_embedding_text, m)?)?;
+    m.add_function(wrap_pyfunction!(call_time::knn_top_k, m)?)?;
+    m.add_function(wrap_pyfunction!(call_time::majority, m)?)?;
+    m.add_function(wrap_pyfunction!(call_time::ensemble_subset, m)?)?;
     error::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use hone_lm::{
     ApiKey, BoxFuture, CallOptions, ChatRequest, ChatResponse, ChatStream, EmbeddingRequest,
-    EmbeddingResponse, HttpLm, Lm, LmBuilder, LmError, LmHandle, LmInfo, MemoryCache, RetryLayer,
-    SqliteCache, UsageTracker,
+    EmbeddingResponse, EmbeddingVector, HttpLm, Lm, LmBuilder, LmError, LmHandle, LmInfo,
+    MemoryCache, RetryLayer, SqliteCache, UsageTracker,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::convert::{to_python, to_value};
 use crate::error::Error;
+use crate::pending::{IntoPython, Json, Pending};
 
 /// Everything `hone.LM(...)` accepts for an HTTP LM.
 #[derive(Debug, Clone, Default)]
@@ -126,6 +127,8 @@ fn seconds(name: &str, value: f64, model: &str) -> Result<Duration, Error> {
 enum Source {
     Http(Box<HttpSpec>),
     Callable,
+    /// The LM a call context carries, handed back to Python (`Ctx.lm()`).
+    Context,
 }
 
 struct Built {
@@ -156,7 +159,7 @@ impl PyLm {
         }
         let handle = match &self.source {
             Source::Http(spec) => spec.build(&self.usage)?,
-            Source::Callable => match built.as_ref() {
+            Source::Callable | Source::Context => match built.as_ref() {
                 Some(b) => b.handle.clone(),
                 None => return Err(Error::Runtime("the callable LM was not set up".into())),
             },
@@ -166,6 +169,22 @@ impl PyLm {
             handle: handle.clone(),
         });
         Ok(handle)
+    }
+}
+
+impl PyLm {
+    /// The LM behind `handle` (a call context's), as a Python value. Its `usage()` counts only
+    /// what is called through this value; the LM's own owner keeps the full count.
+    pub fn from_handle(handle: LmHandle) -> PyLm {
+        PyLm {
+            source: Source::Context,
+            model: handle.describe().model,
+            usage: UsageTracker::new(),
+            built: Mutex::new(Some(Built {
+                pid: std::process::id(),
+                handle,
+            })),
+        }
     }
 }
 
@@ -287,6 +306,43 @@ impl PyLm {
         to_python(py, &report)
     }
 
+    /// Starts an embeddings call (`/v1/embeddings`) for `texts`, with `model` instead of the
+    /// LM's own when given; the result is one list of floats per text, in order.
+    #[pyo3(signature = (texts, model=None))]
+    fn embed(&self, texts: Vec<String>, model: Option<String>) -> PyResult<Pending> {
+        let handle = self.handle()?;
+        let expected = texts.len();
+        let mut request = EmbeddingRequest::new(texts);
+        if let Some(model) = model {
+            request = request.model(model);
+        }
+        Ok(Pending::spawn(async move {
+            let response = handle.embed(request, &CallOptions::default()).await?;
+            let mut data = response.data;
+            data.sort_by_key(|e| e.index);
+            let mut vectors = Vec::with_capacity(data.len());
+            for e in data {
+                match e.embedding {
+                    EmbeddingVector::Float(v) => vectors.push(Value::from(v)),
+                    EmbeddingVector::Base64(_) => {
+                        return Err(Error::Value(
+                            "the embeddings came back base64-encoded; this LM's server must \
+                             return float vectors"
+                                .into(),
+                        ));
+                    }
+                }
+            }
+            if vectors.len() != expected {
+                return Err(Error::Value(format!(
+                    "asked for {expected} embedding(s), the server returned {}",
+                    vectors.len()
+                )));
+            }
+            Ok(Box::new(Json(Value::Array(vectors))) as Box<dyn IntoPython>)
+        })?)
+    }
+
     /// Sets the usage counters back to zero.
     fn reset_usage(&self) {
         self.usage.reset();
@@ -299,6 +355,7 @@ impl PyLm {
                 None => format!("LM({:?})", self.model),
             },
             Source::Callable => format!("LM({:?}, callable)", self.model),
+            Source::Context => format!("LM({:?})", self.model),
         }
     }
 }

@@ -353,6 +353,23 @@ impl PyCtx {
         })
     }
 
+    /// The LM this call runs with (the call's own, else the context's), or `None`.
+    fn lm(&self) -> Option<PyLm> {
+        self.inner
+            .lm_override()
+            .or(self.inner.lm())
+            .cloned()
+            .map(PyLm::from_handle)
+    }
+
+    /// This context without its trace: for work a call starts on its own behalf (KNNFewShot's
+    /// bootstrapping), whose predictor calls are not the call's.
+    fn without_trace(&self) -> PyCtx {
+        PyCtx {
+            inner: self.inner.clone().without_trace(),
+        }
+    }
+
     /// Whether an LM is set for the whole call.
     fn has_lm(&self) -> bool {
         self.inner.lm_override().is_some() || self.inner.lm().is_some()

@@ -21,7 +21,7 @@ use crate::error::{Error, StateError};
 use crate::evaluate::PyMetric;
 use crate::lm::{PyLm, describe};
 use crate::module::{PyCtx, module_of};
-use crate::pending::{IntoPython, Pending};
+use crate::pending::{IntoPython, Json, Pending};
 
 /// Builds a candidate program from its state: a copy of the student with the state loaded.
 fn factory(student: &Bound<'_, PyAny>) -> ProgramFactory {
@@ -163,14 +163,6 @@ impl PyRun {
     }
 }
 
-struct Json(Value);
-
-impl IntoPython for Json {
-    fn into_python(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        to_python(py, &self.0)
-    }
-}
-
 /// Starts optimizer `kind` (a catalogue name or alias) with `params` over `student`.
 #[pyfunction]
 #[pyo3(signature = (kind, params, student, parts, trainset, train_keys, valset, val_keys,
@@ -211,6 +203,20 @@ pub fn start(
         .map_err(optimizer_error)?;
     let executor = executor(student, PyMetric::new(metric_name, metric), lms, ctx)?;
     Ok(PyRun::new(optimizer, executor, concurrency))
+}
+
+/// Checks `params` against optimizer `kind`'s parameters (names, types, ranges) without
+/// starting it: a key the optimizer does not take is an error naming the closest one.
+#[pyfunction]
+pub fn check_params(kind: &str, params: &Bound<'_, PyDict>) -> PyResult<()> {
+    let catalogue = Catalogue::builtin();
+    let entry = catalogue
+        .lookup(kind)
+        .map_err(|e| Error::Value(e.to_string()))?;
+    entry
+        .parse_config(&to_value(params.as_any())?)
+        .map_err(|e| Error::Value(e.to_string()))?;
+    Ok(())
 }
 
 /// Restores a run from what `Run.state()` returned.

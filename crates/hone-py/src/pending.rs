@@ -8,6 +8,7 @@ use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use pyo3::prelude::*;
+use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -21,6 +22,15 @@ pub type Outcome = Result<Box<dyn IntoPython>, HoneError>;
 pub trait IntoPython: Send {
     /// Converts the result.
     fn into_python(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>>;
+}
+
+/// A JSON value as a call's result.
+pub struct Json(pub Value);
+
+impl IntoPython for Json {
+    fn into_python(self: Box<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        crate::convert::to_python(py, &self.0)
+    }
 }
 
 struct Shared {

@@ -93,7 +93,9 @@ pub fn build_lms(program: &Program, overrides: &LmOverrides) -> Result<Lms> {
             base_url: None,
             api_key_env: None,
             temperature: None,
+            top_p: None,
             max_tokens: None,
+            seed: None,
             cache: None,
             max_in_flight: None,
             timeout_secs: None,
@@ -142,8 +144,14 @@ pub fn build_lms(program: &Program, overrides: &LmOverrides) -> Result<Lms> {
         if let Some(t) = spec.temperature {
             http = http.temperature(t);
         }
+        if let Some(p) = spec.top_p {
+            http = http.top_p(p);
+        }
         if let Some(m) = spec.max_tokens {
             http = http.max_tokens(m);
+        }
+        if let Some(s) = spec.seed {
+            http = http.seed(s);
         }
         if let Some(s) = spec.timeout_secs {
             http = http.timeout(Duration::from_secs(s));

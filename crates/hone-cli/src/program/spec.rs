@@ -61,9 +61,15 @@ pub struct LmSpec {
     /// Sampling temperature of every call.
     #[serde(default)]
     pub temperature: Option<f64>,
+    /// Nucleus sampling of every call.
+    #[serde(default)]
+    pub top_p: Option<f64>,
     /// Maximum completion tokens of every call.
     #[serde(default)]
     pub max_tokens: Option<u32>,
+    /// The request `seed` of every call (servers that honour it sample reproducibly).
+    #[serde(default)]
+    pub seed: Option<i64>,
     /// Cache responses on disk: `true` (in `.hone/cache.sqlite` next to the program) or a path.
     #[serde(default)]
     pub cache: Option<CacheSpec>,

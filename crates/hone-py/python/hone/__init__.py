@@ -29,6 +29,7 @@ from ._hone import (
     StateError,
 )
 from .adapters import Adapter, ChatAdapter, JSONAdapter, XMLAdapter
+from .call_time import Embedder, Ensemble, KNNFewShot, majority
 from .evaluate import Evaluate, EvaluationResult
 from .export import Diff, diff, export
 from .lm import LM
@@ -74,6 +75,9 @@ __all__ = [
     "SIMBA",
     "BootstrapFewShot",
     "BootstrapFewShotWithRandomSearch",
+    "Embedder",
+    "Ensemble",
+    "KNNFewShot",
     "LabeledFewShot",
     "MIPROv2",
     "Optimizer",
@@ -113,5 +117,6 @@ __all__ = [
     "diff",
     "ensure_signature",
     "export",
+    "majority",
     "make_signature",
 ]

@@ -170,6 +170,8 @@ class Optimizer:
         self.num_threads: int | None = None
         self.params: dict[str, Any] = {}
         self._take(params)
+        # A parameter the optimizer does not take is an error here, as in DSPy's constructors.
+        _hone.check_params(self.kind, self.params)
 
     def _take(self, params: dict[str, Any]) -> None:
         for key, value in params.items():
@@ -193,6 +195,11 @@ class Optimizer:
               lm: Any = None, adapter: Any = None, concurrency: int | None = None,
               **compile_params: Any) -> Run:
         """Starts the optimizer on ``student`` and returns the step machine."""
+        return self._start(student, trainset, valset, lm, _hone.Ctx(adapter=_adapter_name(adapter)),
+                           concurrency, compile_params)
+
+    def _start(self, student: Module, trainset: list[Any], valset: list[Any] | None, lm: Any,
+               ctx: _hone.Ctx, concurrency: int | None, compile_params: dict[str, Any]) -> Run:
         if not isinstance(student, Module):
             raise TypeError(f"the student must be a hone.Module, not {type(student).__name__}")
         if self.metric is None:
@@ -208,8 +215,7 @@ class Optimizer:
         native = _hone.start(
             self.kind, self.params, student, student._parts(), train_rows, train_keys,
             val_rows, val_keys, wrap_metric(self.metric), _metric_name(self.metric),
-            self._lms(student, lm), _hone.Ctx(adapter=_adapter_name(adapter)),
-            concurrency=concurrency or self.num_threads or 8,
+            self._lms(student, lm), ctx, concurrency=concurrency or self.num_threads or 8,
         )
         return Run(native, student)
 
@@ -308,6 +314,10 @@ class GEPA(Optimizer):
                 f"or max_metric_calls=N (got {sorted(budgets) or 'none'})"
             )
         super().__init__(metric, budget=budgets, **params)
+
+
+def _accept_all(example: Any, pred: Any, trace: Any = None) -> bool:
+    return True
 
 
 def optimizers() -> list[dict[str, Any]]:
