@@ -42,12 +42,15 @@ def yes(ok):
 
 
 def optimize_rows(rows, w):
-    """The optimization from Python against the same one from the CLI (bench/python/optimize.py)."""
+    """The optimization from Python against the same one from the CLI, and driven over Celery
+    (bench/python/optimize.py)."""
     cli = {r["kind"]: r for r in rows.get(("py-optimize", "cli"), [])}
     py = {r["kind"]: r for r in rows.get(("py-optimize", "python"), [])}
+    celery = {r["kind"]: r for r in rows.get(("py-optimize", "celery"), [])}
     kinds = [k for k in cli if k in py]
     if not kinds:
         return
+    bound = lambda r: -(-r["lm_calls"] // r.get("concurrency", 8)) * LATENCY_S  # noqa: E731
     w("\n### An optimization from Python and from the CLI (200 ms latency)\n")
     w("The program, data, metric, settings and seed of `testdata/programs/sentiment.toml` (one `Predict`, JSON "
       "adapter, 20 train and 20 dev reviews) with the optimizer below, concurrency 8: `hone optimize` (the "
@@ -58,10 +61,26 @@ def optimize_rows(rows, w):
     w("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for kind in kinds:
         c, p = cli[kind], py[kind]
-        bound = lambda r: -(-r["lm_calls"] // r.get("concurrency", 8)) * LATENCY_S  # noqa: E731
         cb, pb = c["wall_s"] / bound(c), p["wall_s"] / bound(p)
         w(f"| {kind} | {c['wall_s']:.2f} | {c['lm_calls']} | {cb:.3f} | {p['wall_s']:.2f} | {p['lm_calls']} | "
           f"{pb:.3f} | {pb / cb:.3f} | {yes(pb / cb <= 1.10)} | {yes(c['best'] == p['best'])} |")
+    kinds = [k for k in kinds if k in celery]
+    if not kinds:
+        return
+    w("\n### The same optimization over Celery (200 ms latency)\n")
+    w("Driven from Python with `run.ask()`/`run.tell()` (`examples/celery/optimize.py`'s `Jobs`: each job "
+      "goes out as soon as the optimizer hands it out, each result is told as soon as it comes in), its jobs "
+      "Celery tasks on two worker processes on the gevent pool with a Redis broker, each worker's executor "
+      "allowed 4 LM calls at once (8 in all, as in process). The bound is `⌈LM calls ÷ 8⌉ × 200 ms`. A job is "
+      "a whole candidate's evaluation and runs on one worker with that worker's 4, where in process it may "
+      "use all 8: while the optimizer has fewer jobs than workers out, half the concurrency waits.\n")
+    w("| optimizer | Celery wall (s) | LM calls | Celery ÷ bound | in-process Python ÷ bound | Celery ÷ in process | same best program |")
+    w("|---|---:|---:|---:|---:|---:|---|")
+    for kind in kinds:
+        p, q = py[kind], celery[kind]
+        qb, pb = q["wall_s"] / bound(q), p["wall_s"] / bound(p)
+        w(f"| {kind} | {q['wall_s']:.2f} | {q['lm_calls']} | {qb:.3f} | {pb:.3f} | {q['wall_s'] / p['wall_s']:.3f} | "
+          f"{yes(q['best'] == p['best'])} |")
 
 
 def python_section(rows):

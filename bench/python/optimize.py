@@ -8,6 +8,11 @@ has seen.
 
     python bench/python/optimize.py --side python --base-url URL --kind mipro_v2
     python bench/python/optimize.py --side cli --hone target/release/hone --base-url URL --kind mipro_v2
+    python bench/python/optimize.py --side celery --base-url URL --kind mipro_v2
+
+`--side celery` drives the optimization with `run.ask()`/`run.tell()` from this process while
+its jobs run as Celery tasks (examples/celery) on two worker processes on the gevent pool, a
+Redis broker of its own on a free port, each worker with half the LM concurrency.
 """
 
 from __future__ import annotations
@@ -15,8 +20,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import pathlib
+import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -116,15 +124,87 @@ def run_python(args) -> dict:
             "lm_calls": lm.usage()["calls"], "best": digest(best.dump_state()["classify"])}
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_celery(args) -> dict:
+    """The optimization driven here, its jobs Celery tasks on two gevent workers."""
+    example = ROOT / "examples" / "celery"
+    port = free_port()
+    redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    broker = f"redis://127.0.0.1:{port}/0"
+    env = dict(os.environ, HONE_CELERY_BROKER=broker, HONE_LM_BASE_URL=args.base_url,
+               HONE_CELERY_JOB_CONCURRENCY=str(max(1, args.concurrency // 2)), PYTHONPATH=str(example))
+    os.environ.update({k: env[k] for k in ("HONE_CELERY_BROKER", "HONE_LM_BASE_URL")})
+    workers = []
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        workers = [
+            subprocess.Popen([sys.executable, "-m", "celery", "-A", "tasks", "worker", "-P", "gevent", "-c", "32",
+                              "-n", f"bench{i}@%h", "--without-mingle", "--without-gossip", "--without-heartbeat",
+                              "-l", "ERROR"], cwd=example, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for i in range(2)
+        ]
+        sys.path.insert(0, str(example))
+        import hone
+        import optimize as celery_driver
+        import tasks
+
+        deadline = time.time() + 60
+        while time.time() < deadline and len(tasks.app.control.ping(timeout=1.0) or []) < 2:
+            time.sleep(0.2)
+        # The workers have built their LMs and executors before the clock starts.
+        for result in [tasks.classify.delay("warm up", MODEL) for _ in range(8)]:
+            result.get(timeout=60)
+        optimizer = {"mipro_v2": hone.MIPROv2, "random_search": hone.BootstrapFewShotWithRandomSearch}[args.kind]
+        lm = tasks.lm_for(MODEL)
+        start = time.perf_counter()
+        run = optimizer(metric=tasks.exact, **SETTINGS[args.kind]).start(
+            tasks.Sentiment(), trainset=tasks.load("train"), valset=tasks.load("dev"), lm=lm, adapter="json")
+        calls = 0
+        jobs = celery_driver.Jobs(MODEL, job_timeout=120, attempts=2)
+        while not run.is_done():
+            for job in run.ask():
+                jobs.send(job)
+            for result in jobs.finished():
+                calls += int(result.get("lm_calls", 0))
+                run.tell(result)
+        wall = time.perf_counter() - start
+        best = run.best()
+        assert best is not None
+        return {"wall_s": wall, "lm_calls": calls, "best": digest(best.dump_state()["classify"])}
+    finally:
+        for w in workers:
+            w.terminate()
+        for w in workers:
+            try:
+                w.wait(15)
+            except subprocess.TimeoutExpired:
+                w.kill()
+        redis.terminate()
+        redis.wait(10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--side", choices=["python", "cli"], required=True)
+    parser.add_argument("--side", choices=["python", "cli", "celery"], required=True)
     parser.add_argument("--kind", choices=sorted(SETTINGS), default="mipro_v2")
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--hone", default=str(ROOT / "target" / "release" / "hone"))
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
-    out = run_cli(args) if args.side == "cli" else run_python(args)
+    out = {"cli": run_cli, "python": run_python, "celery": run_celery}[args.side](args)
     print(json.dumps({"kind": args.kind, "concurrency": args.concurrency, **out}))
 
 

@@ -16,45 +16,62 @@ import argparse
 import json
 import os
 import sys
-
-from celery.exceptions import TimeoutError
+import time
+from typing import Any
 
 import tasks
 
 
-def run_jobs(jobs: list[dict], model: str, job_timeout: float, attempts: int) -> list[dict]:
-    """Each job as a Celery task; a job whose result does not come within ``job_timeout`` (its
-    worker died before Redis gave the task to another) is sent again — telling a job's result
-    twice is harmless, the optimizer answers ``duplicate``."""
-    sent = {job["id"]: tasks.execute_job.delay(job, model) for job in jobs}
-    results = []
-    for job in jobs:
-        for attempt in range(attempts):
-            try:
-                results.append(sent[job["id"]].get(timeout=job_timeout))
-                break
-            except TimeoutError:
-                if attempt + 1 == attempts:
-                    raise
-                sent[job["id"]] = tasks.execute_job.delay(job, model)
-    return results
+class Jobs:
+    """The run's jobs in flight as Celery tasks. A job whose result does not come within
+    ``job_timeout`` (its worker died before Redis gave the task to another) is sent again —
+    telling a job's result twice is harmless, the optimizer answers ``duplicate``."""
+
+    def __init__(self, model: str, job_timeout: float, attempts: int) -> None:
+        self.model, self.job_timeout, self.attempts = model, job_timeout, attempts
+        self.in_flight: dict[str, tuple[dict, Any, float, int]] = {}
+
+    def send(self, job: dict, attempt: int = 1) -> None:
+        self.in_flight[job["id"]] = (job, tasks.execute_job.delay(job, self.model), time.monotonic(), attempt)
+
+    def finished(self) -> list[dict]:
+        """The results that have come in since the last call (waiting a moment when none has)."""
+        while True:
+            done = []
+            for job_id, (job, task, sent, attempt) in list(self.in_flight.items()):
+                if task.ready():
+                    del self.in_flight[job_id]
+                    done.append(task.get())        # raises if the task itself failed
+                elif time.monotonic() - sent > self.job_timeout:
+                    if attempt >= self.attempts:
+                        raise TimeoutError(f"job {job_id} got no result after {attempt} attempts")
+                    self.send(job, attempt + 1)
+            if done or not self.in_flight:
+                return done
+            time.sleep(0.005)
 
 
 def drive(model: str, checkpoint: str | None, job_timeout: float = 30, attempts: int = 5) -> dict:
+    """Runs the optimization to its end: new jobs go out as soon as the optimizer hands them
+    out, and each result is told as soon as it comes in (the run is saved after each)."""
     student = tasks.Sentiment()
     train, dev = tasks.load("train"), tasks.load("dev")
+    jobs = Jobs(model, job_timeout, attempts)
     if checkpoint and os.path.exists(checkpoint):
         run = tasks.optimizer().resume(checkpoint, student, lm=tasks.lm_for(model))
-        jobs = run.pending()
+        for job in run.pending():
+            jobs.send(job)
     else:
         run = tasks.optimizer().start(student, trainset=train, valset=dev, lm=tasks.lm_for(model), adapter="json")
-        jobs = []
     while not run.is_done():
-        for result in run_jobs(jobs + run.ask(), model, job_timeout, attempts):
+        for job in run.ask():
+            jobs.send(job)
+        if not jobs.in_flight:
+            raise RuntimeError("the run is not done but hands out no job and waits for none")
+        for result in jobs.finished():
             run.tell(result)
-        jobs = []
-        if checkpoint:
-            run.save(checkpoint)
+            if checkpoint:
+                run.save(checkpoint)
     best = run.best()
     assert best is not None
     return best.dump_state()

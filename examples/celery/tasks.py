@@ -27,6 +27,8 @@ import hone
 
 BROKER = os.environ.get("HONE_CELERY_BROKER", "redis://127.0.0.1:6379/0")
 VISIBILITY_S = int(os.environ.get("HONE_CELERY_VISIBILITY_S", "3600"))
+# LM calls in flight at once per worker process, over all the jobs it runs.
+JOB_CONCURRENCY = int(os.environ.get("HONE_CELERY_JOB_CONCURRENCY", "8"))
 
 app = Celery("hone_example", broker=BROKER, backend=BROKER)
 app.conf.update(
@@ -125,7 +127,8 @@ def lm_for(model: str) -> hone.LM:
 def executor_for(model: str) -> hone.Executor:
     with _lock:
         if model not in _executors:
-            _executors[model] = hone.Executor(Sentiment(), metric=exact, lm=lm_for(model), adapter="json")
+            _executors[model] = hone.Executor(Sentiment(), metric=exact, lm=lm_for(model), adapter="json",
+                                              concurrency=JOB_CONCURRENCY)
         return _executors[model]
 
 
