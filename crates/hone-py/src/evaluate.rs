@@ -14,9 +14,10 @@ use pyo3::types::PyList;
 use serde_json::Value;
 
 use crate::convert::{examples, prediction_to_python, to_python};
+use crate::ctx::PyCtx;
 use crate::error::Error;
 use crate::lm::describe;
-use crate::module::{PyCtx, module_of};
+use crate::module::module_of;
 use crate::pending::{IntoPython, Pending};
 
 /// A Python metric: `function(example: dict, prediction: dict) -> (score, feedback)`, the

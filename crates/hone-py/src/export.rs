@@ -31,7 +31,7 @@ pub fn export_program(
     provenance: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Py<PyAny>> {
     let program = program_state(&parts);
-    let adapter = crate::module::adapter_kind(adapter)?;
+    let adapter = crate::ctx::adapter_kind(adapter)?;
     let mut prov = Provenance::from_program(&program);
     if let Some(p) = provenance {
         let given: Provenance = serde_json::from_value(to_value(p.as_any())?).map_err(|e| {

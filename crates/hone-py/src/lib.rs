@@ -7,8 +7,10 @@
 //! caller waits the way its concurrency model wants (a thread in `select` with the GIL
 //! released, a greenlet through gevent's hub, an asyncio task through its loop).
 
+pub mod bridge;
 pub mod call_time;
 pub mod convert;
+pub mod ctx;
 pub mod error;
 pub mod evaluate;
 pub mod export;
@@ -27,7 +29,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _hone(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<lm::PyLm>()?;
-    m.add_class::<module::PyCtx>()?;
+    m.add_class::<ctx::PyCtx>()?;
     m.add_class::<module::PyNative>()?;
     m.add_class::<pending::Pending>()?;
     m.add_class::<optimize::PyRun>()?;

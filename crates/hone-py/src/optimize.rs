@@ -17,10 +17,11 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::convert::{examples, to_python, to_value};
+use crate::ctx::PyCtx;
 use crate::error::{Error, StateError};
 use crate::evaluate::PyMetric;
 use crate::lm::{PyLm, describe};
-use crate::module::{PyCtx, module_of};
+use crate::module::module_of;
 use crate::pending::{IntoPython, Json, Pending};
 
 /// Builds a candidate program from its state: a copy of the student with the state loaded.

@@ -9,8 +9,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::convert::{prediction_to_python, to_example};
+use crate::ctx::PyCtx;
 use crate::error::Error;
-use crate::module::{NativeModule, PyCtx, PyNative, module_of};
+use crate::module::{NativeModule, PyNative, module_of};
 use crate::pending::{IntoPython, Pending};
 
 /// A predictor's full name: the module's path joined with its name inside the module.
