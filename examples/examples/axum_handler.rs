@@ -9,10 +9,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use hone_core::Example;
+use hone::core::Example;
+use hone::lm::LmHandle;
+use hone::modules::{CallContext, ChainOfThought, Module};
 use hone_examples::{Backend, Result, model};
-use hone_lm::LmHandle;
-use hone_modules::{CallContext, ChainOfThought, Module};
 use serde_json::{Value, json};
 
 /// A minimal HTTP/1.1 client for the demo: POSTs JSON to `/ask`, returns the status line and

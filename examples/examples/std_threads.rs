@@ -2,10 +2,10 @@
 //!
 //! `cargo run -p hone-examples --example std_threads`
 
-use hone_core::Example;
+use hone::core::Example;
+use hone::modules::blocking::Runner;
+use hone::modules::{CallContext, ChainOfThought};
 use hone_examples::{BlockingBackend, Result, model};
-use hone_modules::blocking::Runner;
-use hone_modules::{CallContext, ChainOfThought};
 
 /// Runs the example.
 pub fn main() -> Result {
@@ -30,7 +30,7 @@ pub fn main() -> Result {
                         "thread {t}: {question} -> {}",
                         out.get("answer").cloned().unwrap_or_default()
                     );
-                    Ok::<_, hone_modules::ModuleError>(())
+                    Ok::<_, hone::modules::ModuleError>(())
                 })
             })
             .collect();

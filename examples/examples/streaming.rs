@@ -5,9 +5,9 @@
 use std::io::Write;
 
 use futures_util::StreamExt;
-use hone_core::Example;
+use hone::core::Example;
+use hone::modules::{CallContext, ChainOfThought, StreamEvent};
 use hone_examples::{Backend, Result, model};
-use hone_modules::{CallContext, ChainOfThought, StreamEvent};
 
 /// Runs the example.
 #[tokio::main]

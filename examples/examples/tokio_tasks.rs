@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use hone_core::Example;
+use hone::core::Example;
+use hone::modules::{CallContext, Module, Predict, TraceSink};
 use hone_examples::{Backend, Result};
-use hone_modules::{CallContext, Module, Predict, TraceSink};
 
 /// Runs the example.
 #[tokio::main]
@@ -34,7 +34,7 @@ pub async fn main() -> Result {
                 )
                 .await?;
             let model = trace.entries().first().map(|e| e.response_model.clone());
-            Ok::<_, hone_modules::ModuleError>((i, out, model))
+            Ok::<_, hone::modules::ModuleError>((i, out, model))
         }));
     }
     for task in tasks {

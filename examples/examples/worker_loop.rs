@@ -7,10 +7,10 @@
 use std::collections::HashMap;
 use std::sync::mpsc;
 
-use hone_core::Example;
+use hone::core::Example;
+use hone::modules::blocking::Runner;
+use hone::modules::{CallContext, Predict};
 use hone_examples::{BlockingBackend, Result};
-use hone_modules::blocking::Runner;
-use hone_modules::{CallContext, Predict};
 
 struct Job {
     id: usize,

@@ -4,7 +4,7 @@
 //! Run one with `cargo run -p hone-examples --example tokio_tasks`. Set `OPENAI_BASE_URL`,
 //! `OPENAI_API_KEY` and `HONE_MODEL` to run them against a real OpenAI-compatible server.
 
-use hone_lm::{HttpLm, LmHandle};
+use hone::lm::{HttpLm, LmHandle};
 use hone_sim::{BlockingSimHandle, SimConfig, SimHandle, SimServer};
 
 /// What an example's `main` returns.
