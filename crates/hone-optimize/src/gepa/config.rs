@@ -1,0 +1,151 @@
+//! GEPA's settings: the budget, its `auto` presets, parent and component selection, and
+//! [`GepaConfig`] with DSPy's defaults.
+
+use serde::{Deserialize, Serialize};
+/// How much GEPA may spend: exactly one of DSPy's `auto`, `max_full_evals`, `max_metric_calls`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GepaBudget {
+    /// DSPy's `auto`: the budget of a MIPROv2-like run with 6 (light), 12 (medium) or 18 (heavy)
+    /// candidates, computed by DSPy's `auto_budget`.
+    Auto(AutoLevel),
+    /// Full evaluations: `max_full_evals × (|trainset| + |valset|)` metric calls (the valset
+    /// counts only when given separately, as in DSPy).
+    MaxFullEvals(u64),
+    /// Metric calls (example runs).
+    MaxMetricCalls(u64),
+}
+
+/// The `auto` presets shared by GEPA and MIPROv2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoLevel {
+    /// 6 candidates.
+    Light,
+    /// 12 candidates.
+    Medium,
+    /// 18 candidates.
+    Heavy,
+}
+
+impl AutoLevel {
+    /// The number of candidates of the preset (DSPy's `AUTO_RUN_SETTINGS[auto]["n"]`).
+    pub fn candidates(self) -> usize {
+        match self {
+            AutoLevel::Light => 6,
+            AutoLevel::Medium => 12,
+            AutoLevel::Heavy => 18,
+        }
+    }
+}
+
+/// DSPy's `GEPA.auto_budget`: metric calls of a run over `num_preds` components with
+/// `num_candidates` candidates and a valset of `valset_size` (minibatches of 35, a full
+/// evaluation every 5 trials).
+pub fn auto_budget(num_preds: usize, num_candidates: usize, valset_size: usize) -> u64 {
+    let (m, steps) = (35u64, 5u64);
+    let n = num_candidates.max(1) as f64;
+    let trials = (2.0 * (num_preds as f64 * 2.0) * n.log2()).max(1.5 * n) as u64;
+    let v = valset_size as u64;
+    let mut total = v + num_candidates as u64 * 5 + trials * m;
+    if trials == 0 {
+        return total;
+    }
+    let periodic = (trials + 1) / steps + 1;
+    let extra = u64::from(trials < steps);
+    total += (periodic + extra) * v;
+    total
+}
+
+/// How the parent of a reflective mutation is chosen (DSPy's `candidate_selection_strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CandidateSelection {
+    /// Sample from the per-instance Pareto front (default).
+    #[default]
+    Pareto,
+    /// Always the candidate with the best mean validation score.
+    CurrentBest,
+}
+
+/// Which components a reflective mutation rewrites (DSPy's `component_selector`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentSelection {
+    /// One component per mutation, in turn per candidate (default).
+    #[default]
+    RoundRobin,
+    /// Every component at once.
+    All,
+}
+
+/// Settings of [`Gepa`]: DSPy's parameters and defaults, plus hone's parallelism.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GepaConfig {
+    /// The budget (DSPy requires exactly one of `auto`, `max_full_evals`, `max_metric_calls`;
+    /// hone's default is `auto="light"`).
+    pub budget: GepaBudget,
+    /// Training examples per reflection (default 3).
+    pub reflection_minibatch_size: usize,
+    /// Parent selection (default Pareto).
+    pub candidate_selection_strategy: CandidateSelection,
+    /// Skip reflecting on a minibatch where the parent is already perfect (default true).
+    pub skip_perfect_score: bool,
+    /// The score counted as perfect (default 1.0).
+    pub perfect_score: f64,
+    /// Component selection (default round robin).
+    pub component_selector: ComponentSelection,
+    /// Try merges (default true).
+    pub use_merge: bool,
+    /// Merges accepted at most (default 5).
+    pub max_merge_invocations: usize,
+    /// Shared validation examples two candidates need before they are merged (gepa's
+    /// `merge_val_overlap_floor`, default 5).
+    pub merge_val_overlap_floor: usize,
+    /// Score of an example whose program run or metric failed (default 0.0).
+    pub failure_score: f64,
+    /// Independent (parent, minibatch) proposals per iteration (default 1, DSPy's behaviour;
+    /// larger values are gepa's `IndependentSampling(n)` and keep the LM busier).
+    pub num_parallel_proposals: usize,
+    /// Validation examples per evaluation job (default 16).
+    pub eval_batch_size: usize,
+    /// Pipeline the iterations and score candidates on the valset in the background (default
+    /// false, DSPy's order).
+    ///
+    /// Iterations overlap, one per stage: while one evaluates its children, the next reflects
+    /// and the one after evaluates its parents. A new iteration begins while the budget would
+    /// remain if no child in flight were accepted, and no merge is due (a merge waits until
+    /// the pipeline is empty). The seed and accepted candidates are scored on the valset in the
+    /// background; they join the pool — and can become parents or merge partners — once three
+    /// iterations have begun beside their scoring (a fixed point, whatever the scoring's
+    /// speed), and the budget counts their metric calls from the start. The first iterations'
+    /// parent is the seed, so the first iteration begins beside the seed's scoring. If accepted children's
+    /// valset scoring spends the budget, the iterations begun beside them are dropped — their
+    /// issued minibatch evaluations count as spent — and the run ends where gepa's sequential
+    /// budget check ends it.
+    pub overlap_full_evals: bool,
+    /// Seed (default 0).
+    pub seed: u64,
+}
+
+impl Default for GepaConfig {
+    fn default() -> Self {
+        GepaConfig {
+            budget: GepaBudget::Auto(AutoLevel::Light),
+            reflection_minibatch_size: 3,
+            candidate_selection_strategy: CandidateSelection::Pareto,
+            skip_perfect_score: true,
+            perfect_score: 1.0,
+            component_selector: ComponentSelection::RoundRobin,
+            use_merge: true,
+            max_merge_invocations: 5,
+            merge_val_overlap_floor: 5,
+            failure_score: 0.0,
+            num_parallel_proposals: 1,
+            eval_batch_size: 16,
+            overlap_full_evals: false,
+            seed: 0,
+        }
+    }
+}
