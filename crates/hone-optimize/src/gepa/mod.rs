@@ -55,6 +55,8 @@ mod pipeline;
 mod pool;
 pub mod reflective;
 mod state;
+#[cfg(test)]
+mod tests;
 
 use hone_core::Example;
 use hone_core::state::ProgramState;
