@@ -61,6 +61,8 @@ pub mod proposer;
 mod search;
 mod setup;
 mod state;
+#[cfg(test)]
+mod tests;
 pub mod tpe;
 
 use std::collections::BTreeMap;
