@@ -79,7 +79,7 @@ pub enum ComponentSelection {
     All,
 }
 
-/// Settings of [`Gepa`]: DSPy's parameters and defaults, plus hone's parallelism.
+/// Settings of [`Gepa`](super::Gepa): DSPy's parameters and defaults, plus hone's parallelism.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GepaConfig {

@@ -85,7 +85,7 @@ pub use state::GepaCandidate;
 
 const NAME: &str = "gepa";
 
-/// DSPy's `GEPA` as a sans-IO [`Optimizer`].
+/// DSPy's `GEPA` as a sans-IO [`Optimizer`](crate::Optimizer).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Gepa {
     optimizer: String,

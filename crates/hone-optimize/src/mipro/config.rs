@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::gepa::AutoLevel;
 use crate::protocol::LmRole;
-/// Settings of [`MiproV2`]: DSPy's constructor and `compile` parameters with their defaults,
+/// Settings of [`MiproV2`](super::MiproV2): DSPy's constructor and `compile` parameters with their defaults,
 /// plus hone's batch sizes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -96,7 +96,7 @@ const DEMOS_IN_CONTEXT: usize = 3;
 /// DSPy's `MIN_MINIBATCH_SIZE`: `auto` runs use minibatches above this valset size.
 const MIN_MINIBATCH_SIZE: usize = 50;
 
-/// DSPy's `MIPROv2` as a sans-IO [`Optimizer`].
+/// DSPy's `MIPROv2` as a sans-IO [`Optimizer`](crate::Optimizer).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MiproV2 {
     optimizer: String,

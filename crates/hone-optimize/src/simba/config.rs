@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::LmRole;
-/// Settings of [`Simba`]: DSPy's parameters and defaults.
+/// Settings of [`Simba`](super::Simba): DSPy's parameters and defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimbaConfig {

@@ -65,7 +65,7 @@ pub use prompts::{OFFER_FEEDBACK_INSTRUCTIONS, inspect_modules, offer_feedback};
 
 const NAME: &str = "simba";
 
-/// DSPy's `SIMBA` as a sans-IO [`Optimizer`].
+/// DSPy's `SIMBA` as a sans-IO [`Optimizer`](crate::Optimizer).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Simba {
     optimizer: String,
