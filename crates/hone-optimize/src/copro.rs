@@ -117,7 +117,7 @@ enum Phase {
     Done,
 }
 
-/// DSPy's `COPRO` as a sans-IO [`Optimizer`].
+/// DSPy's `COPRO` as a sans-IO [`Optimizer`](crate::Optimizer).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Copro {
     optimizer: String,
