@@ -96,3 +96,53 @@ def render(program, kind):
 
 def dumps(value):
     return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+# The real DSPy saves of testdata/dspy-imports, as their repositories define the programs
+# (`hone import` reads them with no structure; scripts/check-dspy-export.py loads hone's DSPy
+# export of each import into these).
+class _Respond(dspy.Module):
+    def __init__(self):
+        super().__init__()
+        self.respond = dspy.ChainOfThought("context, question -> response")
+
+
+class _CleanText(dspy.Module):
+    def __init__(self):
+        super().__init__()
+        self.chain = dspy.ChainOfThought("text -> clean_text")
+
+
+class _CounterNarrative(dspy.Module):
+    def __init__(self):
+        super().__init__()
+        self.generate = dspy.Predict("hate_speech -> counter_narrative")
+
+
+class _RefactorSteps(dspy.Module):
+    def __init__(self):
+        super().__init__()
+        self.analyzer = dspy.Predict("code_snippet -> analysis, refactoring_opportunities: list[str]")
+        self.planner = dspy.Predict("code_snippet, analysis -> refactoring_summary, plan_steps: list[str]")
+        self.implementer = dspy.Predict(
+            "original_code, refactoring_summary, plan_steps: list[str] -> refactored_code, implementation_explanation"
+        )
+
+
+def search_wikipedia(query: str):
+    """Searches Wikipedia (never called here)."""
+    raise NotImplementedError
+
+
+STRUCTURES.update(
+    {
+        "import_honeyoak_rag_cot": lambda: _Respond(),
+        "import_knutole_pii_cot": lambda: _CleanText(),
+        "import_bhanu_counter_narrative": lambda: _CounterNarrative(),
+        "import_robofactor_pipeline": lambda: dspy.Refine(
+            module=_RefactorSteps(), N=3, reward_fn=lambda args, pred: 1.0, threshold=1.0
+        ),
+        "import_habenicht_react": lambda: dspy.ReAct("question -> answer", tools=[search_wikipedia]),
+        "import_legacy_lear_netlogo": lambda: dspy.Predict("pseudocode -> reasoning, netlogo_code"),
+    }
+)

@@ -8,6 +8,7 @@
 pub mod call_time;
 pub mod dataset;
 pub mod error;
+pub mod jsonl;
 pub mod optimizer;
 pub mod program;
 pub mod report;

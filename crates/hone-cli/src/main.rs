@@ -24,6 +24,8 @@ use commands::common::{Interrupted, Output};
   hone report runs/qa                               # runs/qa/report.html
   hone export runs/qa/program.json --format markdown
   hone diff runs/qa/baseline.json runs/qa/program.json
+  hone import saved_by_dspy.json -o imported.json   # + imported.toml, the program
+  hone program freeze qa.toml --state runs/qa/program.json -o qa.json
 
 Exit codes:
   0    success
@@ -93,6 +95,8 @@ enum Command {
     /// {chat,json,xml}.messages.json, parse.json), as written by make_golden.py. Prints one line
     /// per check and a summary; exits with 0 if every check passes, 1 if any fails, 2 if the
     /// cases cannot be read.
+    #[command(after_help = "Example:
+  hone conformance testdata/dspy-golden")]
     Conformance {
         /// The directory of reference cases.
         dir: PathBuf,
@@ -101,10 +105,15 @@ enum Command {
     ///
     /// Exits with 0 on success, 2 if the program cannot be read or exported.
     Export(commands::export::ExportArgs),
-    /// Read a DSPy-saved program (JSON) into hone's program format.
+    /// Read a DSPy-saved program (JSON) into hone's program format: a state file, and a TOML
+    /// program when the structure is read off the file.
     ///
-    /// Exits with 0 on success, 2 if the file or the structure cannot be read or do not fit.
+    /// Exits with 0 on success, 2 if the file or the structure cannot be read or do not fit
+    /// (every misfit is listed at once).
     Import(commands::import::ImportArgs),
+    /// Work with program files: `hone program freeze PROGRAM.toml [--state S] -o program.json`.
+    #[command(subcommand)]
+    Program(commands::program::ProgramCommand),
     /// Show what changed between two versions of a program.
     ///
     /// Exits with 0 if they are the same, 1 if they differ, 2 if either cannot be read.
@@ -183,7 +192,8 @@ fn main() -> ExitCode {
         Command::Sim(args) => commands::sim::run(&args),
         Command::Conformance { dir } => commands::conformance::run(&dir),
         Command::Export(args) => commands::export::run(&args),
-        Command::Import(args) => commands::import::run(&args),
+        Command::Import(args) => commands::import::run(&args, out),
+        Command::Program(cmd) => commands::program::run(&cmd),
         Command::Diff(args) => commands::diff::run(&args),
         Command::Parse(args) => commands::parse::run(&args),
         Command::Worker(args) => commands::worker::run(&args),

@@ -1,9 +1,122 @@
-//! Built-in tools for `react` stages.
+//! Tools for `react` stages: the built-in ones and command tools.
 
+use std::path::Path;
 use std::sync::Arc;
 
+use hone_lm::BoxFuture;
 use hone_modules::{FnTool, Tool, ToolError};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+
+use crate::jsonl::JsonLinesProcess;
+use crate::program::load::ToolDef;
+
+/// The tool a stage's definition describes; command tools run in `dir` (the program file's
+/// directory). `None` for an unknown built-in name (the program file's check rejects those).
+pub fn tool(def: &ToolDef, dir: &Path) -> Option<Arc<dyn Tool>> {
+    match def {
+        ToolDef::Builtin(name) => builtin_tool(name),
+        ToolDef::Command {
+            name,
+            description,
+            args,
+            command,
+        } => Some(Arc::new(CommandTool::new(
+            name.clone(),
+            description.clone(),
+            args.clone(),
+            command.clone(),
+            dir,
+        ))),
+    }
+}
+
+/// A tool run by a long-lived external command speaking JSON lines: per call, hone writes
+/// `{"tool": NAME, "args": {...}}` and reads `{"result": VALUE}` or `{"error": "..."}`.
+///
+/// ```no_run
+/// # use hone_cli::tools::CommandTool;
+/// # use serde_json::json;
+/// let search = CommandTool::new(
+///     "search_wikipedia".into(),
+///     "Searches Wikipedia.".into(),
+///     json!({"query": {"type": "string"}}).as_object().unwrap().clone(),
+///     vec!["python3".into(), "search.py".into()],
+///     std::path::Path::new("."),
+/// );
+/// ```
+#[derive(Debug)]
+pub struct CommandTool {
+    name: String,
+    description: String,
+    parameters: Value,
+    proc: Option<JsonLinesProcess>,
+}
+
+impl CommandTool {
+    /// A tool named `name` whose arguments are `args` (each argument's JSON Schema by name,
+    /// all required), run by `command` in `dir`; an empty command makes a tool that answers
+    /// every call with an error saying it has no command.
+    pub fn new(
+        name: String,
+        description: String,
+        args: Map<String, Value>,
+        command: Vec<String>,
+        dir: &Path,
+    ) -> Self {
+        let required: Vec<Value> = args.keys().map(|k| Value::String(k.clone())).collect();
+        CommandTool {
+            name,
+            description,
+            parameters: json!({"type": "object", "properties": args, "required": required}),
+            proc: (!command.is_empty()).then(|| JsonLinesProcess::new(command, dir.to_owned())),
+        }
+    }
+
+    async fn run(&self, args: Map<String, Value>) -> Result<Value, ToolError> {
+        let Some(proc) = &self.proc else {
+            return Err(ToolError::new(format!(
+                "tool `{}` has no command: give it `command = [...]` in the program file",
+                self.name
+            )));
+        };
+        let fail = |m: String| ToolError::new(format!("tool `{}`: {m}", self.name));
+        let line = json!({"tool": self.name, "args": args}).to_string();
+        let answer = proc.exchange(&line).await.map_err(fail)?;
+        let value: Value = serde_json::from_str(&answer).map_err(|e| {
+            fail(format!(
+                "expected a line like {{\"result\": ...}} or {{\"error\": \"...\"}}, got {answer:?} ({e})"
+            ))
+        })?;
+        if let Some(e) = value.get("error").filter(|e| !e.is_null()) {
+            return Err(ToolError::new(match e {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }));
+        }
+        value
+            .get("result")
+            .cloned()
+            .ok_or_else(|| fail(format!("the answer {answer} has no `result`")))
+    }
+}
+
+impl Tool for CommandTool {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn description(&self) -> &str {
+        &self.description
+    }
+
+    fn parameters(&self) -> Value {
+        self.parameters.clone()
+    }
+
+    fn call<'a>(&'a self, args: Map<String, Value>) -> BoxFuture<'a, Result<Value, ToolError>> {
+        Box::pin(self.run(args))
+    }
+}
 
 /// The tool called `name`, if it is built in.
 pub fn builtin_tool(name: &str) -> Option<Arc<dyn Tool>> {

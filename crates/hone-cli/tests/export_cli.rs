@@ -349,7 +349,7 @@ fn bad_input_names_the_file_and_the_problem() {
                 "-f",
                 "dspy",
             ],
-            vec!["qa_plain.json", "no `hone.signature`", "--structure"],
+            vec!["qa_plain.json", "no `hone.signature`", "hone import FILE"],
         ),
         (
             vec![
@@ -360,8 +360,9 @@ fn bad_input_names_the_file_and_the_problem() {
             ],
             vec![
                 "two_step_optimized.json",
-                "predictor `answer.predict`",
-                "does not have",
+                "predictor `route` has 5 fields in the file (prefixes: \"Ticket:\", \"Metadata:\"",
+                "the file's predictor `answer.predict` is not in the structure",
+                "suggested: --signature 'answer.predict=ticket, team -> reasoning, reply'",
             ],
         ),
         (
@@ -373,8 +374,9 @@ fn bad_input_names_the_file_and_the_problem() {
             ],
             vec![
                 "qa_plain.json",
-                "`signature.fields` has 2 entries",
-                "3 fields",
+                "predictor `self` has 2 fields in the file",
+                "3 in the structure",
+                "suggested: --signature 'self=question -> answer'",
             ],
         ),
         (
@@ -387,8 +389,16 @@ fn bad_input_names_the_file_and_the_problem() {
             vec!["predictor `self`", "signature `question ->`"],
         ),
         (
-            vec!["import", "testdata/dspy-golden/programs/qa_plain.json"],
-            vec!["--structure HONE_FILE or --signature"],
+            vec![
+                "import",
+                "testdata/dspy-imports/programs/legacy_plexlogic_contract.json",
+            ],
+            vec![
+                "legacy_plexlogic_contract.json",
+                "DSPy's old save format",
+                "DSPy 2.4 and earlier",
+                "`predictor`",
+            ],
         ),
         (
             vec!["export", "no/such/file.json", "-f", "dspy"],

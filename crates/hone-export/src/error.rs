@@ -111,4 +111,28 @@ pub enum ExportError {
         /// The adapter's parse error.
         source: Box<AdapterError>,
     },
+    /// The file's predictors do not fit the structure given: every misfit at once.
+    #[error(
+        "the DSPy file does not fit the structure given (the file's predictors: {in_file}):\n  - {}\nhint: \
+         leave out --structure and --signature to let `hone import` read the structure off the file",
+        problems.join("\n  - ")
+    )]
+    Misfit {
+        /// The file's predictor names, comma-separated.
+        in_file: String,
+        /// One sentence per misfit.
+        problems: Vec<String>,
+    },
+    /// A file in DSPy's format of version 2.4 and earlier, which DSPy 3.x cannot load either.
+    #[error(
+        "this is DSPy's old save format (written by DSPy 2.4 and earlier: a predictor with \
+         `signature_instructions` and `signature_prefix` instead of a `signature` object, at \
+         {predictors}); DSPy 3.x cannot load it either. {hint}"
+    )]
+    OldFormat {
+        /// Where the old-format predictors are.
+        predictors: String,
+        /// What to do.
+        hint: String,
+    },
 }

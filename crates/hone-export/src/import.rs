@@ -2,13 +2,24 @@
 //!
 //! DSPy's file holds instructions, field prefixes and descriptions, demos and LM settings, but
 //! not field names or types; those come from the program's structure, given as a hone program
-//! file of the same program or as one string signature per predictor.
+//! of the same program or as one string signature per predictor, or read off the file itself
+//! ([`crate::infer_structure`]).
 
-use hone_core::Signature;
 use hone_core::state::{ProgramState, ProgramStructure};
-use serde_json::Value;
+use hone_core::{FieldRole, FieldType, Signature};
+use serde_json::{Map, Value};
 
 use crate::error::ExportError;
+use crate::infer::{
+    Inferred, InferredStage, demo_type, infer_structure, predictor_objects, prefixes_of,
+    signature_flag,
+};
+
+/// Per-predictor keys that DSPy 3.x's `load()` refuses, with why.
+pub const REFUSED_BY_DSPY3: &[(&str, &str)] = &[(
+    "extended_signature",
+    "DSPy 2.5's; DSPy 3.x's `load()` raises \"Loading extended_signature is no longer supported\"",
+)];
 
 /// A program structure from `(predictor, "inputs -> outputs")` pairs in DSPy's string form.
 ///
@@ -33,6 +44,41 @@ pub fn structure_from_signatures<N: AsRef<str>, S: AsRef<str>>(
     Ok(structure)
 }
 
+/// A DSPy file read into hone's format, with what the reading noticed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    /// The program state (with hone's signatures).
+    pub state: ProgramState,
+    /// When no structure was given: what the file showed (stages, guesses).
+    pub inferred: Option<Inferred>,
+    /// Demos contradicting a declared type, one sentence each naming predictor and field.
+    pub warnings: Vec<String>,
+    /// Keys dropped because DSPy 3.x refuses them, one sentence each.
+    pub dropped: Vec<String>,
+}
+
+impl Imported {
+    /// The stages of the program, as inferred (empty when a structure was given).
+    pub fn stages(&self) -> &[InferredStage] {
+        self.inferred.as_ref().map_or(&[], |i| &i.stages)
+    }
+}
+
+fn parse_json(text: &str) -> Result<Value, ExportError> {
+    serde_json::from_str(text).map_err(|e| {
+        ExportError::State(hone_core::state::StateError::Json {
+            line: e.line(),
+            column: e.column(),
+            message: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or("")
+                .to_owned(),
+        })
+    })
+}
+
 /// Loads a DSPy-saved program file onto a structure, checking first that the JSON is a
 /// program file at all (a foreign JSON file gets an error saying so).
 ///
@@ -47,23 +93,186 @@ pub fn structure_from_signatures<N: AsRef<str>, S: AsRef<str>>(
 /// # Ok::<(), hone_export::ExportError>(())
 /// ```
 pub fn import_dspy(text: &str, structure: &ProgramStructure) -> Result<ProgramState, ExportError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        ExportError::State(hone_core::state::StateError::Json {
-            line: e.line(),
-            column: e.column(),
-            message: e
-                .to_string()
-                .split(" at line ")
-                .next()
-                .unwrap_or("")
-                .to_owned(),
-        })
-    })?;
-    check_program_like(&value)?;
-    Ok(ProgramState::from_value_with(&value, structure)?)
+    Ok(import_dspy_value(&parse_json(text)?, Some(structure))?.state)
 }
 
-/// Rejects JSON that is clearly not a DSPy or hone program file, saying what it looks like.
+/// Reads a DSPy-saved program file (as JSON): onto `structure` when given, else onto the
+/// structure the file itself shows ([`crate::infer_structure`]). Every predictor and field
+/// that does not fit the structure is reported at once ([`ExportError::Misfit`]), with the
+/// file's prefixes and a suggested `--signature` per predictor; keys DSPy 3.x refuses are
+/// dropped and listed; demos contradicting a type are warnings.
+///
+/// ```
+/// use hone_export::import_dspy_value;
+/// let file = serde_json::json!({"demos": [], "lm": null, "signature": {"instructions": "Be brief.",
+///   "fields": [{"prefix": "Question:", "description": "${question}"},
+///              {"prefix": "Answer:", "description": "${answer}"}]}});
+/// let imported = import_dspy_value(&file, None)?;
+/// assert_eq!(imported.state.root().unwrap().signature.field_string(), "question -> answer");
+/// # Ok::<(), hone_export::ExportError>(())
+/// ```
+pub fn import_dspy_value(
+    value: &Value,
+    structure: Option<&ProgramStructure>,
+) -> Result<Imported, ExportError> {
+    check_program_like(value)?;
+    let (inferred, structure) = match structure {
+        Some(s) => {
+            check_fit(value, s)?;
+            (None, s.clone())
+        }
+        None => {
+            let inferred = infer_structure(value)?;
+            let s = inferred.structure.clone();
+            (Some(inferred), s)
+        }
+    };
+    let mut state = ProgramState::from_value_with(value, &structure)?;
+    let dropped = drop_refused_keys(&mut state);
+    let warnings = type_warnings(&state);
+    Ok(Imported {
+        state,
+        inferred,
+        warnings,
+        dropped,
+    })
+}
+
+/// Removes the per-predictor keys DSPy 3.x's `load()` refuses ([`REFUSED_BY_DSPY3`]),
+/// returning one sentence per key removed.
+pub fn drop_refused_keys(state: &mut ProgramState) -> Vec<String> {
+    let mut dropped = Vec::new();
+    for (name, p) in &mut state.predictors {
+        for (key, why) in REFUSED_BY_DSPY3 {
+            if p.extra.shift_remove(*key).is_some() {
+                dropped.push(format!("predictor `{name}`: dropped `{key}` ({why})"));
+            }
+        }
+    }
+    dropped
+}
+
+/// Demos whose values contradict a field's type: a `str` output holding arrays, numbers or
+/// objects, or a typed field holding values of another kind.
+pub fn type_warnings(state: &ProgramState) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (name, p) in &state.predictors {
+        let demos: Vec<&Map<String, Value>> = p.demos.iter().map(|d| d.fields()).collect();
+        for (role, field) in p.signature.fields() {
+            let augmented_only = role == FieldRole::Output;
+            let Some((seen, count)) = demo_type(demos.iter().copied(), &field.name, augmented_only)
+            else {
+                continue;
+            };
+            let declared = &field.ty;
+            let fits = match (declared, &seen) {
+                (_, t) if t == declared => true,
+                (FieldType::Str, _) => role == FieldRole::Input,
+                (FieldType::Float, FieldType::Int) => true,
+                (_, FieldType::Str) => !matches!(
+                    declared,
+                    FieldType::List { .. }
+                        | FieldType::Dict { .. }
+                        | FieldType::Int
+                        | FieldType::Float
+                        | FieldType::Bool
+                ),
+                (FieldType::List { .. }, FieldType::List { .. }) => true,
+                (FieldType::Dict { .. } | FieldType::Model(_), FieldType::Dict { .. }) => true,
+                _ => true,
+            };
+            if !fits {
+                warnings.push(format!(
+                    "predictor `{name}`: {role} `{}` is `{}` but {count} demo{} hold{} `{}` \
+                     values; DSPy would render `({})` if the program declares `{}: {}`",
+                    field.name,
+                    declared.python_name(),
+                    if count == 1 { "" } else { "s" },
+                    if count == 1 { "s" } else { "" },
+                    seen.python_name(),
+                    seen.python_name(),
+                    field.name,
+                    seen.python_name(),
+                    role = match role {
+                        FieldRole::Input => "input",
+                        FieldRole::Output => "output",
+                    },
+                ));
+            }
+        }
+    }
+    warnings
+}
+
+/// Checks every predictor of the file against the structure and reports every misfit at once:
+/// predictors the structure lacks, predictors the file lacks, and field counts that differ,
+/// each with the file's prefixes and the `--signature` the file suggests.
+fn check_fit(value: &Value, structure: &ProgramStructure) -> Result<(), ExportError> {
+    let Some(top) = value.as_object() else {
+        return Ok(());
+    };
+    let in_file = predictor_objects(top);
+    let suggested = infer_structure(value).ok();
+    let suggest = |name: &str| -> String {
+        match suggested.as_ref().and_then(|i| i.structure.get(name)) {
+            Some(sig) => signature_flag(name, sig),
+            None => format!("--signature '{name}=INPUTS -> OUTPUTS'"),
+        }
+    };
+    let prefixes = |obj: &Map<String, Value>| {
+        prefixes_of(obj)
+            .iter()
+            .map(|p| format!("{p:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut problems = Vec::new();
+    for (name, obj) in &in_file {
+        match structure.get(name) {
+            None => problems.push(format!(
+                "the file's predictor `{name}` is not in the structure (its fields' prefixes: \
+                 {}); suggested: {}",
+                prefixes(obj),
+                suggest(name)
+            )),
+            Some(sig) => {
+                let count = prefixes_of(obj).len();
+                let fields = sig.inputs.len() + sig.outputs.len();
+                if count != fields {
+                    problems.push(format!(
+                        "predictor `{name}` has {count} fields in the file (prefixes: {}) but \
+                         {fields} in the structure (`{}`); suggested: {}",
+                        prefixes(obj),
+                        sig.field_string(),
+                        suggest(name)
+                    ));
+                }
+            }
+        }
+    }
+    let file_names: Vec<&str> = in_file.iter().map(|(n, _)| n.as_str()).collect();
+    for name in structure.names() {
+        if !file_names.contains(&name) {
+            problems.push(format!(
+                "the structure's predictor `{name}` has no state in the file"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(ExportError::Misfit {
+        in_file: if file_names.is_empty() {
+            "none".into()
+        } else {
+            file_names.join(", ")
+        },
+        problems,
+    })
+}
+
+/// Rejects JSON that is clearly not a DSPy or hone program file, saying what it looks like;
+/// DSPy's own older format gets a message naming it.
 pub fn check_program_like(value: &Value) -> Result<(), ExportError> {
     let foreign = |problem: &str| ExportError::Foreign {
         what: "a DSPy or hone program file".to_owned(),
@@ -74,6 +283,9 @@ pub fn check_program_like(value: &Value) -> Result<(), ExportError> {
             "expected a JSON object of predictor states, found another JSON value",
         ));
     };
+    if let Some(old) = old_format(obj) {
+        return Err(old);
+    }
     let is_predictor = |v: &Value| v.get("signature").is_some() && v.get("demos").is_some();
     if is_predictor(value) || obj.values().any(is_predictor) {
         return Ok(());
@@ -96,4 +308,44 @@ pub fn check_program_like(value: &Value) -> Result<(), ExportError> {
             keys.join(", ")
         }
     )))
+}
+
+/// DSPy 2.4 and earlier saved a predictor with `signature_instructions` and
+/// `signature_prefix` (the last field's prefix) instead of a `signature` object.
+fn old_format(obj: &Map<String, Value>) -> Option<ExportError> {
+    let is_old = |v: &Value| {
+        v.get("signature").is_none()
+            && (v.get("signature_instructions").is_some() || v.get("signature_prefix").is_some())
+    };
+    let old: Vec<&str> = if is_old(&Value::Object(obj.clone())) {
+        vec!["the top level"]
+    } else {
+        obj.iter()
+            .filter(|(_, v)| is_old(v))
+            .map(|(k, _)| k.as_str())
+            .collect()
+    };
+    if old.is_empty() {
+        return None;
+    }
+    let whole = Value::Object(obj.clone());
+    let first = obj
+        .get(old[0])
+        .unwrap_or(&whole)
+        .get("signature_instructions")
+        .and_then(Value::as_str)
+        .map(|s| format!(" Its instructions: {s:?}."))
+        .unwrap_or_default();
+    Some(ExportError::OldFormat {
+        predictors: old
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        hint: format!(
+            "load it in DSPy 2.4 (or 2.5, which still reads it) into the program it was saved \
+             from, save it again with `program.save(\"program.json\")` in DSPy 2.5 or later, \
+             and import that file.{first}"
+        ),
+    })
 }

@@ -55,6 +55,7 @@ mod bundle;
 mod diff;
 mod error;
 mod import;
+mod infer;
 mod jinja;
 mod markdown;
 mod openai;
@@ -69,7 +70,14 @@ pub use diff::{
     diff_programs, render_markdown, render_text, word_diff,
 };
 pub use error::ExportError;
-pub use import::{check_program_like, import_dspy, structure_from_signatures};
+pub use import::{
+    Imported, REFUSED_BY_DSPY3, check_program_like, drop_refused_keys, import_dspy,
+    import_dspy_value, structure_from_signatures, type_warnings,
+};
+pub use infer::{
+    Inferred, InferredModule, InferredStage, InferredTool, infer_structure, parse_react_tools,
+    signature_flag, signature_line,
+};
 pub use jinja::{JINJA_FORMAT, JinjaExport, JinjaMessage, JinjaPredictor, jinja_source};
 pub use markdown::{Provenance, ReviewOptions, review_markdown};
 pub use openai::{
@@ -85,7 +93,15 @@ use hone_core::state::ProgramState;
 pub const HONE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The `dspy` export: the program in DSPy's saved format, which DSPy's `program.load()`
-/// accepts (no hone keys).
+/// accepts (no hone keys, none of the keys DSPy 3.x refuses).
 pub fn dspy_json(program: &ProgramState) -> String {
-    program.to_dspy_json_string_pretty()
+    dspy_export(program).0
+}
+
+/// The `dspy` export and one sentence per key it dropped because DSPy 3.x's `load()` refuses
+/// it ([`REFUSED_BY_DSPY3`]), for the caller to show.
+pub fn dspy_export(program: &ProgramState) -> (String, Vec<String>) {
+    let mut program = program.clone();
+    let dropped = drop_refused_keys(&mut program);
+    (program.to_dspy_json_string_pretty(), dropped)
 }

@@ -8,7 +8,10 @@ mod common;
 
 use hone_core::adapter::AdapterKind;
 use hone_core::state::ProgramState;
-use hone_export::{JinjaExport, PromptTemplate, dspy_json, format_input_value};
+use hone_export::{
+    JinjaExport, PromptTemplate, dspy_json, format_input_value, import_dspy_value,
+    structure_from_signatures,
+};
 use serde_json::{Map, Value, json};
 
 fn jinja_fixture() -> Value {
@@ -55,12 +58,49 @@ const DSPY_KINDS: [(&str, &str); 3] = [
     ("two_step_optimized", "two_step"),
 ];
 
+/// The real DSPy saves of testdata/dspy-imports that import, each as `import_NAME` in
+/// programs.py; imported with no structure except where the file cannot name a field (the
+/// structure then is the one the import suggests, with the program's field name).
+const DSPY_IMPORTS: [(&str, Option<(&str, &str)>); 6] = [
+    ("honeyoak_rag_cot", None),
+    ("knutole_pii_cot", None),
+    ("robofactor_pipeline", None),
+    ("habenicht_react", None),
+    ("legacy_lear_netlogo", None),
+    (
+        "bhanu_counter_narrative",
+        Some(("generate", "hate_speech -> counter_narrative")),
+    ),
+];
+
+/// The import of one save of testdata/dspy-imports.
+pub fn imported(file: &str, signature: Option<(&str, &str)>) -> ProgramState {
+    let value: Value = serde_json::from_str(&common::read(&format!(
+        "testdata/dspy-imports/programs/{file}.json"
+    )))
+    .expect("JSON");
+    let structure = signature.map(|s| structure_from_signatures(&[s]).expect("signature"));
+    import_dspy_value(&value, structure.as_ref())
+        .expect("imports")
+        .state
+}
+
 fn dspy_fixture() -> Value {
     let mut programs = Vec::new();
-    for (file, kind) in DSPY_KINDS {
+    let saved = DSPY_KINDS.iter().map(|(file, kind)| {
         let program =
             ProgramState::from_json_str(&common::read(&format!("testdata/hone-saved/{file}.json")))
                 .expect("loads");
+        (file.to_string(), kind.to_string(), program)
+    });
+    let imports = DSPY_IMPORTS.iter().map(|(file, sig)| {
+        (
+            format!("import_{file}"),
+            format!("import_{file}"),
+            imported(file, *sig),
+        )
+    });
+    for (file, kind, program) in saved.chain(imports) {
         let mut predictors = Map::new();
         for (name, state) in &program.predictors {
             let mut renders = Vec::new();

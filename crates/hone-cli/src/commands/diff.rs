@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use hone_export::{Color, diff_programs, render_markdown, render_text};
 
-use super::program_file::{StructureArgs, read_program};
+use super::program_file::{StructureArgs, read_any_program};
 
 /// The output forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -31,6 +31,10 @@ pub enum ColorChoice {
 
 /// Arguments of `hone diff`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  hone diff runs/qa/baseline.json runs/qa/program.json
+  hone diff qa.toml runs/qa/program.json --format markdown   # a TOML program as written
+  hone diff a_dspy.json b_dspy.json --signature 'self=question -> answer'")]
 pub struct DiffArgs {
     /// The old version (hone's format; DSPy's with --structure or --signature).
     old: PathBuf,
@@ -49,8 +53,8 @@ pub struct DiffArgs {
 /// Runs the diff; `Ok(true)` when the programs are the same.
 pub fn run(args: &DiffArgs) -> anyhow::Result<bool> {
     let structure = args.structure.load()?;
-    let old = read_program(&args.old, structure.as_ref())?;
-    let new = read_program(&args.new, structure.as_ref())?;
+    let old = read_any_program(&args.old, None, structure.as_ref())?;
+    let new = read_any_program(&args.new, None, structure.as_ref())?;
     let diff = diff_programs(&old, &new);
     let (a, b) = (
         args.old.display().to_string(),

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use hone_core::adapter::AdapterKind;
 use hone_export::{
-    BundleOptions, JinjaExport, OpenAiExport, Provenance, ReviewOptions, bundle, dspy_json,
+    BundleOptions, JinjaExport, OpenAiExport, Provenance, ReviewOptions, bundle, dspy_export,
     review_markdown,
 };
 
-use super::program_file::{StructureArgs, read_program, read_text};
+use super::program_file::{StructureArgs, read_any_program, read_text};
 
 /// The export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -30,9 +30,21 @@ pub enum Format {
 
 /// Arguments of `hone export`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  hone export qa.toml --format openai -o qa.openai.json          # a TOML program as written
+  hone export qa.toml --state runs/qa/program.json --format jinja # with an optimized state
+  hone export runs/qa/program.json --format markdown --score 0.82 --model gpt-4o-mini
+  hone export runs/qa/program.json --format dspy -o for_dspy.json # for DSPy's program.load()
+  hone export runs/qa/program.json --format bundle -o qa-bundle/
+  hone export saved_by_dspy.json --signature 'self=question -> answer' --format openai")]
 pub struct ExportArgs {
-    /// The program file (hone's format; a DSPy file with --structure or --signature).
+    /// The program: a TOML program, a hone state file (`program.json`), or a DSPy save with
+    /// --structure or --signature.
     program: PathBuf,
+    /// With a TOML program: the state to export (e.g. an optimization's `program.json`);
+    /// without it, the program as its file writes it.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
     /// The export format.
     #[arg(long, short = 'f', value_enum)]
     format: Format,
@@ -90,7 +102,7 @@ fn today() -> String {
 pub fn run(args: &ExportArgs) -> anyhow::Result<bool> {
     let structure = args.structure.load()?;
     let source = read_text(&args.program)?;
-    let program = read_program(&args.program, structure.as_ref())?;
+    let program = read_any_program(&args.program, args.state.as_deref(), structure.as_ref())?;
     let mut provenance = Provenance::from_program(&program).merged(Provenance {
         score: args.score,
         metric: args.metric.clone(),
@@ -128,7 +140,13 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<bool> {
             },
         )
         .with_context(at)?,
-        Format::Dspy => dspy_json(&program),
+        Format::Dspy => {
+            let (text, dropped) = dspy_export(&program);
+            for d in &dropped {
+                eprintln!("note: {d}");
+            }
+            text
+        }
         Format::Bundle => {
             let Some(dir) = &args.output else {
                 bail!("--format bundle writes a directory: give it with --output DIR");

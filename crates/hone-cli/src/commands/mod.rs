@@ -9,6 +9,7 @@ pub mod import;
 pub mod optimize;
 pub mod parse;
 pub mod predict;
+pub mod program;
 mod program_file;
 pub mod report;
 pub mod sim;

@@ -7,10 +7,14 @@ use anyhow::{Context, bail};
 use hone_core::adapter::AdapterKind;
 use hone_export::{OpenAiExport, parse_output, parse_with_export};
 
-use super::program_file::{StructureArgs, read_program, read_text};
+use super::program_file::{StructureArgs, read_any_program, read_text};
 
 /// Arguments of `hone parse`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  hone parse --export qa.openai.json completion.txt
+  echo '[[ ## answer ## ]]\n5\n\n[[ ## completed ## ]]' | hone parse --program qa.toml
+  hone parse --program runs/qa/program.json --predictor classify.predict answer.txt")]
 pub struct ParseArgs {
     /// An openai export (`hone export --format openai`), which records signatures and adapter.
     #[arg(long, value_name = "FILE", conflicts_with = "program")]
@@ -66,7 +70,7 @@ pub fn run(args: &ParseArgs) -> anyhow::Result<bool> {
         }
         (None, Some(path)) => {
             let structure = args.structure.load()?;
-            let program = read_program(path, structure.as_ref())?;
+            let program = read_any_program(path, None, structure.as_ref())?;
             let name = pick(
                 program.predictors.keys().map(String::as_str).collect(),
                 args.predictor.as_deref(),

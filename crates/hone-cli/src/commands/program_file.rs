@@ -1,24 +1,33 @@
-//! Reading program files for the export, import, diff and parse commands.
+//! Reading program files for the export, import, diff, parse and program commands: hone's
+//! JSON state, a TOML program (with an optional state), or a DSPy save.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use hone_cli::program::Program;
 use hone_core::state::{ProgramState, ProgramStructure};
-use hone_export::{check_program_like, structure_from_signatures};
+use hone_export::{check_program_like, import_dspy_value, structure_from_signatures};
 
 /// How to learn a DSPy file's field names and types, which it does not hold.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct StructureArgs {
-    /// A hone program file of the same program (e.g. the unoptimized one), whose predictor
-    /// names and signatures give the structure.
-    #[arg(long, value_name = "HONE_FILE")]
+    /// The same program in hone's form, whose predictor names and signatures give the
+    /// structure: a TOML program (`program.toml`, e.g. the one `hone import` wrote) or a hone
+    /// state file (`program.json`).
+    #[arg(long, value_name = "PROGRAM")]
     pub structure: Option<PathBuf>,
     /// A predictor's signature in DSPy's string form, `NAME=inputs -> outputs` (repeat per
     /// predictor; `self` for a single-predictor program), e.g.
     /// `--signature 'self=question -> answer: int'`.
     #[arg(long = "signature", value_name = "NAME=SIGNATURE")]
     pub signatures: Vec<String>,
+}
+
+/// Whether a path names a TOML program.
+pub fn is_toml(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
 }
 
 impl StructureArgs {
@@ -28,8 +37,12 @@ impl StructureArgs {
             if !self.signatures.is_empty() {
                 bail!("give the structure either with --structure or with --signature, not both");
             }
+            if is_toml(path) {
+                return Ok(Some(Program::read(path)?.structure()?));
+            }
             let program = read_program(path, None).context(
-                "--structure must be a hone program file (with `hone.signature` per predictor)",
+                "--structure must be a TOML program (`program.toml`) or a hone state file (with \
+                 `hone.signature` per predictor)",
             )?;
             return Ok(Some(program.structure()));
         }
@@ -52,6 +65,39 @@ pub fn read_text(path: &Path) -> anyhow::Result<String> {
     fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
+/// Reads any program: a TOML program (with `state` loaded onto it when given, else fresh), a
+/// hone state file, or a DSPy one onto the given structure.
+pub fn read_any_program(
+    path: &Path,
+    state: Option<&Path>,
+    structure: Option<&ProgramStructure>,
+) -> anyhow::Result<ProgramState> {
+    if is_toml(path) {
+        if structure.is_some() {
+            bail!(
+                "a TOML program carries its own structure: leave out --structure and --signature"
+            );
+        }
+        let program = Program::read(path)?;
+        return match state {
+            None => Ok(program.fresh_state()?),
+            Some(s) => {
+                let structure = program.structure()?;
+                read_program(s, Some(&structure)).with_context(|| {
+                    format!("--state {} does not fit {}", s.display(), path.display())
+                })
+            }
+        };
+    }
+    if state.is_some() {
+        bail!(
+            "--state goes with a TOML program; {} is a state file already",
+            path.display()
+        );
+    }
+    read_program(path, structure)
+}
+
 /// Reads a hone program file, or a DSPy one onto the given structure.
 pub fn read_program(
     path: &Path,
@@ -69,8 +115,14 @@ pub fn parse_program(
 ) -> anyhow::Result<ProgramState> {
     let at = || format!("{}", path.display());
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        let toml_hint =
+            if text.trim_start().starts_with('[') && toml::from_str::<toml::Table>(text).is_ok() {
+                "\nhint: this is TOML; a TOML program is read from a file named `*.toml`"
+            } else {
+                ""
+            };
         anyhow::anyhow!(
-            "{}: not valid JSON (line {}, column {}): {}",
+            "{}: not valid JSON (line {}, column {}): {}{toml_hint}",
             at(),
             e.line(),
             e.column(),
@@ -79,14 +131,15 @@ pub fn parse_program(
     })?;
     check_program_like(&value).with_context(at)?;
     let state = match structure {
-        Some(s) => ProgramState::from_value_with(&value, s),
-        None => ProgramState::from_value(&value),
+        Some(s) => import_dspy_value(&value, Some(s)).map(|i| i.state),
+        None => ProgramState::from_value(&value).map_err(Into::into),
     };
     state.map_err(|e| {
         let hint = match (&e, structure) {
-            (hone_core::StateError::NoSignature { .. }, None) => {
-                "\nhint: this looks like a DSPy-saved file; give its structure with --structure \
-                 HONE_FILE or --signature NAME=SIGNATURE"
+            (hone_export::ExportError::State(hone_core::StateError::NoSignature { .. }), None) => {
+                "\nhint: this looks like a DSPy-saved file; read it with `hone import FILE` (the \
+                 structure is read off the file), or give it with --structure PROGRAM.toml or \
+                 --signature NAME=SIGNATURE"
             }
             _ => "",
         };

@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 
 use hone_core::Signature;
 use hone_core::adapter::AdapterKind;
+use hone_core::state::ROOT_PREDICTOR;
 use toml::Spanned;
 
 use super::signature::{EnumClasses, stage_signature};
 use super::spec::{
-    DatasetSpec, LmSpec, MetricSpec, ModuleKind, ProgramFile, RewardSpec, StageSpec,
+    DatasetSpec, LmSpec, MetricSpec, ModuleKind, ProgramFile, RewardSpec, StageSpec, ToolSpec,
 };
 use crate::error::{Error, FileError, Result, did_you_mean, suggest};
 
@@ -39,6 +40,34 @@ impl std::fmt::Display for Source {
     }
 }
 
+/// A checked `react` tool.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolDef {
+    /// A built-in tool, by name.
+    Builtin(String),
+    /// A command tool.
+    Command {
+        /// The name.
+        name: String,
+        /// The description.
+        description: String,
+        /// Each argument's JSON Schema, by name.
+        args: serde_json::Map<String, serde_json::Value>,
+        /// The program and its arguments (empty: declared, not callable).
+        command: Vec<String>,
+    },
+}
+
+impl ToolDef {
+    /// The tool's name.
+    pub fn name(&self) -> &str {
+        match self {
+            ToolDef::Builtin(n) => n,
+            ToolDef::Command { name, .. } => name,
+        }
+    }
+}
+
 /// One checked stage.
 #[derive(Debug, Clone)]
 pub struct Stage {
@@ -57,7 +86,7 @@ pub struct Stage {
     /// Each signature input and where it comes from, in signature order.
     pub inputs: Vec<(String, Source)>,
     /// `react` tools.
-    pub tools: Vec<String>,
+    pub tools: Vec<ToolDef>,
     /// `react` maximum steps.
     pub max_iters: Option<usize>,
     /// `react` bound on each tool call.
@@ -125,13 +154,23 @@ impl Program {
             let spec: &StageSpec = spanned.get_ref();
             let field = |key: &str| format!("program.stages[{i}].{key}");
             let name = spec.name.get_ref().clone();
-            if !is_identifier(&name) {
+            if !is_stage_name(&name) {
                 return Err(at(
                     spec.name.span(),
-                    format!("stage name `{name}` is not an identifier"),
+                    format!("stage name `{name}` is not an identifier or a dotted path of identifiers"),
                 )
                 .field(field("name"))
-                .hint("use letters, digits and `_`, e.g. `classify`")
+                .hint("use letters, digits and `_`, with `.` between parts as DSPy names nested predictors, e.g. `classify` or `module.analyzer`")
+                .into());
+            }
+            if name == ROOT_PREDICTOR && file.program.stages.len() > 1 {
+                return Err(at(
+                    spec.name.span(),
+                    "a stage named `self` is the whole program, so it must be the only stage"
+                        .into(),
+                )
+                .field(field("name"))
+                .hint("give the stage another name, e.g. `answer`")
                 .into());
             }
             if stages.iter().any(|s| s.name == name) || name == "input" {
@@ -166,20 +205,63 @@ impl Program {
             }
             let signature = stage_signature(path, text, spec, &classes)
                 .map_err(|e| e.field(field("signature")))?;
-            let mut tools = Vec::new();
+            let mut tools: Vec<ToolDef> = Vec::new();
             for t in &spec.tools {
-                if !BUILTIN_TOOLS.contains(&t.get_ref().as_str()) {
-                    return Err(at(t.span(), format!("unknown tool `{}`", t.get_ref()))
-                        .field(field("tools"))
-                        .hint(did_you_mean(t.get_ref(), BUILTIN_TOOLS))
-                        .into());
+                let def = match t.get_ref() {
+                    ToolSpec::Builtin(name) => {
+                        if !BUILTIN_TOOLS.contains(&name.as_str()) {
+                            return Err(at(t.span(), format!("unknown tool `{name}`"))
+                                .field(field("tools"))
+                                .hint(format!(
+                                    "{}; or describe a command tool: {{ name = \"{name}\", description = \"...\", args = {{ query = {{ type = \"string\" }} }}, command = [\"python3\", \"tool.py\"] }}",
+                                    did_you_mean(name, BUILTIN_TOOLS)
+                                ))
+                                .into());
+                        }
+                        ToolDef::Builtin(name.clone())
+                    }
+                    ToolSpec::Command(c) => {
+                        if !is_identifier(&c.name) || c.name == "finish" {
+                            return Err(at(
+                                t.span(),
+                                format!("tool name `{}` is not an identifier (or is ReAct's own `finish`)", c.name),
+                            )
+                            .field(field("tools"))
+                            .hint("use letters, digits and `_`, e.g. `search_wikipedia`")
+                            .into());
+                        }
+                        let mut args = serde_json::Map::new();
+                        for (arg, schema) in &c.args {
+                            let schema = serde_json::to_value(schema).map_err(|e| {
+                                at(
+                                    t.span(),
+                                    format!("tool `{}`: argument `{arg}`: {e}", c.name),
+                                )
+                                .field(field("tools"))
+                            })?;
+                            args.insert(arg.clone(), schema);
+                        }
+                        ToolDef::Command {
+                            name: c.name.clone(),
+                            description: c.description.clone(),
+                            args,
+                            command: c.command.clone(),
+                        }
+                    }
+                };
+                if tools.iter().any(|d| d.name() == def.name()) {
+                    return Err(
+                        at(t.span(), format!("tool `{}` is listed twice", def.name()))
+                            .field(field("tools"))
+                            .into(),
+                    );
                 }
-                tools.push(t.get_ref().clone());
+                tools.push(def);
             }
             if kind == ModuleKind::React && tools.is_empty() {
                 return Err(at(spanned.span(), "a `react` stage needs tools".into())
                     .field(field("tools"))
-                    .hint("add tools = [\"calculator\"]")
+                    .hint("add tools = [\"calculator\"] or a command tool's table")
                     .into());
             }
             // Input mapping.
@@ -352,16 +434,24 @@ fn is_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// A stage name: an identifier, or identifiers joined by `.` as DSPy names a predictor nested
+/// in modules (`module.analyzer`). `self` is the whole program (DSPy's name for the root).
+fn is_stage_name(name: &str) -> bool {
+    name.split('.').all(is_identifier)
+}
+
 fn resolve_source(
     text: &str,
     earlier: &[Stage],
 ) -> std::result::Result<Source, (String, Option<String>)> {
-    let Some((head, field)) = text.split_once('.') else {
-        return Ok(Source::Input(text.to_owned()));
-    };
-    if head == "input" {
+    if let Some(field) = text.strip_prefix("input.") {
         return Ok(Source::Input(field.to_owned()));
     }
+    // The stage name may itself hold dots (`module.analyzer.analysis`): the field is the last
+    // part.
+    let Some((head, field)) = text.rsplit_once('.') else {
+        return Ok(Source::Input(text.to_owned()));
+    };
     let Some(stage) = earlier.iter().find(|s| s.name == head) else {
         let mut names: Vec<&str> = earlier.iter().map(|s| s.name.as_str()).collect();
         names.push("input");

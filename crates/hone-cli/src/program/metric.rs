@@ -1,7 +1,6 @@
 //! Building the `[metric]`, including the external command metric that speaks JSON lines.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::Arc;
 
 use hone_core::{Example, Prediction, Signature};
@@ -12,14 +11,12 @@ use hone_eval::metric::{
 use hone_lm::BoxFuture;
 use hone_modules::TraceEntry;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, ChildStdout};
-use tokio::sync::Mutex;
 
 use super::lms::Lms;
 use super::load::Program;
 use super::spec::MetricKind;
 use crate::error::{Error, Result};
+use crate::jsonl::JsonLinesProcess;
 
 /// Builds the program's metric. Without `[metric]`: exact match on the last output field.
 pub fn build_metric(program: &Program, lms: Option<&Lms>) -> Result<Arc<dyn Metric>> {
@@ -139,28 +136,20 @@ pub fn build_metric(program: &Program, lms: Option<&Lms>) -> Result<Arc<dyn Metr
     })
 }
 
-struct Proc {
-    _child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
 /// A metric computed by a long-lived external process: for each prediction hone writes one
 /// line `{"example": {...}, "prediction": {...}}` to its stdin and reads one line
 /// `{"score": 0.0..1.0, "feedback": "..."}` (feedback optional) from its stdout. Calls are
 /// serialized; the process starts on first use in the program file's directory and is killed
 /// when the metric is dropped.
 pub struct CommandMetric {
-    command: Vec<String>,
-    dir: PathBuf,
     name: String,
-    proc: Mutex<Option<Proc>>,
+    proc: JsonLinesProcess,
 }
 
 impl std::fmt::Debug for CommandMetric {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CommandMetric")
-            .field("command", &self.command)
+            .field("command", &self.proc.command())
             .finish_non_exhaustive()
     }
 }
@@ -170,9 +159,7 @@ impl CommandMetric {
     pub fn new(command: Vec<String>, dir: PathBuf) -> Self {
         CommandMetric {
             name: format!("command({})", command.join(" ")),
-            command,
-            dir,
-            proc: Mutex::new(None),
+            proc: JsonLinesProcess::new(command, dir),
         }
     }
 
@@ -184,55 +171,7 @@ impl CommandMetric {
     }
 
     async fn ask(&self, line: String) -> Result<MetricValue, MetricError> {
-        let mut guard = self.proc.lock().await;
-        if guard.is_none() {
-            let (program, args) = self
-                .command
-                .split_first()
-                .ok_or_else(|| self.fail("the command is empty".into()))?;
-            let mut child = tokio::process::Command::new(program)
-                .args(args)
-                .current_dir(&self.dir)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .kill_on_drop(true)
-                .spawn()
-                .map_err(|e| self.fail(format!("cannot start `{program}`: {e}")))?;
-            let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-                return Err(self.fail("cannot open the command's stdin and stdout".into()));
-            };
-            *guard = Some(Proc {
-                _child: child,
-                stdin,
-                stdout: BufReader::new(stdout),
-            });
-        }
-        let Some(proc) = guard.as_mut() else {
-            return Err(self.fail("the command is not running".into()));
-        };
-        let io = |e: std::io::Error| format!("the command's pipe failed: {e}");
-        let result: std::result::Result<String, String> = async {
-            proc.stdin.write_all(line.as_bytes()).await.map_err(io)?;
-            proc.stdin.write_all(b"\n").await.map_err(io)?;
-            proc.stdin.flush().await.map_err(io)?;
-            let mut answer = String::new();
-            let n = proc.stdout.read_line(&mut answer).await.map_err(io)?;
-            if n == 0 {
-                return Err(
-                    "the command exited instead of answering (see its stderr above)".into(),
-                );
-            }
-            Ok(answer)
-        }
-        .await;
-        let answer = match result {
-            Ok(a) => a,
-            Err(m) => {
-                *guard = None;
-                return Err(self.fail(m));
-            }
-        };
+        let answer = self.proc.exchange(&line).await.map_err(|m| self.fail(m))?;
         let value: Value = serde_json::from_str(answer.trim()).map_err(|e| {
             self.fail(format!(
                 "expected a line like {{\"score\": 1.0, \"feedback\": \"...\"}}, got {:?} ({e})",

@@ -20,9 +20,11 @@ pub mod load;
 pub mod metric;
 pub mod pipeline;
 pub mod signature;
+pub mod skeleton;
 pub mod spec;
 
 pub use lms::{LmOverrides, Lms, build_lms};
 pub use load::{Program, Source, Stage};
 pub use metric::{CommandMetric, build_metric};
 pub use pipeline::Pipeline;
+pub use skeleton::skeleton_toml;

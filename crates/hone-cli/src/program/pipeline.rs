@@ -17,7 +17,7 @@ use super::lms::Lms;
 use super::load::{Program, Source, Stage};
 use super::spec::{ModuleKind, RewardSpec};
 use crate::error::{Error, Result};
-use crate::tools::builtin_tool;
+use crate::tools::tool;
 
 /// The module a `best_of_n` or `refine` stage attempts.
 #[derive(Debug, Clone)]
@@ -100,7 +100,8 @@ struct RunStage {
 
 /// A declarative program as a [`Module`]: its predictors are named `STAGE` (predict),
 /// `STAGE.predict` (chain of thought), `STAGE.react` / `STAGE.extract.predict` (react) and
-/// `STAGE.module[.predict]` (best of n, refine).
+/// `STAGE.module[.predict]` (best of n, refine); a lone stage named `self` is the program
+/// itself (`self`, `predict`, `react` / `extract.predict`).
 #[derive(Clone)]
 pub struct Pipeline {
     stages: Vec<RunStage>,
@@ -148,7 +149,7 @@ fn reward_fn(
     }
 }
 
-fn build_stage(stage: &Stage) -> Result<StageModule> {
+fn build_stage(stage: &Stage, dir: &std::path::Path) -> Result<StageModule> {
     let sig = stage.signature.clone();
     let sig_err =
         |e: hone_core::SignatureError| Error::Usage(format!("stage `{}`: {e}", stage.name));
@@ -167,7 +168,7 @@ fn build_stage(stage: &Stage) -> Result<StageModule> {
             StageModule::ChainOfThought(ChainOfThought::new(sig).map_err(sig_err)?)
         }
         ModuleKind::React => {
-            let tools = stage.tools.iter().filter_map(|t| builtin_tool(t)).collect();
+            let tools = stage.tools.iter().filter_map(|t| tool(t, dir)).collect();
             let mut r = ReAct::new(sig, tools).map_err(sig_err)?;
             if let Some(n) = stage.max_iters {
                 r = r.with_max_iters(n);
@@ -192,13 +193,38 @@ fn build_stage(stage: &Stage) -> Result<StageModule> {
     })
 }
 
+impl Program {
+    /// The program's structure: its predictors' names and signatures, as the pipeline names
+    /// them (what a saved state of this program holds).
+    pub fn structure(&self) -> Result<hone_core::state::ProgramStructure> {
+        Ok(Pipeline::build(self, None)?.structure())
+    }
+
+    /// A fresh state of the program: its predictors with the file's signatures and
+    /// instructions, no demos.
+    pub fn fresh_state(&self) -> Result<ProgramState> {
+        Ok(ProgramState::from_structure(&self.structure()?))
+    }
+}
+
+/// A stage's predictors under its name; a stage named `self` is the whole program, so its
+/// predictors keep the module's own names (`self`, `predict`, `react` and `extract.predict`),
+/// as DSPy names a root module's predictors.
+fn stage_prefixed<P>(stage: &str, inner: Vec<(String, P)>) -> Vec<(String, P)> {
+    if stage == hone_core::state::ROOT_PREDICTOR {
+        inner
+    } else {
+        prefixed(stage, inner)
+    }
+}
+
 impl Pipeline {
     /// Builds the program's modules; stages that name an LM get it from `lms` (the others
     /// use the call context's LM).
     pub fn build(program: &Program, lms: Option<&Lms>) -> Result<Pipeline> {
         let mut stages = Vec::new();
         for stage in &program.stages {
-            let mut module = build_stage(stage)?;
+            let mut module = build_stage(stage, &program.dir())?;
             if let (Some(lm), Some(lms)) = (&stage.lm, lms) {
                 let handle: LmHandle = lms.get(lm.get_ref())?;
                 for (_, p) in module.as_module_mut().named_predictors_mut() {
@@ -247,9 +273,13 @@ impl Module for Pipeline {
                 }
                 let names: Vec<&str> = stage.inputs.iter().map(|(f, _)| f.as_str()).collect();
                 let ex = ex.with_inputs(names);
-                let sctx = ctx
-                    .child(&stage.name)
-                    .with_adapter_arc(stage.adapter.clone());
+                // A `self` stage is the program itself: its predictors' paths carry no prefix.
+                let sctx = if stage.name == hone_core::state::ROOT_PREDICTOR {
+                    ctx.clone()
+                } else {
+                    ctx.child(&stage.name)
+                }
+                .with_adapter_arc(stage.adapter.clone());
                 let pred = stage.module.as_module().call(ex, &sctx).await?;
                 for (k, v) in pred.fields() {
                     merged.insert(k.clone(), v.clone());
@@ -263,7 +293,7 @@ impl Module for Pipeline {
     fn named_predictors(&self) -> Vec<(String, &Predict)> {
         self.stages
             .iter()
-            .flat_map(|s| prefixed(&s.name, s.module.as_module().named_predictors()))
+            .flat_map(|s| stage_prefixed(&s.name, s.module.as_module().named_predictors()))
             .collect()
     }
 
@@ -272,7 +302,7 @@ impl Module for Pipeline {
             .iter_mut()
             .flat_map(|s| {
                 let name = s.name.clone();
-                prefixed(&name, s.module.as_module_mut().named_predictors_mut())
+                stage_prefixed(&name, s.module.as_module_mut().named_predictors_mut())
             })
             .collect()
     }

@@ -159,9 +159,9 @@ pub struct StageSpec {
     /// output of the same name, else from the program input of the same name.
     #[serde(default)]
     pub inputs: IndexMap<String, Spanned<String>>,
-    /// Built-in tools for `react`: `calculator`.
+    /// Tools for `react`: a built-in tool's name (`calculator`) or a command tool's table.
     #[serde(default)]
-    pub tools: Vec<Spanned<String>>,
+    pub tools: Vec<Spanned<ToolSpec>>,
     /// `react`: the maximum number of tool steps (default 20).
     #[serde(default)]
     pub max_iters: Option<usize>,
@@ -181,6 +181,37 @@ pub struct StageSpec {
     /// `best_of_n` / `refine`: how an attempt is rewarded (default: every output non-empty).
     #[serde(default)]
     pub reward: Option<RewardSpec>,
+}
+
+/// A `react` tool: a built-in's name, or a table describing a command tool.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ToolSpec {
+    /// A built-in tool (`calculator`).
+    Builtin(String),
+    /// A tool run by a command.
+    Command(CommandToolSpec),
+}
+
+/// A tool run by an external command, a long-lived process that reads one JSON line
+/// `{"tool": NAME, "args": {...}}` per call on stdin and answers one line `{"result": ...}`
+/// (or `{"error": "..."}`) on stdout, as the command metric does.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandToolSpec {
+    /// The name the LM calls the tool by.
+    pub name: String,
+    /// What the tool does, for the LM.
+    #[serde(default)]
+    pub description: String,
+    /// The arguments: each argument's JSON Schema by name (`{ query = { type = "string" } }`),
+    /// as DSPy lists a tool's arguments.
+    #[serde(default)]
+    pub args: IndexMap<String, toml::Value>,
+    /// The program and its arguments, run in the program file's directory (`["python3",
+    /// "search.py"]`). A tool without one is declared but cannot be called.
+    #[serde(default)]
+    pub command: Vec<String>,
 }
 
 /// The table form of a signature.
