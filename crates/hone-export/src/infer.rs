@@ -261,8 +261,11 @@ pub fn infer_structure(value: &Value) -> Result<Inferred, ExportError> {
                 .prefix(prefix.clone())
                 .desc(description.clone());
             // The fields DSPy's modules add are declared in hone's modules too.
+            let in_module = p.name == "predict" || p.name.ends_with(".predict");
+            let in_react = p.name == "react" || p.name.ends_with(".react");
             field.type_declared = ty != FieldType::Str
-                || matches!(name.as_str(), "reasoning" | "trajectory" | "next_thought");
+                || (in_module && matches!(name.as_str(), "reasoning" | "trajectory"))
+                || (in_react && matches!(name.as_str(), "trajectory" | "next_thought"));
             match role {
                 FieldRole::Input => sig.inputs.push(field),
                 FieldRole::Output => sig.outputs.push(field),
