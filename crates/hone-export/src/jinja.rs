@@ -74,7 +74,13 @@ pub struct JinjaMessage {
     pub template: String,
 }
 
-const RENDERING_HELP: &str = "Render each message's template with autoescape off and one variable per input field holding the field's formatted value: a str input given a string as is; lists and dicts as json.dumps(value, ensure_ascii=False); a list given to a str input as lines '[1] «item»'; other values as Python's str(). Every input is required (use StrictUndefined).";
+/// The rendering rule, stated in the file.
+fn rendering_help() -> String {
+    format!(
+        "Render each message's template with autoescape off and one variable per input field holding the field's formatted value. {} Every input is required (use StrictUndefined).",
+        crate::template::VALUE_RULES
+    )
+}
 
 impl JinjaPredictor {
     /// The templates of one predictor's prompt.
@@ -113,7 +119,7 @@ impl JinjaExport {
             format: JINJA_FORMAT.to_owned(),
             format_version: 1,
             adapter,
-            rendering: RENDERING_HELP.to_owned(),
+            rendering: rendering_help(),
             predictors,
         })
     }

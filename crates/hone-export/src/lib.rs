@@ -85,7 +85,7 @@ pub use openai::{
     fill_slots, slot,
 };
 pub use parse::{parse_output, parse_with_export};
-pub use template::{Part, PromptTemplate, TemplateMessage, format_input_value};
+pub use template::{Part, PromptTemplate, TemplateMessage, VALUE_RULES, format_input_value};
 
 use hone_core::state::ProgramState;
 

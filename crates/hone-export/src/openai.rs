@@ -103,7 +103,13 @@ pub struct SlotInfo {
     pub slot: String,
 }
 
-const SLOTS_HELP: &str = "Only the last message of each request holds slots. Replace each {{name}} naming one of the predictor's inputs by that input's formatted value, in one left-to-right pass, without rescanning inserted text. A str input given a string is inserted as is; lists and dicts as json.dumps(value, ensure_ascii=False); a list given to a str input as lines '[1] «item»'; other values as Python's str().";
+/// The slot-filling rule, stated in the file.
+fn slots_help() -> String {
+    format!(
+        "Only the last message of each request holds slots. Replace each {{{{name}}}} naming one of the predictor's inputs by that input's formatted value, in one left-to-right pass, without rescanning inserted text. {}",
+        crate::template::VALUE_RULES
+    )
+}
 
 /// The slot syntax of an input.
 pub fn slot(name: &str) -> String {
@@ -305,7 +311,7 @@ impl OpenAiExport {
             format: OPENAI_FORMAT.to_owned(),
             format_version: OPENAI_FORMAT_VERSION,
             adapter,
-            slots: SLOTS_HELP.to_owned(),
+            slots: slots_help(),
             predictors,
         })
     }

@@ -215,6 +215,11 @@ impl PromptTemplate {
     }
 }
 
+/// How an input's value becomes the text of its slot ([`format_input_value`]), stated for
+/// clients of the `openai` and `jinja` exports that format values themselves; complete, so a
+/// client following it sends the adapter's bytes (DSPy's `format_field_value`).
+pub const VALUE_RULES: &str = "A str input given a string is inserted as is. A list given to a str input becomes: N/A when it is empty; ITEM alone, not numbered, when it has one item; else one line per item, '[1] ITEM', '[2] ITEM', ..., joined by newlines. ITEM is Python's str() of the item written as «item» when it holds no newline, « or »; otherwise as a block: «««, a newline, the text with four spaces put after each of its newlines and before its first line, a newline, »»». Other lists and dicts (including lists given to inputs of other types) are inserted as json.dumps(value, ensure_ascii=False); all other values as Python's str() (None, True, 3.5).";
+
 /// The text an input value takes in the prompt (DSPy's `format_field_value`): text as is; a
 /// list given to a `str` field as a numbered list of «quoted» items; lists and dicts as
 /// one-line JSON (`json.dumps(value, ensure_ascii=False)`); other values as Python's `str()`
