@@ -146,3 +146,15 @@ STRUCTURES.update(
         "import_legacy_lear_netlogo": lambda: dspy.Predict("pseudocode -> reasoning, netlogo_code"),
     }
 )
+
+
+def _load_saves_script():
+    spec = importlib.util.spec_from_file_location("make_dspy_saves", ROOT / "scripts" / "make-dspy-saves.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The program kinds of scripts/make-dspy-saves.py (testdata/dspy-saves), as it builds them.
+_saves = _load_saves_script()
+STRUCTURES.update({f"save_{kind}": (lambda k=kind: _saves.build(k)) for kind in _saves.KINDS})

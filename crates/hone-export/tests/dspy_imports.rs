@@ -253,3 +253,64 @@ fn a_type_the_demos_contradict_is_a_warning_naming_the_field() {
         imported.warnings[0]
     );
 }
+
+/// The saves `scripts/make-dspy-saves.py` made with each DSPy release in testdata/dspy-saves.
+fn made_saves() -> Vec<(String, String)> {
+    let root = common::repo().join("testdata/dspy-saves");
+    let mut out = Vec::new();
+    let mut versions: Vec<_> = std::fs::read_dir(&root)
+        .expect("testdata/dspy-saves")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    versions.sort();
+    for dir in versions {
+        let version = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for kind in [
+            "predict",
+            "chain_of_thought",
+            "react",
+            "refine",
+            "custom_module",
+        ] {
+            out.push((version.clone(), kind.to_owned()));
+        }
+    }
+    out
+}
+
+#[test]
+fn saves_of_every_module_kind_from_each_dspy_release_import_with_no_structure() {
+    let saves = made_saves();
+    let versions: std::collections::BTreeSet<&str> =
+        saves.iter().map(|(v, _)| v.as_str()).collect();
+    assert!(versions.contains("dspy-3.4.1"), "{versions:?}");
+    for (version, kind) in &saves {
+        let base = format!("testdata/dspy-saves/{version}");
+        let value: Value =
+            serde_json::from_str(&common::read(&format!("{base}/programs/{kind}.json")))
+                .expect("JSON");
+        let expected: Value =
+            serde_json::from_str(&common::read(&format!("{base}/expected/{kind}.json")))
+                .expect("JSON");
+        let imported =
+            import_dspy_value(&value, None).unwrap_or_else(|e| panic!("{version}/{kind}: {e}"));
+        let want_module = match kind.as_str() {
+            "predict" => vec!["predict"],
+            "chain_of_thought" | "refine" => vec!["chain_of_thought"],
+            "react" => vec!["react"],
+            _ => vec!["predict", "chain_of_thought"],
+        };
+        let got: Vec<&str> = imported
+            .stages()
+            .iter()
+            .map(|s| s.module.as_str())
+            .collect();
+        assert_eq!(got, want_module, "{version}/{kind}: modules");
+        let n = check_renders(&imported.state, &expected);
+        assert!(n >= 2, "{version}/{kind}: {n} renders");
+    }
+}

@@ -73,12 +73,38 @@ const DSPY_IMPORTS: [(&str, Option<(&str, &str)>); 6] = [
     ),
 ];
 
+/// The program kinds scripts/make-dspy-saves.py saves, each as `save_KIND` in programs.py.
+const SAVE_KINDS: [&str; 5] = [
+    "predict",
+    "chain_of_thought",
+    "react",
+    "refine",
+    "custom_module",
+];
+
+/// The DSPy releases testdata/dspy-saves holds saves of.
+fn save_versions() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(common::repo().join("testdata/dspy-saves"))
+        .expect("testdata/dspy-saves")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
 /// The import of one save of testdata/dspy-imports.
 pub fn imported(file: &str, signature: Option<(&str, &str)>) -> ProgramState {
-    let value: Value = serde_json::from_str(&common::read(&format!(
-        "testdata/dspy-imports/programs/{file}.json"
-    )))
-    .expect("JSON");
+    import_file(
+        &format!("testdata/dspy-imports/programs/{file}.json"),
+        signature,
+    )
+}
+
+/// The import (with no structure, or one signature) of a DSPy save.
+fn import_file(path: &str, signature: Option<(&str, &str)>) -> ProgramState {
+    let value: Value = serde_json::from_str(&common::read(path)).expect("JSON");
     let structure = signature.map(|s| structure_from_signatures(&[s]).expect("signature"));
     import_dspy_value(&value, structure.as_ref())
         .expect("imports")
@@ -100,7 +126,19 @@ fn dspy_fixture() -> Value {
             imported(file, *sig),
         )
     });
-    for (file, kind, program) in saved.chain(imports) {
+    let made: Vec<(String, String, ProgramState)> = save_versions()
+        .into_iter()
+        .flat_map(|v| {
+            SAVE_KINDS.iter().map(move |k| {
+                (
+                    format!("save_{v}_{k}"),
+                    format!("save_{k}"),
+                    import_file(&format!("testdata/dspy-saves/{v}/programs/{k}.json"), None),
+                )
+            })
+        })
+        .collect();
+    for (file, kind, program) in saved.chain(imports).chain(made) {
         let mut predictors = Map::new();
         for (name, state) in &program.predictors {
             let mut renders = Vec::new();
