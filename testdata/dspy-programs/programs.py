@@ -129,6 +129,12 @@ class _RefactorSteps(dspy.Module):
         )
 
 
+class _ContractReview(dspy.Module):
+    def __init__(self):
+        super().__init__()
+        self.predictor = dspy.Predict("contract, negotiation_playbook -> recommendations")
+
+
 def search_wikipedia(query: str):
     """Searches Wikipedia (never called here)."""
     raise NotImplementedError
@@ -144,6 +150,7 @@ STRUCTURES.update(
         ),
         "import_habenicht_react": lambda: dspy.ReAct("question -> answer", tools=[search_wikipedia]),
         "import_legacy_lear_netlogo": lambda: dspy.Predict("pseudocode -> reasoning, netlogo_code"),
+        "import_legacy_plexlogic_contract": lambda: _ContractReview(),
     }
 )
 

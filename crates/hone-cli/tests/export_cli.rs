@@ -390,8 +390,10 @@ fn bad_input_names_the_file_and_the_problem() {
         ),
         (
             vec![
-                "import",
+                "export",
                 "testdata/dspy-imports/programs/legacy_plexlogic_contract.json",
+                "-f",
+                "dspy",
             ],
             vec![
                 "legacy_plexlogic_contract.json",

@@ -51,7 +51,8 @@ fn import(dir: &Path, name: &str) -> (PathBuf, PathBuf, String) {
     (state.with_extension("toml"), state, text(&out.stderr))
 }
 
-const IMPORTABLE: [&str; 6] = [
+const IMPORTABLE: [&str; 7] = [
+    "legacy_plexlogic_contract",
     "honeyoak_rag_cot",
     "knutole_pii_cot",
     "robofactor_pipeline",

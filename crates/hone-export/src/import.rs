@@ -55,6 +55,9 @@ pub struct Imported {
     pub warnings: Vec<String>,
     /// Keys dropped because DSPy 3.x refuses them, one sentence each.
     pub dropped: Vec<String>,
+    /// Other things the import did that the user should know (a conversion from DSPy's old
+    /// format), one sentence each.
+    pub notes: Vec<String>,
 }
 
 impl Imported {
@@ -115,6 +118,8 @@ pub fn import_dspy_value(
     value: &Value,
     structure: Option<&ProgramStructure>,
 ) -> Result<Imported, ExportError> {
+    let (converted, notes) = convert_old_format(value, structure)?;
+    let value = converted.as_ref().unwrap_or(value);
     check_program_like(value)?;
     let (inferred, structure) = match structure {
         Some(s) => {
@@ -135,7 +140,125 @@ pub fn import_dspy_value(
         inferred,
         warnings,
         dropped,
+        notes,
     })
+}
+
+/// A file in DSPy's old format (2.4 and earlier) in the current layout, with a note per
+/// predictor saying what was converted; `None` for a file in the current format. A
+/// predictor's field names come from the structure or from DSPy's default instructions
+/// ("Given the fields `a`, produce the fields `b`."); without either, the old-format error.
+fn convert_old_format(
+    value: &Value,
+    structure: Option<&ProgramStructure>,
+) -> Result<(Option<Value>, Vec<String>), ExportError> {
+    let Some(obj) = value.as_object() else {
+        return Ok((None, Vec::new()));
+    };
+    let Some(err) = old_format(obj) else {
+        return Ok((None, Vec::new()));
+    };
+    let flat = is_old(value);
+    let olds: Vec<(String, &Map<String, Value>)> = if flat {
+        vec![(hone_core::state::ROOT_PREDICTOR.to_owned(), obj)]
+    } else {
+        obj.iter()
+            .filter(|(_, v)| is_old(v))
+            .filter_map(|(k, v)| v.as_object().map(|o| (k.clone(), o)))
+            .collect()
+    };
+    let mut top = if flat { Map::new() } else { obj.clone() };
+    let mut notes = Vec::new();
+    for (name, old) in olds {
+        let text = |k: &str| {
+            old.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let instructions = text("signature_instructions");
+        let names: Vec<String> = match structure.and_then(|s| s.get(&name)) {
+            Some(sig) => sig.field_names().into_iter().map(str::to_owned).collect(),
+            None => match crate::infer::default_instruction_names(&instructions) {
+                Some((ins, outs)) => ins.into_iter().chain(outs).collect(),
+                None => return Err(err),
+            },
+        };
+        let last = names.len().saturating_sub(1);
+        let fields: Vec<Value> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let prefix = match text("signature_prefix") {
+                    p if i == last && !p.is_empty() => p,
+                    _ => format!("{}:", hone_core::infer_prefix(n)),
+                };
+                serde_json::json!({"prefix": prefix, "description": format!("${{{n}}}")})
+            })
+            .collect();
+        let mut new = Map::new();
+        for key in ["traces", "train", "demos"] {
+            new.insert(
+                key.into(),
+                old.get(key).cloned().unwrap_or(Value::Array(Vec::new())),
+            );
+        }
+        new.insert(
+            "signature".into(),
+            serde_json::json!({"instructions": instructions, "fields": fields}),
+        );
+        new.insert("lm".into(), old.get("lm").cloned().unwrap_or(Value::Null));
+        let extra_keys: Vec<String> = old
+            .get("demos")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object)
+            .flat_map(|d| d.keys())
+            .filter(|k| *k != "augmented" && !names.contains(k))
+            .fold(Vec::new(), |mut acc, k| {
+                if !acc.contains(k) {
+                    acc.push(k.clone());
+                }
+                acc
+            });
+        if !extra_keys.is_empty() {
+            notes.push(format!(
+                "predictor `{name}`: its demos also hold {} (DSPy 2.4's ChainOfThought kept its \
+                 `rationale` so), which the program's fields do not show and its prompts leave out",
+                extra_keys
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        notes.push(format!(
+            "predictor `{name}`: converted from DSPy's old save format (DSPy 2.4 and earlier): \
+             instructions from `signature_instructions`, the last field's prefix from \
+             `signature_prefix`, the other prefixes and descriptions DSPy's defaults (the old \
+             format keeps none); `extended_signature_instructions` and \
+             `extended_signature_prefix` dropped (DSPy 3.x has no extended signature)"
+        ));
+        if flat {
+            top = new;
+        } else {
+            top.insert(name, Value::Object(new));
+        }
+    }
+    if !top.contains_key("metadata") {
+        top.insert(
+            "metadata".into(),
+            serde_json::json!({"dependency_versions": {}}),
+        );
+    }
+    Ok((Some(Value::Object(top)), notes))
+}
+
+/// Whether a predictor object is in DSPy 2.4's layout.
+fn is_old(v: &Value) -> bool {
+    v.get("signature").is_none()
+        && (v.get("signature_instructions").is_some() || v.get("signature_prefix").is_some())
 }
 
 /// Removes the per-predictor keys DSPy 3.x's `load()` refuses ([`REFUSED_BY_DSPY3`]),
@@ -313,10 +436,6 @@ pub fn check_program_like(value: &Value) -> Result<(), ExportError> {
 /// DSPy 2.4 and earlier saved a predictor with `signature_instructions` and
 /// `signature_prefix` (the last field's prefix) instead of a `signature` object.
 fn old_format(obj: &Map<String, Value>) -> Option<ExportError> {
-    let is_old = |v: &Value| {
-        v.get("signature").is_none()
-            && (v.get("signature_instructions").is_some() || v.get("signature_prefix").is_some())
-    };
     let old: Vec<&str> = if is_old(&Value::Object(obj.clone())) {
         vec!["the top level"]
     } else {
@@ -343,9 +462,10 @@ fn old_format(obj: &Map<String, Value>) -> Option<ExportError> {
             .collect::<Vec<_>>()
             .join(", "),
         hint: format!(
-            "load it in DSPy 2.4 (or 2.5, which still reads it) into the program it was saved \
-             from, save it again with `program.save(\"program.json\")` in DSPy 2.5 or later, \
-             and import that file.{first}"
+            "`hone import FILE` converts it when its instructions are DSPy's default ones \
+             (they name the fields) or with --signature 'NAME=INPUTS -> OUTPUTS'; or load it \
+             in DSPy 2.4 (or 2.5, which still reads it) into the program it was saved from and \
+             save it again with `program.save(\"program.json\")`.{first}"
         ),
     })
 }

@@ -314,7 +314,7 @@ fn name_from_prefix(prefix: &str) -> Option<String> {
 
 /// The field names of a DSPy default instruction "Given the fields `a`, `b`, produce the fields
 /// `c`.": `(inputs, outputs)`.
-fn default_instruction_names(instructions: &str) -> Option<(Vec<String>, Vec<String>)> {
+pub(crate) fn default_instruction_names(instructions: &str) -> Option<(Vec<String>, Vec<String>)> {
     let rest = instructions.strip_prefix("Given the fields ")?;
     let (ins, rest) = rest.split_once(", produce the fields ")?;
     let outs = rest.split(['.', '\n']).next()?;

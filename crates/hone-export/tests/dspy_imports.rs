@@ -191,12 +191,48 @@ fn extended_signature_is_dropped_on_import_and_from_the_dspy_export() {
 }
 
 #[test]
-fn dspys_old_format_is_named_with_the_versions_that_wrote_it() {
-    let err = import_dspy_value(&file("legacy_plexlogic_contract"), None).expect_err("an error");
+fn dspys_old_format_is_converted_and_named_with_the_versions_that_wrote_it() {
+    // Its instructions are DSPy's default ones, so they name the fields.
+    let imported = import("legacy_plexlogic_contract");
+    let p = imported.state.predictor("predictor").expect("predictor");
+    assert_eq!(
+        p.signature.field_string(),
+        "contract, negotiation_playbook -> recommendations"
+    );
+    assert_eq!(p.signature.outputs[0].prefix, "Recommendations:");
+    assert_eq!(p.demos.len(), 5);
+    let notes = imported.notes.join("\n");
+    assert!(
+        notes.contains("DSPy's old save format (DSPy 2.4 and earlier)"),
+        "{notes}"
+    );
+    assert!(notes.contains("`rationale`"), "{notes}");
+
+    // Without default instructions or a structure, the fields are unknown: the error names
+    // the format and what to do.
+    let mut value = file("legacy_plexlogic_contract");
+    value["predictor"]["signature_instructions"] = "Review the contract.".into();
+    let err = import_dspy_value(&value, None).expect_err("an error");
     assert!(matches!(err, ExportError::OldFormat { .. }), "{err}");
     let text = err.to_string();
     assert!(text.contains("DSPy 2.4 and earlier"), "{text}");
     assert!(text.contains("`predictor`"), "{text}");
+    assert!(text.contains("--signature"), "{text}");
+    let structure = structure_from_signatures(&[(
+        "predictor",
+        "contract, negotiation_playbook -> recommendations",
+    )])
+    .expect("signature");
+    let imported = import_dspy_value(&value, Some(&structure)).expect("imports");
+    assert_eq!(
+        imported
+            .state
+            .predictor("predictor")
+            .expect("predictor")
+            .signature
+            .instructions,
+        "Review the contract."
+    );
 }
 
 #[test]

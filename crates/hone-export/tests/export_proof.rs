@@ -61,7 +61,8 @@ const DSPY_KINDS: [(&str, &str); 3] = [
 /// The real DSPy saves of testdata/dspy-imports that import, each as `import_NAME` in
 /// programs.py; imported with no structure except where the file cannot name a field (the
 /// structure then is the one the import suggests, with the program's field name).
-const DSPY_IMPORTS: [(&str, Option<(&str, &str)>); 6] = [
+const DSPY_IMPORTS: [(&str, Option<(&str, &str)>); 7] = [
+    ("legacy_plexlogic_contract", None),
     ("honeyoak_rag_cot", None),
     ("knutole_pii_cot", None),
     ("robofactor_pipeline", None),

@@ -66,7 +66,7 @@ fn report(imported: &Imported, out: Output) {
     for w in &imported.warnings {
         eprintln!("warning: {w}");
     }
-    for d in &imported.dropped {
+    for d in imported.dropped.iter().chain(&imported.notes) {
         eprintln!("note: {d}");
     }
 }
