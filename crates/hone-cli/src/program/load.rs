@@ -435,9 +435,29 @@ fn is_identifier(name: &str) -> bool {
 }
 
 /// A stage name: an identifier, or identifiers joined by `.` as DSPy names a predictor nested
-/// in modules (`module.analyzer`). `self` is the whole program (DSPy's name for the root).
+/// in modules (`module.analyzer`), each optionally indexed as DSPy names list items
+/// (`steps[0]`). `self` is the whole program (DSPy's name for the root).
 fn is_stage_name(name: &str) -> bool {
-    name.split('.').all(is_identifier)
+    name.split('.').all(|part| {
+        let (head, mut rest) = part.split_once('[').map_or((part, ""), |(h, r)| (h, r));
+        if !is_identifier(head) {
+            return false;
+        }
+        while !rest.is_empty() {
+            let Some((index, after)) = rest.split_once(']') else {
+                return false;
+            };
+            if index.is_empty() || !index.chars().all(|c| c.is_ascii_digit()) {
+                return false;
+            }
+            rest = match after.strip_prefix('[') {
+                Some(r) => r,
+                None if after.is_empty() => "",
+                None => return false,
+            };
+        }
+        true
+    })
 }
 
 fn resolve_source(
@@ -692,5 +712,24 @@ inputs = { review = "input.review", key_phrase = "extract.key_phrase" }
             "{e}"
         );
         assert!(e.contains("did you mean `task`?"), "{e}");
+    }
+
+    #[test]
+    fn stage_names_are_dspy_predictor_paths() {
+        for ok in [
+            "classify",
+            "module.analyzer",
+            "steps[0]",
+            "steps[0].answer",
+            "a[1][2]",
+            "self",
+        ] {
+            assert!(is_stage_name(ok), "{ok}");
+        }
+        for bad in [
+            "", "a..b", ".a", "a.", "1a", "a[]", "a[x]", "a[1]b", "a b", "a-b",
+        ] {
+            assert!(!is_stage_name(bad), "{bad}");
+        }
     }
 }
