@@ -15,10 +15,29 @@ fn repo() -> PathBuf {
 }
 
 fn save(name: &str) -> String {
-    repo()
-        .join(format!("testdata/dspy-imports/programs/{name}.json"))
-        .display()
-        .to_string()
+    let path = if name.contains('/') {
+        format!("testdata/dspy-saves/{name}.json")
+    } else {
+        format!("testdata/dspy-imports/programs/{name}.json")
+    };
+    repo().join(path).display().to_string()
+}
+
+/// The saves scripts/make-dspy-saves.py made, as `dspy-VERSION/programs/KIND`.
+fn made_saves() -> Vec<String> {
+    let mut out = Vec::new();
+    for version in ["dspy-2.6.27", "dspy-3.4.1"] {
+        for kind in [
+            "predict",
+            "chain_of_thought",
+            "react",
+            "refine",
+            "custom_module",
+        ] {
+            out.push(format!("{version}/programs/{kind}"));
+        }
+    }
+    out
 }
 
 fn text(o: &[u8]) -> String {
@@ -44,7 +63,7 @@ fn read_json(path: &Path) -> Value {
 
 /// Imports a save with no flags into `dir`; returns (program.toml, state.json, stderr).
 fn import(dir: &Path, name: &str) -> (PathBuf, PathBuf, String) {
-    let state = dir.join(format!("{name}.json"));
+    let state = dir.join(format!("{}.json", name.replace('/', "_")));
     let out = hone(&["import", &save(name), "-o", &state.display().to_string()]);
     ok(&out);
     assert!(text(&out.stdout).is_empty());
@@ -64,8 +83,15 @@ const IMPORTABLE: [&str; 7] = [
 #[test]
 fn every_save_imports_with_no_flags_into_a_program_that_freezes_exports_and_imports_again() {
     let dir = tempfile::tempdir().expect("tempdir");
-    for name in IMPORTABLE {
+    let names: Vec<String> = IMPORTABLE
+        .iter()
+        .map(|n| n.to_string())
+        .chain(made_saves())
+        .collect();
+    for name in &names {
+        let source = save(name);
         let (program, state, err) = import(dir.path(), name);
+        let name = &name.replace('/', "_");
         assert!(
             err.contains("the same structure as flags: --signature"),
             "{name}: {err}"
@@ -90,7 +116,7 @@ fn every_save_imports_with_no_flags_into_a_program_that_freezes_exports_and_impo
         let again = dir.path().join(format!("{name}.again.json"));
         ok(&hone(&[
             "import",
-            &save(name),
+            &source,
             "--structure",
             &p,
             "-o",
