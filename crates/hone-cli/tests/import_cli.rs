@@ -168,6 +168,23 @@ fn extended_signature_is_dropped_and_said_so() {
     ok(&out);
     assert!(!text(&out.stdout).contains("extended_signature"));
     assert!(text(&out.stdout).contains("Convert pseudocode to NetLogo code"));
+
+    // Exported straight from the DSPy file with its structure, the export says so too.
+    let out = hone(&[
+        "export",
+        &save("legacy_lear_netlogo"),
+        "--signature",
+        "self=pseudocode -> reasoning, netlogo_code",
+        "--format",
+        "dspy",
+    ]);
+    ok(&out);
+    assert!(!text(&out.stdout).contains("extended_signature"));
+    assert!(
+        text(&out.stderr).contains("dropped `extended_signature`"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

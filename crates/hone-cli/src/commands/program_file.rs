@@ -131,7 +131,12 @@ pub fn parse_program(
     })?;
     check_program_like(&value).with_context(at)?;
     let state = match structure {
-        Some(s) => import_dspy_value(&value, Some(s)).map(|i| i.state),
+        Some(s) => import_dspy_value(&value, Some(s)).map(|i| {
+            for note in i.warnings.iter().chain(&i.dropped).chain(&i.notes) {
+                eprintln!("note: {}: {note}", at());
+            }
+            i.state
+        }),
         None => ProgramState::from_value(&value).map_err(Into::into),
     };
     state.map_err(|e| {
