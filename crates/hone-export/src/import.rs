@@ -375,9 +375,44 @@ fn check_fit(value: &Value, structure: &ProgramStructure) -> Result<(), ExportEr
     }
     let file_names: Vec<&str> = in_file.iter().map(|(n, _)| n.as_str()).collect();
     for name in structure.names() {
-        if !file_names.contains(&name) {
+        if file_names.contains(&name) {
+            continue;
+        }
+        let stage = name
+            .strip_suffix(".predict")
+            .or_else(|| name.strip_suffix(".react"))
+            .unwrap_or(name);
+        let hint = if file_names.contains(&format!("{stage}.predict").as_str()) {
+            format!(
+                " (the file's `{stage}.predict` is the predictor of a ChainOfThought `{stage}`: \
+                 make the stage `module = \"chain_of_thought\"`, whose signature leaves out \
+                 `reasoning`)"
+            )
+        } else if file_names.contains(&format!("{stage}.react").as_str()) {
+            format!(
+                " (the file's `{stage}.react` belongs to a ReAct `{stage}`: make the stage `module = \"react\"`)"
+            )
+        } else {
+            String::new()
+        };
+        problems.push(format!(
+            "the structure's predictor `{name}` has no state in the file{hint}"
+        ));
+    }
+    // A hone-saved predictor names its fields: they must be the structure's.
+    for (name, obj) in &in_file {
+        let saved = obj
+            .get("hone")
+            .and_then(|h| h.get("signature"))
+            .and_then(|v| serde_json::from_value::<Signature>(v.clone()).ok());
+        if let (Some(saved), Some(sig)) = (saved, structure.get(name))
+            && saved.field_names() != sig.field_names()
+            && saved.inputs.len() + saved.outputs.len() == sig.inputs.len() + sig.outputs.len()
+        {
             problems.push(format!(
-                "the structure's predictor `{name}` has no state in the file"
+                "predictor `{name}`: the file's fields are `{}` but the structure's are `{}`",
+                saved.field_string(),
+                sig.field_string()
             ));
         }
     }

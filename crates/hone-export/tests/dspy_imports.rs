@@ -352,3 +352,18 @@ fn saves_of_every_module_kind_from_each_dspy_release_import_with_no_structure() 
         assert!(n >= 2, "{version}/{kind}: {n} renders");
     }
 }
+
+#[test]
+fn a_chain_of_thought_given_as_a_predict_is_pointed_to_its_module() {
+    let structure = structure_from_signatures(&[("respond", "context, question -> response")])
+        .expect("signature");
+    let err = import_dspy_value(&file("honeyoak_rag_cot"), Some(&structure)).expect_err("misfit");
+    let text = err.to_string();
+    for want in [
+        "the file's predictor `respond.predict` is not in the structure (its fields' prefixes: \"Context:\", \"Question:\", \"Reasoning: Let's think step by step in order to\", \"Response:\")",
+        "suggested: --signature 'respond.predict=context, question -> reasoning, response'",
+        "make the stage `module = \"chain_of_thought\"`",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+}
