@@ -12,22 +12,8 @@ import subprocess
 import pytest
 
 import hone
-from conftest import ROOT, hone_bin
-
-TASK = ROOT / "testdata" / "tasks" / "sentiment"
-MODEL = "gemma-3-270m-q4_k_m"
-
-
-def load(split: str) -> list[hone.Example]:
-    rows = [json.loads(line) for line in (TASK / f"{split}.jsonl").read_text().splitlines() if line.strip()]
-    return [hone.Example(**row).with_inputs("review") for row in rows]
-
-
-TRAIN, DEV = load("train"), load("dev")
-SIGNATURE = hone.Signature("review -> sentiment: Literal['positive', 'negative']").with_instructions(
-    "Classify the sentiment of the review as positive or negative."
-)
-
+from conftest import hone_bin
+from sentiment import DEV, MODEL, TRAIN, Sentiment, program_toml
 
 def exact_match(example, pred, trace=None):
     """The CLI's ``exact_match`` metric on ``sentiment``, feedback included."""
@@ -38,15 +24,6 @@ def exact_match(example, pred, trace=None):
         feedback=f"`sentiment` should be {json.dumps(example.sentiment)} but the prediction is "
         f"{json.dumps(pred.sentiment)}",
     )
-
-
-class Sentiment(hone.Module):
-    def __init__(self):
-        super().__init__()
-        self.classify = hone.Predict(SIGNATURE)
-
-    def forward(self, review):
-        return self.classify(review=review)
 
 
 # name: (the optimizer from Python, the same optimizer's [optimizer] table)
@@ -88,35 +65,8 @@ def lm(sim) -> hone.LM:
 def program_file(tmp_path: pathlib.Path, optimizer: str, extra: str = "") -> pathlib.Path:
     """The sentiment program with the LM settings of ``lm()`` and ``optimizer`` as its table."""
     path = tmp_path / "sentiment.toml"
-    path.write_text(f"""{extra}
-[lm.task]
-model = "{MODEL}"
-temperature = 0.0
-max_tokens = 64
-seed = 0
-max_in_flight = 8
-
-[program]
-adapter = "json"
-
-[[program.stages]]
-name = "classify"
-module = "predict"
-signature = "review -> sentiment: Literal['positive', 'negative']"
-instructions = "Classify the sentiment of the review as positive or negative."
-
-[metric]
-kind = "exact_match"
-field = "sentiment"
-
-[dataset]
-train = "{TASK / 'train.jsonl'}"
-dev = "{TASK / 'dev.jsonl'}"
-
-[optimizer]
-{optimizer}
-concurrency = 8
-""")
+    path.write_text(program_toml(f"{optimizer}\nconcurrency = 8", extra=extra,
+                                 lm="temperature = 0.0\nmax_tokens = 64\nseed = 0\nmax_in_flight = 8"))
     return path
 
 

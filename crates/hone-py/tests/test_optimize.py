@@ -5,7 +5,6 @@ and asyncio, checkpoint and resume — all giving the same best program for a fi
 from __future__ import annotations
 
 import asyncio
-import json
 import pathlib
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -13,21 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import hone
-from conftest import ROOT
-
-TASK = ROOT / "testdata" / "tasks" / "sentiment"
-
-
-def load(split: str) -> list[hone.Example]:
-    rows = [json.loads(line) for line in (TASK / f"{split}.jsonl").read_text().splitlines() if line.strip()]
-    return [hone.Example(**row).with_inputs("review") for row in rows]
-
-
-TRAIN, DEV = load("train"), load("dev")
-SIGNATURE = hone.Signature("review -> sentiment: Literal['positive', 'negative']").with_instructions(
-    "Classify the sentiment of the review as positive or negative."
-)
-
+from sentiment import DEV, TRAIN, Sentiment
 
 def exact(example, pred, trace=None):
     return example.sentiment == pred.sentiment
@@ -36,15 +21,6 @@ def exact(example, pred, trace=None):
 def with_feedback(example, pred, trace=None):
     ok = exact(example, pred)
     return hone.Prediction(score=float(ok), feedback="right" if ok else f"the answer is {example.sentiment}")
-
-
-class Sentiment(hone.Module):
-    def __init__(self):
-        super().__init__()
-        self.classify = hone.Predict(SIGNATURE)
-
-    def forward(self, review):
-        return self.classify(review=review)
 
 
 OPTIMIZERS = {

@@ -14,39 +14,14 @@ import sys
 import pytest
 
 from conftest import ROOT, hone_bin
+from sentiment import program_toml
 
 pytest.importorskip("redis")
 
-TASK = ROOT / "testdata" / "tasks" / "sentiment"
-
-PROGRAM = f"""
-[lm.task]
-model = "gemma-3-270m-q4_k_m"
-
-[program]
-adapter = "json"
-
-[[program.stages]]
-name = "classify"
-module = "predict"
-signature = "review -> sentiment: Literal['positive', 'negative']"
-instructions = "Classify the sentiment of the review as positive or negative."
-
-[metric]
-kind = "exact_match"
-field = "sentiment"
-
-[dataset]
-train = "{TASK / 'train.jsonl'}"
-dev = "{TASK / 'dev.jsonl'}"
-
-[optimizer]
-kind = "random_search"
-num_candidate_programs = 2
-max_bootstrapped_demos = 2
-max_labeled_demos = 2
-seed = 0
-"""
+PROGRAM = program_toml(
+    'kind = "random_search"\nnum_candidate_programs = 2\nmax_bootstrapped_demos = 2\n'
+    'max_labeled_demos = 2\nseed = 0'
+)
 
 # The same program in Python, as the workers import it.
 PYTHON_PROGRAM = '''

@@ -60,34 +60,37 @@ class Embedder:
 
     def __call__(self, texts: str | Sequence[str]) -> Any:
         """The vectors of ``texts`` (one vector for a single string)."""
-        single = isinstance(texts, str)
-        batch = [texts] if single else list(texts)
+        single, batches = self._batches(texts)
         vectors: list[list[float]] = []
-        for start in range(0, len(batch), self.batch_size):
-            part = batch[start:start + self.batch_size]
+        for part in batches:
             if self._function is not None:
                 vectors.extend(_as_vectors(self._function(part), len(part)))
             else:
-                assert self._lm is not None
-                vectors.extend(wait(self._lm._lm.embed(part)))
+                vectors.extend(wait(self._embed(part)))
         return vectors[0] if single else vectors
 
     async def acall(self, texts: str | Sequence[str]) -> Any:
         """``__call__`` on the running event loop."""
-        single = isinstance(texts, str)
-        batch = [texts] if single else list(texts)
+        single, batches = self._batches(texts)
         vectors: list[list[float]] = []
-        for start in range(0, len(batch), self.batch_size):
-            part = batch[start:start + self.batch_size]
+        for part in batches:
             if self._function is not None:
                 out = self._function(part)
                 if asyncio.iscoroutine(out):
                     out = await out
                 vectors.extend(_as_vectors(out, len(part)))
             else:
-                assert self._lm is not None
-                vectors.extend(await await_pending(self._lm._lm.embed(part)))
+                vectors.extend(await await_pending(self._embed(part)))
         return vectors[0] if single else vectors
+
+    def _batches(self, texts: str | Sequence[str]) -> tuple[bool, list[list[str]]]:
+        single = isinstance(texts, str)
+        batch = [texts] if single else list(texts)
+        return single, [batch[i:i + self.batch_size] for i in range(0, len(batch), self.batch_size)]
+
+    def _embed(self, texts: list[str]) -> _hone.Pending:
+        assert self._lm is not None
+        return self._lm._lm.embed(texts)
 
 
 def _as_vectors(out: Any, expected: int) -> list[list[float]]:
