@@ -25,6 +25,7 @@ pub mod usage;
 
 pub use builder::LmBuilder;
 pub use cache::memory::MemoryCache;
+#[cfg(feature = "sqlite")]
 pub use cache::sqlite::SqliteCache;
 pub use cache::{CacheKey, CacheLayer, CacheStore, Cached};
 pub use error::{ApiError, ErrorContext, LmError, RETRYABLE_STATUSES};

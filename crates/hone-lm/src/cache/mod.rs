@@ -8,6 +8,7 @@
 
 pub mod key;
 pub mod memory;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 use std::sync::Arc;
