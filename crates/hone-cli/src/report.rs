@@ -152,11 +152,12 @@ fn summary(h: &mut String, r: &RunRecord) {
     let score = |s: Option<&crate::run::ScoreRecord>| {
         s.map_or("–".to_owned(), |s| {
             format!(
-                "{:.2}% (95% CI {:.1}–{:.1}%, {} examples)",
+                "{:.2}% (95% CI {:.1}–{:.1}%, {} examples, {} failed)",
                 s.score,
                 s.ci95[0] * 100.0,
                 s.ci95[1] * 100.0,
-                s.examples
+                s.examples,
+                s.errors
             )
         })
     };
@@ -187,6 +188,13 @@ fn summary(h: &mut String, r: &RunRecord) {
         ("baseline (dev)", score(r.baseline.as_ref())),
         ("winner (dev)", score(r.best.as_ref())),
         ("trials", r.trials.len().to_string()),
+        (
+            "failures",
+            format!(
+                "{} example(s) or job(s) failed during the search; {} of {} LM call(s) failed",
+                r.failures, r.usage.failed_calls, r.usage.calls
+            ),
+        ),
         ("wall time", format!("{:.1} s", r.elapsed_secs)),
     ];
     for (k, v) in rows {

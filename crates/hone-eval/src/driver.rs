@@ -33,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use crate::checkpoint::{Checkpoint, write_atomic};
 use crate::error::DriverError;
 use crate::executor::Executor;
+use crate::failures::FailureWatch;
 use crate::slots::{CallSlots, job_priority};
 
 /// Observes a run as results arrive.
@@ -74,6 +75,9 @@ pub struct DriverConfig {
     pub metadata: Value,
     /// Progress observer.
     pub progress: Option<Arc<dyn DriverProgress>>,
+    /// Stop with [`DriverError::TooManyErrors`] once this many examples or jobs in a row
+    /// failed (see [`FailureWatch`]); `None` never stops.
+    pub max_errors: Option<usize>,
 }
 
 impl std::fmt::Debug for DriverConfig {
@@ -83,6 +87,7 @@ impl std::fmt::Debug for DriverConfig {
             .field("checkpoint", &self.checkpoint)
             .field("stop_after_tells", &self.stop_after_tells)
             .field("metadata", &self.metadata)
+            .field("max_errors", &self.max_errors)
             .finish_non_exhaustive()
     }
 }
@@ -96,6 +101,7 @@ impl Default for DriverConfig {
             stop_after_tells: None,
             metadata: Value::Null,
             progress: None,
+            max_errors: None,
         }
     }
 }
@@ -142,6 +148,10 @@ pub struct RunReport {
     pub lm_calls: u64,
     /// Results accepted over all runs of this optimizer (resumed ones included).
     pub total_tells: u64,
+    /// Examples and jobs that failed in this run.
+    pub failures: u64,
+    /// The first of them.
+    pub first_error: Option<String>,
     /// Wall time of this run.
     pub elapsed: Duration,
 }
@@ -238,6 +248,7 @@ async fn drive<E: Executor + ?Sized>(
     let mut running: JoinSet<hone_optimize::JobResult> = JoinSet::new();
     let (mut tells, mut calls) = (0u64, 0u64);
     let name = opt.name().to_owned();
+    let mut watch = FailureWatch::new(config.max_errors);
 
     let start = |jobs: Vec<Job>, running: &mut JoinSet<_>| {
         for job in jobs {
@@ -275,6 +286,8 @@ async fn drive<E: Executor + ?Sized>(
                 message: e.to_string(),
             })?;
             let reported = result.lm_calls;
+            // A result that ends the run is not told: resuming runs its job again.
+            watch.observe(&name, &result)?;
             let told = opt.tell(result)?;
             if told == Told::Accepted {
                 tells += 1;
@@ -328,6 +341,8 @@ async fn drive<E: Executor + ?Sized>(
         tells,
         lm_calls: calls,
         total_tells: base_tells + tells,
+        failures: watch.failures,
+        first_error: watch.first_error().map(str::to_owned),
         elapsed: started.elapsed(),
     })
 }

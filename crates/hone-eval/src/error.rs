@@ -49,6 +49,28 @@ pub enum DriverError {
         /// The optimizer.
         optimizer: String,
     },
+    /// `max_errors` examples or jobs in a row failed: the setup is broken (an LM that is down,
+    /// a metric that crashes, a missing label), not one candidate bad. See
+    /// [`FailureWatch`](crate::FailureWatch).
+    #[error(
+        "{optimizer} stopped: {streak} in a row of {failures} failure(s) reached max_errors = \
+         {max_errors}; the first: {first_error}; the last: {last_error}. Fix the cause (the LM, \
+         the metric, the data) and continue with the checkpoint, or raise max_errors"
+    )]
+    TooManyErrors {
+        /// The optimizer.
+        optimizer: String,
+        /// Failures in a row when it stopped.
+        streak: usize,
+        /// Failures over the run.
+        failures: u64,
+        /// The limit.
+        max_errors: usize,
+        /// The run's first failure.
+        first_error: String,
+        /// The failure that reached the limit.
+        last_error: String,
+    },
     /// A checkpoint could not be written.
     #[error("could not write the checkpoint {}: {source}", path.display())]
     CheckpointWrite {

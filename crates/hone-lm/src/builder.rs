@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::breaker::BreakerLayer;
 use crate::cache::{CacheLayer, CacheStore};
 use crate::limit::concurrency::ConcurrencyLimitLayer;
 use crate::limit::rate::RateLimitLayer;
@@ -18,12 +19,14 @@ use crate::usage::{UsageLayer, UsageTracker};
 /// 1. tracing (one span per call; sees cache hits and the final outcome),
 /// 2. usage (counts every call, cached or not, and prices it),
 /// 3. cache (a hit skips everything below),
-/// 4. retry (each attempt goes through the limits again),
-/// 5. rate limit (each attempt spends request and token budget),
-/// 6. concurrency limit (a slot is held only while a request is on the wire),
-/// 7. the base LM (usually [`HttpLm`](crate::HttpLm)).
+/// 4. circuit breaker, when set (sees each call's outcome after its retries),
+/// 5. retry (each attempt goes through the limits again),
+/// 6. rate limit (each attempt spends request and token budget),
+/// 7. concurrency limit (a slot is held only while a request is on the wire),
+/// 8. the base LM (usually [`HttpLm`](crate::HttpLm)).
 ///
-/// Retry ([`RetryLayer::default`]) and tracing are on unless turned off.
+/// Retry ([`RetryLayer::default`]) and tracing are on unless turned off; the breaker
+/// ([`BreakerLayer`]) is off unless set.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), hone_lm::LmError> {
@@ -42,6 +45,7 @@ use crate::usage::{UsageLayer, UsageTracker};
 pub struct LmBuilder {
     base: LmHandle,
     retry: Option<RetryLayer>,
+    breaker: Option<BreakerLayer>,
     max_in_flight: Option<usize>,
     rate_limit: Option<RateLimitLayer>,
     cache: Option<CacheLayer>,
@@ -55,6 +59,7 @@ impl std::fmt::Debug for LmBuilder {
         f.debug_struct("LmBuilder")
             .field("base", &self.base)
             .field("retry", &self.retry)
+            .field("breaker", &self.breaker)
             .field("max_in_flight", &self.max_in_flight)
             .field("rate_limit", &self.rate_limit)
             .field("cache", &self.cache.is_some())
@@ -70,6 +75,7 @@ impl LmBuilder {
         LmBuilder {
             base: LmHandle::new(base),
             retry: Some(RetryLayer::default()),
+            breaker: None,
             max_in_flight: None,
             rate_limit: None,
             cache: None,
@@ -82,6 +88,12 @@ impl LmBuilder {
     /// Uses this retry policy.
     pub fn retry(mut self, retry: RetryLayer) -> Self {
         self.retry = Some(retry);
+        self
+    }
+
+    /// Stops calling a server that is down (see [`BreakerLayer`]).
+    pub fn breaker(mut self, breaker: BreakerLayer) -> Self {
+        self.breaker = Some(breaker);
         self
     }
 
@@ -144,6 +156,9 @@ impl LmBuilder {
         }
         if let Some(retry) = self.retry {
             lm = LmHandle::new(retry.layer(lm));
+        }
+        if let Some(breaker) = self.breaker {
+            lm = LmHandle::new(breaker.layer(lm));
         }
         if let Some(cache) = self.cache {
             lm = LmHandle::new(cache.layer(lm));

@@ -16,6 +16,9 @@ pub struct ErrorContext {
 
 impl fmt::Display for ErrorContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.attempts == 0 {
+            return write!(f, "model `{}` at {}", self.model, self.host);
+        }
         let plural = if self.attempts == 1 { "" } else { "s" };
         write!(
             f,
@@ -40,6 +43,32 @@ pub enum LmError {
     Connect {
         /// What the transport reported.
         message: String,
+        /// Where it failed.
+        ctx: ErrorContext,
+    },
+    /// The server could not be reached at all: the connection was refused, or the host name
+    /// did not resolve. Retried like a connection failure; a [`BreakerLayer`](crate::BreakerLayer)
+    /// fails fast after it when the server never answered.
+    #[error(
+        "{ctx}: the server is unreachable: {message}; check the base URL and that the server is up"
+    )]
+    Unreachable {
+        /// What the transport reported.
+        message: String,
+        /// Where it failed.
+        ctx: ErrorContext,
+    },
+    /// The LM failed too often in a row, and its circuit breaker now fails calls at once
+    /// instead of sending them (see [`BreakerLayer`](crate::BreakerLayer)).
+    #[error(
+        "{ctx}: not sent: the LM failed {failures} call(s) in a row and is treated as down \
+         (the last error: {last}); fix the server or the base URL and run again"
+    )]
+    CircuitOpen {
+        /// Consecutive failed calls that opened the breaker.
+        failures: u32,
+        /// The error that opened it.
+        last: Box<LmError>,
         /// Where it failed.
         ctx: ErrorContext,
     },
@@ -160,7 +189,10 @@ impl LmError {
     pub fn is_retryable(&self) -> bool {
         match self {
             LmError::Api(api) => RETRYABLE_STATUSES.contains(&api.status),
-            LmError::Connect { .. } | LmError::Timeout { .. } | LmError::Body { .. } => true,
+            LmError::Connect { .. }
+            | LmError::Unreachable { .. }
+            | LmError::Timeout { .. }
+            | LmError::Body { .. } => true,
             _ => false,
         }
     }
@@ -186,6 +218,8 @@ impl LmError {
         match self {
             LmError::Api(api) => Some(&api.ctx),
             LmError::Connect { ctx, .. }
+            | LmError::Unreachable { ctx, .. }
+            | LmError::CircuitOpen { ctx, .. }
             | LmError::Timeout { ctx, .. }
             | LmError::Body { ctx, .. }
             | LmError::Decode { ctx, .. }
@@ -200,6 +234,8 @@ impl LmError {
         match &mut self {
             LmError::Api(api) => api.ctx.attempts = attempts,
             LmError::Connect { ctx, .. }
+            | LmError::Unreachable { ctx, .. }
+            | LmError::CircuitOpen { ctx, .. }
             | LmError::Timeout { ctx, .. }
             | LmError::Body { ctx, .. }
             | LmError::Decode { ctx, .. }
@@ -215,6 +251,8 @@ impl LmError {
         match self {
             LmError::Api(api) => api.status.to_string(),
             LmError::Connect { .. } => "connect".to_owned(),
+            LmError::Unreachable { .. } => "unreachable".to_owned(),
+            LmError::CircuitOpen { .. } => "circuit_open".to_owned(),
             LmError::Timeout { .. } => "timeout".to_owned(),
             LmError::Body { .. } => "body".to_owned(),
             LmError::Decode { .. } => "decode".to_owned(),

@@ -352,9 +352,12 @@ impl Inner {
             return LmError::Timeout { timeout, ctx };
         }
         let is_body = err.is_body() || err.is_decode();
+        let is_connect = err.is_connect();
         let message = self.redact(describe_reqwest(err));
         if is_body {
             LmError::Body { message, ctx }
+        } else if is_connect {
+            LmError::Unreachable { message, ctx }
         } else {
             LmError::Connect { message, ctx }
         }

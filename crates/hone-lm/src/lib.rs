@@ -9,6 +9,7 @@
 //! each call site. Nothing is logged at INFO or above for a call; API keys never appear in
 //! logs, errors, caches or `Debug` output.
 
+pub mod breaker;
 pub mod builder;
 pub mod cache;
 pub mod error;
@@ -23,6 +24,7 @@ pub mod telemetry;
 pub mod types;
 pub mod usage;
 
+pub use breaker::{Breaker, BreakerLayer};
 pub use builder::LmBuilder;
 pub use cache::memory::MemoryCache;
 #[cfg(feature = "sqlite")]

@@ -139,6 +139,9 @@ pub struct CoordinatorConfig {
     /// How long the run's lease lasts without renewal (default 10 s, at least 100 ms): the
     /// longest a restarted coordinator waits for a crashed one's lease.
     pub lease: Duration,
+    /// Stop once this many examples or jobs in a row failed (see
+    /// [`hone_eval::FailureWatch`]); `None` never stops.
+    pub max_errors: Option<usize>,
 }
 
 impl std::fmt::Debug for CoordinatorConfig {
@@ -153,6 +156,7 @@ impl std::fmt::Debug for CoordinatorConfig {
             .field("stop_after_tells", &self.stop_after_tells)
             .field("keep_streams", &self.keep_streams)
             .field("lease", &self.lease)
+            .field("max_errors", &self.max_errors)
             .finish_non_exhaustive()
     }
 }
@@ -174,6 +178,7 @@ impl CoordinatorConfig {
             keep_streams: false,
             progress: None,
             lease: Duration::from_secs(10),
+            max_errors: None,
         }
     }
 
@@ -211,6 +216,10 @@ pub struct CoordinatorReport {
     pub ignored: u64,
     /// Results moved to the dead-letter stream.
     pub dead_lettered: u64,
+    /// Examples and jobs of accepted results that failed in this run.
+    pub failures: u64,
+    /// The first of them.
+    pub first_error: Option<String>,
     /// Wall time of this run.
     pub elapsed: Duration,
 }
@@ -468,7 +477,10 @@ impl RedisDriver {
     ) -> Result<CoordinatorReport, Error> {
         let poll = self.config.poll.min(lease.renew_every());
         let reader = self.redis.blocking(poll).await?;
-        let mut state = RunState::default();
+        let mut state = RunState {
+            watch: hone_eval::FailureWatch::new(self.config.max_errors),
+            ..RunState::default()
+        };
         self.setup(&mut state).await?;
         let outcome = self.drive(&reader, &mut state, lease).await;
         let stop = match outcome {
@@ -498,6 +510,8 @@ impl RedisDriver {
             duplicates: state.duplicates,
             ignored: state.ignored,
             dead_lettered: state.dead,
+            failures: state.watch.failures,
+            first_error: state.watch.first_error().map(str::to_owned),
             elapsed: started.elapsed(),
         })
     }
@@ -650,6 +664,8 @@ impl RedisDriver {
             }
             let id = message.result.id;
             let calls = message.result.lm_calls;
+            // Counted only once accepted (a duplicate is not a second failure).
+            let counted = message.result.clone();
             let told = match self.opt.tell(message.result) {
                 Ok(t) => t,
                 Err(OptimizerError::BadResult { message: why, .. }) => {
@@ -683,6 +699,10 @@ impl RedisDriver {
                     state.tells += 1;
                     state.calls += calls;
                     accepted = true;
+                    if let Err(e) = state.watch.observe(self.opt.name(), &counted) {
+                        self.checkpoint_and_clean(state, &done_entries).await?;
+                        return Err(Error::Failures(Box::new(e)));
+                    }
                 }
                 Told::Duplicate => state.duplicates += 1,
                 Told::Unknown | Told::Stale => state.ignored += 1,
@@ -936,6 +956,7 @@ struct RunState {
     duplicates: u64,
     ignored: u64,
     dead: u64,
+    watch: hone_eval::FailureWatch,
 }
 
 /// Reads the coordinator position stored in a checkpoint file: `(run, epoch, results

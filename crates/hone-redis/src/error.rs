@@ -60,6 +60,9 @@ pub enum Error {
     /// The optimizer failed (a bad configuration, too many failed jobs...).
     #[error(transparent)]
     Optimizer(#[from] OptimizerError),
+    /// Examples or jobs kept failing (see [`hone_eval::FailureWatch`]).
+    #[error(transparent)]
+    Failures(Box<hone_eval::DriverError>),
     /// A checkpoint could not be read or written.
     #[error("checkpoint {}: {message}", path.display())]
     Checkpoint {

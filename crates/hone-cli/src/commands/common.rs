@@ -92,6 +92,23 @@ impl DataArgs {
     }
 }
 
+/// `--max-errors`: how many failures a command tolerates.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ErrorArgs {
+    /// Stop once N examples failed (an optimization: N examples or jobs in a row), and exit
+    /// with 1 [default: 10, DSPy's max_errors].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_errors: Option<u64>,
+}
+
+impl ErrorArgs {
+    /// The limit given, if any.
+    pub fn get(&self) -> Option<usize> {
+        self.max_errors
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+    }
+}
+
 /// Builds the run options.
 pub fn options(
     lm: &LmArgs,

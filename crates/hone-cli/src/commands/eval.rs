@@ -7,7 +7,7 @@ use anyhow::Context;
 use hone_cli::dataset::load_dataset;
 use hone_cli::run::Loaded;
 
-use super::common::{DataArgs, EvalBar, LmArgs, Output, options, runtime};
+use super::common::{DataArgs, ErrorArgs, EvalBar, LmArgs, Output, options, runtime};
 
 /// Which examples to evaluate on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,6 +45,8 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 20)]
     rows: usize,
     #[command(flatten)]
+    errors: ErrorArgs,
+    #[command(flatten)]
     data: DataArgs,
     #[command(flatten)]
     lm: LmArgs,
@@ -58,6 +60,7 @@ pub fn run(args: &EvalArgs, out: Output) -> anyhow::Result<bool> {
         args.state.clone(),
         Some(args.concurrency),
     )?;
+    opts.max_errors = args.errors.get();
     let loaded = Loaded::load(&args.program, &opts)?;
     let data = load_dataset(&loaded.program, &opts.data)?;
     let examples = match args.split {
@@ -70,6 +73,20 @@ pub fn run(args: &EvalArgs, out: Output) -> anyhow::Result<bool> {
     }
     let rt = runtime()?;
     let result = rt.block_on(loaded.evaluate(examples, &opts))?;
+    if result.errors > 0 {
+        let first = result
+            .results
+            .iter()
+            .find_map(|r| r.error.as_ref().map(|e| (r.index, e)));
+        let (index, error) = first.map_or((0, ""), |(i, e)| (i, e.as_str()));
+        out.note(format!(
+            "warning: {} of {} example(s) failed and scored 0; {} LM call(s) failed; the first \
+             failure, example #{index}: {error}",
+            result.errors,
+            result.results.len(),
+            loaded.lms.usage.report().failed_calls
+        ));
+    }
     match &args.jsonl {
         Some(p) if p.as_os_str() == "-" => result.write_jsonl(std::io::stdout().lock())?,
         Some(p) => {

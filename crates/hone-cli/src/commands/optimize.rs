@@ -7,7 +7,8 @@ use hone_cli::run::{Options, Outcome, files};
 use serde_json::json;
 
 use super::common::{
-    DataArgs, EvalBar, Interrupted, LmArgs, Output, RunSpinner, cancel_on_ctrl_c, options, runtime,
+    DataArgs, ErrorArgs, EvalBar, Interrupted, LmArgs, Output, RunSpinner, cancel_on_ctrl_c,
+    options, runtime,
 };
 
 const EXAMPLES: &str = "Examples:
@@ -59,6 +60,8 @@ pub struct OptimizeArgs {
     #[arg(long, value_name = "ID", requires = "redis")]
     run_id: Option<String>,
     #[command(flatten)]
+    errors: ErrorArgs,
+    #[command(flatten)]
     data: DataArgs,
     #[command(flatten)]
     lm: LmArgs,
@@ -74,6 +77,8 @@ pub struct ResumeArgs {
     /// LM-calling work in flight at once (default: the run's).
     #[arg(long)]
     concurrency: Option<usize>,
+    #[command(flatten)]
+    errors: ErrorArgs,
     #[command(flatten)]
     lm: LmArgs,
 }
@@ -100,6 +105,8 @@ fn report(outcome: &Outcome, out: Output) -> anyhow::Result<bool> {
             "baseline": r.baseline,
             "best": r.best,
             "trials": r.trials.len(),
+            "failures": r.failures,
+            "first_failure": r.first_failure,
             "usage": r.usage,
             "elapsed_secs": r.elapsed_secs,
         });
@@ -115,8 +122,13 @@ fn report(outcome: &Outcome, out: Output) -> anyhow::Result<bool> {
     }
     if !out.json && !out.quiet {
         let score = |s: &Option<hone_cli::run::ScoreRecord>| {
-            s.as_ref()
-                .map_or("–".to_owned(), |s| format!("{:.2}%", s.score))
+            s.as_ref().map_or("–".to_owned(), |s| {
+                if s.errors > 0 {
+                    format!("{:.2}% ({} failed)", s.score, s.errors)
+                } else {
+                    format!("{:.2}%", s.score)
+                }
+            })
         };
         let mut w = std::io::stdout().lock();
         writeln!(
@@ -131,6 +143,14 @@ fn report(outcome: &Outcome, out: Output) -> anyhow::Result<bool> {
             r.usage.cost_usd,
             r.elapsed_secs
         )?;
+        if r.failures > 0 || r.usage.failed_calls > 0 {
+            eprintln!(
+                "warning: {} example(s) or job(s) of the search failed, {} LM call(s) failed; the first: {}",
+                r.failures,
+                r.usage.failed_calls,
+                r.first_failure.as_deref().unwrap_or("(none recorded)")
+            );
+        }
         writeln!(w, "best program: {dir}/{}", files::BEST)?;
         writeln!(
             w,
@@ -182,6 +202,7 @@ pub fn run(args: &OptimizeArgs, out: Output) -> anyhow::Result<bool> {
         args.concurrency,
     )?;
     let mut opts = opts;
+    opts.max_errors = args.errors.get();
     if let Some(url) = &args.redis {
         let run_id = match &args.run_id {
             Some(id) => id.clone(),
@@ -210,7 +231,8 @@ pub fn run(args: &OptimizeArgs, out: Output) -> anyhow::Result<bool> {
 
 /// Runs `hone resume`.
 pub fn resume(args: &ResumeArgs, out: Output) -> anyhow::Result<bool> {
-    let opts = options(&args.lm, None, None, args.concurrency)?;
+    let mut opts = options(&args.lm, None, None, args.concurrency)?;
+    opts.max_errors = args.errors.get();
     let (opts, spinner) = with_progress(opts, out);
     let rt = runtime()?;
     let outcome = rt.block_on(async {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use hone_lm::{HttpLm, LmBuilder, LmHandle, SqliteCache, UsageTracker};
+use hone_lm::{BreakerLayer, HttpLm, LmBuilder, LmHandle, SqliteCache, UsageTracker};
 use indexmap::IndexMap;
 
 use super::load::Program;
@@ -162,7 +162,10 @@ pub fn build_lms(program: &Program, overrides: &LmOverrides) -> Result<Lms> {
                 .hint("check the [lm] table (base_url, api_key_env) or the --lm flag")
         };
         let base = http.build().map_err(|e| at(format!("LM `{name}`: {e}")))?;
-        let mut builder = LmBuilder::new(base).usage(usage.clone());
+        // A server that is down fails the run in seconds instead of spending its budget.
+        let mut builder = LmBuilder::new(base)
+            .usage(usage.clone())
+            .breaker(BreakerLayer::new());
         if let Some(n) = spec.max_in_flight {
             builder = builder.max_in_flight(n.max(1));
         }

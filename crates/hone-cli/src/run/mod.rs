@@ -130,6 +130,19 @@ pub struct Options {
     pub run_progress: Option<Arc<dyn DriverProgress>>,
     /// Run the optimization's jobs on `hone worker` processes through Redis (`--redis`).
     pub redis: Option<RedisTarget>,
+    /// `--max-errors`: an evaluation stops once this many examples failed, an optimization
+    /// once this many examples or jobs in a row failed (default [`DEFAULT_MAX_ERRORS`]).
+    pub max_errors: Option<usize>,
+}
+
+/// DSPy's default `max_errors` (`dspy.settings.max_errors`).
+pub const DEFAULT_MAX_ERRORS: usize = hone_optimize::DEFAULT_MAX_ERRORS;
+
+impl Options {
+    /// `max_errors`, or the default.
+    pub fn max_errors(&self) -> usize {
+        self.max_errors.unwrap_or(DEFAULT_MAX_ERRORS)
+    }
 }
 
 /// Where a distributed run's jobs go: a Redis server and the run's id there.
@@ -149,6 +162,7 @@ impl std::fmt::Debug for Options {
             .field("state", &self.state)
             .field("concurrency", &self.concurrency)
             .field("redis", &self.redis)
+            .field("max_errors", &self.max_errors)
             .finish_non_exhaustive()
     }
 }
@@ -259,20 +273,36 @@ impl Loaded {
         options: &Options,
     ) -> Result<EvaluationResult> {
         let metric = build_metric(&self.program, Some(&self.lms))?;
-        let total = examples.len();
         let mut eval = Evaluate::with_metric(examples, metric)
             .concurrency(
                 options
                     .concurrency
                     .unwrap_or(crate::optimizer::DEFAULT_CONCURRENCY),
             )
-            .max_errors(total + 1);
+            .max_errors(options.max_errors());
         if let Some(p) = &options.eval_progress {
             eval = eval.progress(p.clone());
         }
-        eval.run(module, &self.context()?)
+        let failed_calls = || self.lms.usage.report().failed_calls;
+        let result = eval
+            .run(module, &self.context()?)
             .await
-            .map_err(|e| Error::Failed(e.to_string()))
+            .map_err(|e| Error::Failed(format!("{e} ({} LM call(s) failed)", failed_calls())))?;
+        if result.errors > 0 && result.errors == result.results.len() {
+            let first = result
+                .results
+                .iter()
+                .find_map(|r| r.error.as_ref().map(|e| (r.index, e)));
+            let (index, error) = first.map_or((0, ""), |(i, e)| (i, e.as_str()));
+            return Err(Error::Failed(format!(
+                "every example failed ({} of {}; {} LM call(s) failed); the first failure, \
+                 example #{index}: {error}",
+                result.errors,
+                result.results.len(),
+                failed_calls()
+            )));
+        }
+        Ok(result)
     }
 }
 
@@ -383,6 +413,8 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
         elapsed_secs: 0.0,
         tells: 0,
         lm_calls: 0,
+        failures: 0,
+        first_failure: None,
         baseline: None,
         best: None,
         trials: Vec::new(),
@@ -455,6 +487,8 @@ struct Driven {
     stop: StopReason,
     total_tells: u64,
     lm_calls: u64,
+    failures: u64,
+    first_error: Option<String>,
 }
 
 impl From<&hone_eval::RunReport> for Driven {
@@ -463,6 +497,8 @@ impl From<&hone_eval::RunReport> for Driven {
             stop: r.stop,
             total_tells: r.total_tells,
             lm_calls: r.lm_calls,
+            failures: r.failures,
+            first_error: r.first_error.clone(),
         }
     }
 }
@@ -484,6 +520,7 @@ async fn coordinate(
     let mut config = CoordinatorConfig::new(run).checkpoint(s.dir.join(files::CHECKPOINT));
     config.cancel = options.cancel.clone();
     config.max_queued = (s.choice.concurrency * 2).max(16);
+    config.max_errors = Some(options.max_errors());
     config
         .metadata
         .insert("program".into(), json!(s.record.program));
@@ -502,6 +539,8 @@ async fn coordinate(
             stop: report.stop,
             total_tells: report.total_tells,
             lm_calls: report.lm_calls,
+            failures: report.failures,
+            first_error: report.first_error.clone(),
         },
         opt.log().clone(),
         opt.best().or(report.best),
@@ -519,6 +558,7 @@ async fn drive(
     let mut config = DriverConfig::with_concurrency(s.choice.concurrency)
         .checkpoint(s.dir.join(files::CHECKPOINT));
     config.cancel = options.cancel.clone();
+    config.max_errors = Some(options.max_errors());
     let clock = Arc::new(RunClock {
         started: std::time::Instant::now(),
         offset: s.record.elapsed_secs,
@@ -568,6 +608,10 @@ async fn drive(
     };
     s.record.tells = report.total_tells;
     s.record.lm_calls += report.lm_calls;
+    s.record.failures += report.failures;
+    if s.record.first_failure.is_none() {
+        s.record.first_failure = report.first_error.clone();
+    }
     let mut trials = trial_points(&log);
     clock.stamp(&mut trials, &log, &s.record.trials);
     s.record.trials = trials;

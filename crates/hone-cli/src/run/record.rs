@@ -152,6 +152,12 @@ pub struct RunRecord {
     pub tells: u64,
     /// LM calls the optimizer's jobs reported.
     pub lm_calls: u64,
+    /// Examples and jobs of the search that failed (over all sessions).
+    #[serde(default)]
+    pub failures: u64,
+    /// The search's first failure, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_failure: Option<String>,
     /// The baseline's dev score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<ScoreRecord>,

@@ -102,7 +102,10 @@ impl RetryLayer {
     fn retryable(&self, err: &LmError) -> bool {
         match err {
             LmError::Api(api) => self.statuses.contains(&api.status),
-            LmError::Connect { .. } | LmError::Timeout { .. } | LmError::Body { .. } => true,
+            LmError::Connect { .. }
+            | LmError::Unreachable { .. }
+            | LmError::Timeout { .. }
+            | LmError::Body { .. } => true,
             _ => false,
         }
     }
