@@ -90,7 +90,7 @@ pub enum LmError {
     },
     /// The response arrived but is not the JSON expected.
     #[error(
-        "{ctx}: the {what} response is not valid JSON ({message}); body starts with {snippet:?}; \
+        "{ctx}: the {what} response is not a valid OpenAI response ({message}); body starts with {snippet:?}; \
          check that the base URL points at an OpenAI-compatible API"
     )]
     Decode {
@@ -185,14 +185,18 @@ pub const RETRYABLE_STATUSES: [u16; 7] = [408, 409, 429, 500, 502, 503, 504];
 
 impl LmError {
     /// Whether a fresh attempt may succeed: the default retryable statuses, connection
-    /// failures, timeouts and broken bodies.
+    /// failures, timeouts, broken bodies and streams, and 2xx bodies that are not a completion.
+    /// (A completion the adapter cannot parse is not an `LmError`: it is the module's parse
+    /// failure, never retried here.)
     pub fn is_retryable(&self) -> bool {
         match self {
             LmError::Api(api) => RETRYABLE_STATUSES.contains(&api.status),
             LmError::Connect { .. }
             | LmError::Unreachable { .. }
             | LmError::Timeout { .. }
-            | LmError::Body { .. } => true,
+            | LmError::Body { .. }
+            | LmError::Decode { .. }
+            | LmError::Stream { .. } => true,
             _ => false,
         }
     }

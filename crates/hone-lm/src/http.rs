@@ -485,12 +485,16 @@ impl Inner {
         if tracing::enabled!(tracing::Level::TRACE) {
             tracing::trace!(body = %String::from_utf8_lossy(&bytes), "response body");
         }
-        serde_json::from_slice(&bytes).map_err(|e| LmError::Decode {
+        let message = |m: String| LmError::Decode {
             what,
-            message: e.to_string(),
+            message: m,
             snippet: self.redact(snippet(&bytes)),
             ctx: ctx.clone(),
-        })
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(message("the body is empty".to_owned()));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| message(e.to_string()))
     }
 }
 
@@ -509,6 +513,14 @@ impl Lm for HttpLm {
                 .inner
                 .post_json(&self.inner.chat_url, &request, &ctx, options, "chat")
                 .await?;
+            if response.choices.is_empty() {
+                return Err(LmError::Decode {
+                    what: "chat",
+                    message: "the response has no `choices`".to_owned(),
+                    snippet: String::new(),
+                    ctx,
+                });
+            }
             response.meta.attempts = 1;
             Ok(response)
         })

@@ -259,12 +259,13 @@ async fn non_retryable_statuses_surface_at_once_with_the_provider_message() {
 }
 
 #[tokio::test]
-async fn malformed_json_is_a_decode_error_not_retried() {
+async fn malformed_json_without_retry_is_a_decode_error() {
     let sim = sim().await;
-    let lm = fast_retry().layer(http(&sim).build().unwrap());
+    let lm = http(&sim).build().unwrap();
     sim.push_faults([Fault::MalformedJson]);
     let err = lm.chat(ask(), &CallOptions::default()).await.unwrap_err();
     assert!(matches!(err, LmError::Decode { .. }), "{err:?}");
+    assert!(err.is_retryable(), "{err}");
     assert_eq!(sim.stats().requests_total, 1);
     sim.shutdown().await;
 }

@@ -1,7 +1,10 @@
 //! Retries as a layer: [`RetryLayer`] / [`Retry`].
 //!
 //! Retries statuses 408, 409, 429, 500, 502, 503, 504 (configurable), connection failures,
-//! timeouts and broken bodies, with exponential backoff and jitter. A server's
+//! timeouts, broken bodies and 2xx bodies that are not a completion (invalid JSON, empty, no
+//! `choices`), with exponential backoff and jitter. A stream that breaks off is requested
+//! again and continues where it broke, provided the new stream repeats the chunks already
+//! delivered (otherwise the break is the stream's error). A server's
 //! `retry-after-ms` / `Retry-After` replaces the backoff wait, capped by
 //! [`RetryLayer::max_retry_after`]. An overall deadline bounds the whole call: when the next
 //! wait would pass it, the call fails at once with [`LmError::DeadlineExceeded`].
@@ -10,7 +13,7 @@ pub mod backoff;
 pub mod retry_after;
 
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -20,7 +23,9 @@ use crate::lm::{BoxFuture, CallOptions, ChatStream, Layer, Lm, LmInfo};
 use crate::types::embeddings::{EmbeddingRequest, EmbeddingResponse};
 use crate::types::request::ChatRequest;
 use crate::types::response::ChatResponse;
+use crate::types::stream::ChunkChoice;
 use backoff::{Backoff, Jitter};
+use futures_util::StreamExt;
 
 /// Configuration of the retry layer; [`Layer::layer`] wraps an LM in a [`Retry`].
 ///
@@ -105,13 +110,15 @@ impl RetryLayer {
             LmError::Connect { .. }
             | LmError::Unreachable { .. }
             | LmError::Timeout { .. }
-            | LmError::Body { .. } => true,
+            | LmError::Body { .. }
+            | LmError::Decode { .. }
+            | LmError::Stream { .. } => true,
             _ => false,
         }
     }
 }
 
-impl<L: Lm> Layer<L> for RetryLayer {
+impl<L: Lm + 'static> Layer<L> for RetryLayer {
     type Lm = Retry<L>;
     fn layer(&self, inner: L) -> Retry<L> {
         let jitter = match self.seed {
@@ -120,9 +127,9 @@ impl<L: Lm> Layer<L> for RetryLayer {
         };
         Retry {
             info: inner.describe(),
-            inner,
+            inner: Arc::new(inner),
             config: self.clone(),
-            jitter: Mutex::new(jitter),
+            jitter: Arc::new(Mutex::new(jitter)),
         }
     }
 }
@@ -130,18 +137,22 @@ impl<L: Lm> Layer<L> for RetryLayer {
 /// An LM that retries transient failures of its inner LM. Built by [`RetryLayer`].
 #[derive(Debug)]
 pub struct Retry<L> {
-    inner: L,
+    inner: Arc<L>,
     info: LmInfo,
     config: RetryLayer,
-    jitter: Mutex<Jitter>,
+    jitter: Arc<Mutex<Jitter>>,
 }
 
-impl<L: Lm> Retry<L> {
+fn random(jitter: &Mutex<Jitter>) -> f64 {
+    match jitter.lock() {
+        Ok(mut jitter) => jitter.next_f64(),
+        Err(poisoned) => poisoned.into_inner().next_f64(),
+    }
+}
+
+impl<L: Lm + 'static> Retry<L> {
     fn random(&self) -> f64 {
-        match self.jitter.lock() {
-            Ok(mut jitter) => jitter.next_f64(),
-            Err(poisoned) => poisoned.into_inner().next_f64(),
-        }
+        random(&self.jitter)
     }
 
     fn ctx(&self, model: &str, attempts: u32) -> ErrorContext {
@@ -229,7 +240,7 @@ impl<L: Lm> Retry<L> {
     }
 }
 
-impl<L: Lm> Lm for Retry<L> {
+impl<L: Lm + 'static> Lm for Retry<L> {
     fn chat<'a>(
         &'a self,
         request: ChatRequest,
@@ -254,12 +265,24 @@ impl<L: Lm> Lm for Retry<L> {
     ) -> BoxFuture<'a, Result<ChatStream, LmError>> {
         Box::pin(async move {
             let model = request.model.clone();
-            let (stream, _) = self
+            let (stream, attempts) = self
                 .run(&model, options, || {
                     self.inner.chat_stream(request.clone(), options)
                 })
                 .await?;
-            Ok(stream)
+            Ok(Replay {
+                inner: self.inner.clone(),
+                request,
+                options: options.clone(),
+                config: self.config.clone(),
+                jitter: self.jitter.clone(),
+                attempts,
+                stream: Some(stream),
+                delivered: Vec::new(),
+                replayed: None,
+                broke: None,
+            }
+            .into_stream())
         })
     }
 
@@ -282,5 +305,102 @@ impl<L: Lm> Lm for Retry<L> {
 
     fn describe(&self) -> LmInfo {
         self.inner.describe()
+    }
+}
+
+/// A stream that, when it breaks off, is requested again and continues: the chunks already
+/// delivered are read again from the new stream and dropped, provided they are the same.
+struct Replay<L> {
+    inner: Arc<L>,
+    request: ChatRequest,
+    options: CallOptions,
+    config: RetryLayer,
+    jitter: Arc<Mutex<Jitter>>,
+    /// Requests made so far.
+    attempts: u32,
+    stream: Option<ChatStream>,
+    /// The choices of each chunk delivered.
+    delivered: Vec<Vec<ChunkChoice>>,
+    /// While catching up after a new request: chunks of `delivered` seen again.
+    replayed: Option<usize>,
+    /// The break being recovered from.
+    broke: Option<LmError>,
+}
+
+impl<L: Lm + 'static> Replay<L> {
+    fn into_stream(self) -> ChatStream {
+        Box::pin(futures_util::stream::unfold(self, |mut s| async move {
+            let item = s.next().await?;
+            Some((item, s))
+        }))
+    }
+
+    /// The break as the stream's final error, after `attempts` requests.
+    fn give_up(&mut self, err: LmError) -> Option<Result<crate::ChatChunk, LmError>> {
+        self.stream = None;
+        Some(Err(err.with_attempts(self.attempts)))
+    }
+
+    async fn next(&mut self) -> Option<Result<crate::ChatChunk, LmError>> {
+        loop {
+            let stream = self.stream.as_mut()?;
+            match stream.next().await {
+                Some(Ok(chunk)) => match self.replayed {
+                    Some(seen) if seen < self.delivered.len() => {
+                        if chunk.choices != self.delivered[seen] {
+                            let err = self.broke.take()?;
+                            tracing::debug!("the repeated stream differs; giving up");
+                            return self.give_up(err);
+                        }
+                        self.replayed = Some(seen + 1);
+                    }
+                    _ => {
+                        self.replayed = None;
+                        self.broke = None;
+                        self.delivered.push(chunk.choices.clone());
+                        return Some(Ok(chunk));
+                    }
+                },
+                None => {
+                    if let Some(err) = self.broke.take() {
+                        return self.give_up(err);
+                    }
+                    self.stream = None;
+                    return None;
+                }
+                Some(Err(err)) => {
+                    if !self.config.retryable(&err) || self.attempts >= self.config.max_attempts {
+                        return self.give_up(err);
+                    }
+                    let wait = self
+                        .config
+                        .backoff
+                        .delay(self.attempts, random(&self.jitter));
+                    tracing::debug!(
+                        attempt = self.attempts,
+                        wait_ms = wait.as_millis() as u64,
+                        error = %err,
+                        "the stream broke off; requesting it again"
+                    );
+                    tokio::time::sleep(wait).await;
+                    self.attempts += 1;
+                    self.broke = Some(err);
+                    self.replayed = Some(0);
+                    match self
+                        .inner
+                        .chat_stream(self.request.clone(), &self.options)
+                        .await
+                    {
+                        Ok(stream) => self.stream = Some(stream),
+                        Err(next) => {
+                            // A failed request counts as the break again: retried the same way.
+                            let retry: ChatStream =
+                                Box::pin(futures_util::stream::once(async move { Err(next) }));
+                            self.stream = Some(retry);
+                        }
+                    }
+                }
+            }
+        }
     }
 }
