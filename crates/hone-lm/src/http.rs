@@ -222,7 +222,8 @@ impl HttpLmBuilder {
         let trimmed = self.base_url.trim().trim_end_matches('/').to_owned();
         let url = reqwest::Url::parse(&trimmed).map_err(|e| {
             LmError::Config(format!(
-                "base URL {trimmed:?} is not a valid URL ({e}); expected e.g. https://api.openai.com/v1"
+                "base URL {:?} is not a valid URL ({e}); expected e.g. https://api.openai.com/v1",
+                crate::url::redact_url(&trimmed)
             ))
         })?;
         if url.scheme() != "http" && url.scheme() != "https" {
@@ -233,11 +234,12 @@ impl HttpLmBuilder {
         }
         let host = url.host_str().unwrap_or_default().to_owned();
         let port = url.port_or_known_default().unwrap_or(443);
-        let mut shown = url.clone();
-        // Credentials in a URL are secrets: keep them out of LmInfo and errors.
-        let _ = shown.set_username("");
-        let _ = shown.set_password(None);
-        let shown = shown.as_str().trim_end_matches('/').to_owned();
+        // Credentials in a URL (userinfo, a key in the query) are secrets: keep them out of
+        // LmInfo, logs and errors.
+        let mut plain = url.clone();
+        let _ = plain.set_username("");
+        let _ = plain.set_password(None);
+        let shown = crate::url::redact_url(plain.as_str().trim_end_matches('/'));
 
         let api_key = match self.key {
             KeySource::None => None,
@@ -272,8 +274,8 @@ impl HttpLmBuilder {
         Ok(HttpLm {
             inner: Arc::new(Inner {
                 client,
-                chat_url: format!("{trimmed}/chat/completions"),
-                embeddings_url: format!("{trimmed}/embeddings"),
+                chat_url: crate::url::endpoint(&url, "chat/completions").to_string(),
+                embeddings_url: crate::url::endpoint(&url, "embeddings").to_string(),
                 api_key,
                 headers,
                 timeout: self.timeout,
@@ -379,7 +381,7 @@ impl Inner {
         if tracing::enabled!(tracing::Level::TRACE)
             && let Ok(json) = serde_json::to_string(body)
         {
-            tracing::trace!(url, body = %json, "request body");
+            tracing::trace!(url = %crate::url::redact_url(url), body = %json, "request body");
         }
         let mut request = self
             .client

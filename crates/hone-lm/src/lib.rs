@@ -22,6 +22,7 @@ pub mod secret;
 pub mod sse;
 pub mod telemetry;
 pub mod types;
+pub mod url;
 pub mod usage;
 
 pub use breaker::{Breaker, BreakerLayer};
@@ -57,4 +58,5 @@ pub use types::response::{
 pub use types::stream::{
     ChatChunk, ChunkChoice, Delta, FunctionCallDelta, StreamAccumulator, ToolCallDelta,
 };
+pub use url::{endpoint, redact_url};
 pub use usage::{Metered, UsageLayer, UsageReport, UsageTracker};

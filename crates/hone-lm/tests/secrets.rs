@@ -78,6 +78,109 @@ fn keys_never_leak() {
 }
 
 #[test]
+fn url_credentials_never_leak() {
+    run_child("child_url_credentials_never_leak", &[]);
+}
+
+#[tokio::test]
+async fn child_url_credentials_never_leak() {
+    if std::env::var(CHILD_FLAG).is_err() {
+        return;
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+    let sim = sim().await;
+    let db = temp_db("url-secrets");
+    let user_marker = "UserinfoMarker7Qz";
+    let query_marker = "QueryMarker9Xy";
+    // The sim's base URL with a password in the userinfo and keys in the query; the
+    // request must still reach `/v1/chat/completions` (the path is joined before the query).
+    let base = sim
+        .base_url()
+        .replacen("http://", &format!("http://user:{user_marker}@"), 1)
+        + &format!("?api-key={query_marker}&api-version=2024-06-01&sig={query_marker}");
+    let http = HttpLm::builder()
+        .model("sim-1")
+        .base_url(base)
+        .no_api_key()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let mut seen = vec![format!("{http:?}"), format!("{:?}", http.describe())];
+    assert!(
+        http.describe().base_url.contains("api-version=2024-06-01"),
+        "{}",
+        http.describe().base_url
+    );
+    let lm = LmBuilder::new(http)
+        .retry(fast_retry())
+        .cache(SqliteCache::open(&db, 10 << 20).unwrap())
+        .usage(UsageTracker::new())
+        .build();
+    let ask = |q: &str| ChatRequest::new(vec![Message::user(q.to_owned())]);
+    let ok = lm
+        .chat(ask("What is 1 + 1?"), &CallOptions::default())
+        .await
+        .unwrap();
+    seen.push(format!("{ok:?}"));
+    let mut stream = lm
+        .chat_stream(ask("Tell me about URLs."), &CallOptions::default())
+        .await
+        .unwrap();
+    while let Some(chunk) = stream.next().await {
+        seen.push(format!("{:?}", chunk.unwrap()));
+    }
+    seen.push(format!(
+        "{:?}",
+        lm.embed(EmbeddingRequest::new("x"), &CallOptions::default())
+            .await
+            .map(|e| e.data.len())
+    ));
+    sim.push_faults([Fault::status(401)]);
+    let err = lm
+        .chat(ask("What is 3 + 3?"), &CallOptions::default())
+        .await
+        .unwrap_err();
+    seen.push(format!("{err:?}"));
+    seen.push(err.to_string());
+    assert!(
+        sim.stats().requests_total >= 4,
+        "the requests reached the sim"
+    );
+    sim.shutdown().await;
+
+    let mut cache_bytes = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        if let Ok(bytes) = std::fs::read(format!("{}{suffix}", db.display())) {
+            cache_bytes.extend(bytes);
+        }
+    }
+    let logs = buffer.text();
+    assert!(logs.contains("request body"), "TRACE bodies were captured");
+    assert!(logs.contains("REDACTED"), "the URL is logged, redacted");
+    for needle in [user_marker, query_marker] {
+        assert!(!logs.contains(needle), "logs leak {needle}:\n{logs}");
+        for text in &seen {
+            assert!(!text.contains(needle), "leak in {text}");
+        }
+        assert!(
+            !cache_bytes
+                .windows(needle.len())
+                .any(|w| w == needle.as_bytes()),
+            "the cache file leaks {needle}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(db.parent().unwrap());
+    println!("CHILD OK");
+}
+
+#[test]
 fn successful_calls_are_quiet() {
     run_child("child_successful_calls_are_quiet", &[]);
 }

@@ -77,6 +77,10 @@ pub struct ResumeArgs {
     /// LM-calling work in flight at once (default: the run's).
     #[arg(long)]
     concurrency: Option<usize>,
+    /// The Redis URL of a distributed run, when it has credentials (run.json keeps them
+    /// redacted).
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
     #[command(flatten)]
     errors: ErrorArgs,
     #[command(flatten)]
@@ -208,8 +212,9 @@ pub fn run(args: &OptimizeArgs, out: Output) -> anyhow::Result<bool> {
             Some(id) => id.clone(),
             None => default_run_id(run_dir),
         };
+        let shown = hone_lm::redact_url(url);
         out.note(format!(
-            "run `{run_id}`: jobs go to {url}; start workers with\n  hone worker --redis {url} --program {} --run {run_id}",
+            "run `{run_id}`: jobs go to {shown}; start workers with\n  hone worker --redis {shown} --program {} --run {run_id}",
             program.display()
         ));
         opts.redis = Some(hone_cli::run::RedisTarget {
@@ -233,6 +238,10 @@ pub fn run(args: &OptimizeArgs, out: Output) -> anyhow::Result<bool> {
 pub fn resume(args: &ResumeArgs, out: Output) -> anyhow::Result<bool> {
     let mut opts = options(&args.lm, None, None, args.concurrency)?;
     opts.max_errors = args.errors.get();
+    opts.redis = args.redis.as_ref().map(|url| hone_cli::run::RedisTarget {
+        url: url.clone(),
+        run_id: String::new(),
+    });
     let (opts, spinner) = with_progress(opts, out);
     let rt = runtime()?;
     let outcome = rt.block_on(async {

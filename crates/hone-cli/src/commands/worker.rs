@@ -191,7 +191,7 @@ async fn serve_program_file(args: &WorkerArgs) -> anyhow::Result<hone_redis::Wor
     };
     let redis = Redis::connect_with(&args.redis, redis_options)
         .await
-        .with_context(|| format!("cannot reach Redis at {}", args.redis))?;
+        .with_context(|| format!("cannot reach Redis at {}", hone_lm::redact_url(&args.redis)))?;
     Ok(loaded.serve(redis, config, shutdown_signal()).await?)
 }
 

@@ -387,7 +387,11 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
             .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
         limit: options.data.limit,
         optimizer: choice.clone(),
-        redis: options.redis.clone(),
+        // Credentials in URLs are secrets: the record keeps them redacted.
+        redis: options.redis.clone().map(|r| RedisTarget {
+            url: hone_lm::redact_url(&r.url),
+            ..r
+        }),
         metric: metric.name().to_owned(),
         lms: loaded
             .lms
@@ -398,7 +402,7 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
                     n.clone(),
                     LmRecord {
                         model: s.model.clone(),
-                        base_url: s.base_url.clone(),
+                        base_url: s.base_url.as_deref().map(hone_lm::redact_url),
                     },
                 )
             })
@@ -455,8 +459,26 @@ pub async fn resume(dir: &Path, options: &Options) -> Result<Outcome> {
     if options.data.limit.is_none() {
         options.data.limit = record.limit;
     }
-    if options.redis.is_none() {
-        options.redis = record.redis.clone();
+    match (&mut options.redis, &record.redis) {
+        (None, recorded) => options.redis = recorded.clone(),
+        // `--redis URL` on resume gives the URL again (with its credentials); the run id stays.
+        (Some(given), Some(recorded)) => given.run_id = recorded.run_id.clone(),
+        (Some(_), None) => {
+            return Err(Error::Usage(format!(
+                "{} is not a distributed run; resume it without --redis",
+                dir.display()
+            )));
+        }
+    }
+    if let Some(target) = &options.redis
+        && target.url.contains("REDACTED")
+    {
+        return Err(Error::Usage(format!(
+            "the run's Redis URL had credentials, which run.json does not keep ({}); give it \
+             again with `hone resume {} --redis URL`",
+            target.url,
+            dir.display()
+        )));
     }
     let loaded = Loaded::load(&program_path, &options)?;
     let dataset = load_dataset(&loaded.program, &options.data)?;
@@ -514,9 +536,12 @@ async fn coordinate(
 ) -> std::result::Result<(Driven, RunLog, Option<ProgramState>), String> {
     use hone_redis::{CoordinatorConfig, Redis, RedisDriver, RunId};
     let run = RunId::new(target.run_id.clone()).map_err(|e| e.to_string())?;
-    let redis = Redis::connect(&target.url)
-        .await
-        .map_err(|e| format!("cannot reach Redis at {}: {e}", target.url))?;
+    let redis = Redis::connect(&target.url).await.map_err(|e| {
+        format!(
+            "cannot reach Redis at {}: {e}",
+            hone_lm::redact_url(&target.url)
+        )
+    })?;
     let mut config = CoordinatorConfig::new(run).checkpoint(s.dir.join(files::CHECKPOINT));
     config.cancel = options.cancel.clone();
     config.max_queued = (s.choice.concurrency * 2).max(16);
