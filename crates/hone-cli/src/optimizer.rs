@@ -108,6 +108,15 @@ pub fn optimizer_choice(program: &Program) -> Result<OptimizerChoice> {
                 }
             },
             _ => {
+                if let Some(bad) = non_finite(value) {
+                    return Err(program
+                        .error_at_key(
+                            "optimizer",
+                            key,
+                            format!("`{key}` must be a finite number, got {bad}"),
+                        )
+                        .into());
+                }
                 let json = serde_json::to_value(value).map_err(|e| {
                     program.error_at_key("optimizer", key, format!("cannot read the value: {e}"))
                 })?;
@@ -124,6 +133,16 @@ pub fn optimizer_choice(program: &Program) -> Result<OptimizerChoice> {
         concurrency,
         params,
     })
+}
+
+/// The first NaN or infinite float in `value` (TOML has `nan` and `inf`; JSON has neither).
+fn non_finite(value: &toml::Value) -> Option<f64> {
+    match value {
+        toml::Value::Float(f) if !f.is_finite() => Some(*f),
+        toml::Value::Array(items) => items.iter().find_map(non_finite),
+        toml::Value::Table(table) => table.values().find_map(non_finite),
+        _ => None,
+    }
 }
 
 /// Starts the chosen optimizer on `student` with demos from `train`, scored on `dev`. A

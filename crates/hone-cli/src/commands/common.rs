@@ -78,7 +78,7 @@ pub struct DataArgs {
     #[arg(long, value_name = "FILE")]
     dataset: Option<PathBuf>,
     /// Read at most N examples per file.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_parser = at_least_one, value_name = "N")]
     limit: Option<usize>,
 }
 
@@ -89,6 +89,15 @@ impl DataArgs {
             path: self.dataset.clone(),
             limit: self.limit,
         }
+    }
+}
+
+/// Parses a count that must be at least 1 (`--concurrency`, `--limit`).
+pub fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1, got 0".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("not a whole number: {e}")),
     }
 }
 

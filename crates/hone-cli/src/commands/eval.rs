@@ -7,7 +7,7 @@ use anyhow::Context;
 use hone_cli::dataset::load_dataset;
 use hone_cli::run::Loaded;
 
-use super::common::{DataArgs, ErrorArgs, EvalBar, LmArgs, Output, options, runtime};
+use super::common::{DataArgs, ErrorArgs, EvalBar, LmArgs, Output, at_least_one, options, runtime};
 
 /// Which examples to evaluate on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -39,7 +39,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE")]
     jsonl: Option<PathBuf>,
     /// Examples run at once.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, value_parser = at_least_one, default_value_t = 8)]
     concurrency: usize,
     /// Rows of the table printed (all with 0).
     #[arg(long, default_value_t = 20)]

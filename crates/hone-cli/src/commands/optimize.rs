@@ -7,8 +7,8 @@ use hone_cli::run::{Options, Outcome, files};
 use serde_json::json;
 
 use super::common::{
-    DataArgs, ErrorArgs, EvalBar, Interrupted, LmArgs, Output, RunSpinner, cancel_on_ctrl_c,
-    options, runtime,
+    DataArgs, ErrorArgs, EvalBar, Interrupted, LmArgs, Output, RunSpinner, at_least_one,
+    cancel_on_ctrl_c, options, runtime,
 };
 
 const EXAMPLES: &str = "Examples:
@@ -50,7 +50,7 @@ pub struct OptimizeArgs {
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
     /// LM-calling work in flight at once (default: [optimizer] concurrency, else 8).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     concurrency: Option<usize>,
     /// Coordinate a distributed run: publish the jobs to this Redis and let `hone worker`
     /// processes (on any machine) run them (redis://HOST:PORT[/DB] or unix:///PATH.sock).
@@ -75,7 +75,7 @@ pub struct ResumeArgs {
     /// The run directory of an interrupted or failed run.
     run_dir: PathBuf,
     /// LM-calling work in flight at once (default: the run's).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     concurrency: Option<usize>,
     /// The Redis URL of a distributed run, when it has credentials (run.json keeps them
     /// redacted).

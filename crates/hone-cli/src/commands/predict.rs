@@ -9,7 +9,7 @@ use hone_cli::run::Loaded;
 use hone_core::Example;
 use serde_json::{Value, json};
 
-use super::common::{LmArgs, Output, options, runtime};
+use super::common::{LmArgs, Output, at_least_one, options, runtime};
 
 /// Arguments of `hone run`.
 #[derive(Debug, clap::Args)]
@@ -34,7 +34,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     inputs: Option<PathBuf>,
     /// Inputs run at once (with --inputs).
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, value_parser = at_least_one, default_value_t = 8)]
     concurrency: usize,
     #[command(flatten)]
     lm: LmArgs,

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use hone_redis::{Keys, LmSpec, Redis, RedisOptions, WorkerSpec, run_worker};
 
-use super::common::{LmArgs, options};
+use super::common::{LmArgs, at_least_one, options};
 
 /// Flags of `hone worker`.
 #[derive(Debug, Args)]
@@ -57,7 +57,7 @@ pub struct WorkerArgs {
     #[arg(long)]
     metric: Option<String>,
     /// LM calls in flight at once in this worker (also its job slots).
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, value_parser = at_least_one, default_value_t = 8)]
     concurrency: usize,
     /// Serve only this run (repeatable); every run in the registry by default.
     #[arg(long = "run")]

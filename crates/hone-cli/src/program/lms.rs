@@ -167,7 +167,7 @@ pub fn build_lms(program: &Program, overrides: &LmOverrides) -> Result<Lms> {
             .usage(usage.clone())
             .breaker(BreakerLayer::new());
         if let Some(n) = spec.max_in_flight {
-            builder = builder.max_in_flight(n.max(1));
+            builder = builder.max_in_flight(n);
         }
         let cache_path = match &spec.cache {
             Some(CacheSpec::On(true)) => Some(program.dir().join(".hone").join("cache.sqlite")),

@@ -297,6 +297,26 @@ impl Program {
                     }
                 },
             };
+            let bad = |key: &str, message: String| -> Error {
+                at(spanned.span(), message).field(field(key)).into()
+            };
+            if spec.n == Some(0) {
+                return Err(bad("n", "`n` must be at least 1 (attempts), got 0".into()));
+            }
+            if spec.max_iters == Some(0) {
+                return Err(bad(
+                    "max_iters",
+                    "`max_iters` must be at least 1, got 0".into(),
+                ));
+            }
+            if let Some(t) = spec.threshold
+                && !t.is_finite()
+            {
+                return Err(bad(
+                    "threshold",
+                    format!("`threshold` must be a finite number, got {t}"),
+                ));
+            }
             let mut resolved = Vec::new();
             for input in &signature.inputs {
                 let source = match spec.inputs.get(&input.name) {
@@ -361,7 +381,84 @@ impl Program {
             let names: Vec<String> = program.lms.iter().map(|(n, _)| n.clone()).collect();
             program.check_lm_names(&names)?;
         }
+        program.check_values()?;
         Ok(program)
+    }
+
+    /// Checks the numbers serde accepts but nothing can use: out of range, NaN or infinite.
+    /// Each error names the key and says what is allowed.
+    fn check_values(&self) -> Result<()> {
+        let range = |section: &str, key: &str, v: f64, lo: f64, hi: f64| -> Result<()> {
+            if v.is_finite() && v >= lo && v <= hi {
+                return Ok(());
+            }
+            Err(self
+                .error_at_key(
+                    section,
+                    key,
+                    format!("`{key}` must be a number from {lo} to {hi}, got {v}"),
+                )
+                .into())
+        };
+        let positive = |section: &str, key: &str, v: u64| -> Result<()> {
+            if v >= 1 {
+                return Ok(());
+            }
+            Err(self
+                .error_at_key(section, key, format!("`{key}` must be at least 1, got {v}"))
+                .into())
+        };
+        for (name, spec) in &self.lms {
+            let section = format!("lm.{name}");
+            let spec = spec.get_ref();
+            if let Some(t) = spec.temperature {
+                range(&section, "temperature", t, 0.0, 2.0)?;
+            }
+            if let Some(m) = spec.max_tokens {
+                positive(&section, "max_tokens", u64::from(m))?;
+            }
+            if let Some(m) = spec.max_in_flight {
+                positive(&section, "max_in_flight", m as u64)?;
+            }
+            if let Some(t) = spec.timeout_secs {
+                positive(&section, "timeout_secs", t)?;
+            }
+        }
+        if let Some(d) = &self.dataset {
+            let d = d.get_ref();
+            if let Some(split) = &d.split
+                && !(split.dev.is_finite() && (0.0..=1.0).contains(&split.dev))
+            {
+                return Err(self
+                    .error_at_key(
+                        "dataset",
+                        "split",
+                        format!(
+                            "`split.dev` is the fraction of examples in the dev set, from 0 to 1; got {}",
+                            split.dev
+                        ),
+                    )
+                    .field("dataset.split.dev")
+                    .hint("e.g. split = { dev = 0.3, seed = 7 }")
+                    .into());
+            }
+            if let Some(l) = d.limit {
+                positive("dataset", "limit", l as u64)?;
+            }
+        }
+        if let Some(m) = &self.metric {
+            let m = m.get_ref();
+            if let Some(f) = m.frac {
+                range("metric", "frac", f, 0.0, 1.0)?;
+            }
+            if let Some(t) = m.tolerance {
+                range("metric", "tolerance", t, 0.0, f64::MAX)?;
+            }
+            if let Some(r) = m.relative {
+                range("metric", "relative", r, 0.0, f64::MAX)?;
+            }
+        }
+        Ok(())
     }
 
     /// The directory relative paths of the file are resolved against.
