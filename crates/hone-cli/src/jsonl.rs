@@ -3,23 +3,51 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::sync::Mutex;
 
 struct Proc {
-    _child: Child,
+    child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
 }
 
+impl Proc {
+    /// Kills the process and waits for it, so no zombie is left behind.
+    async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
 /// A command started on first use, in `dir`, and kept running; its stderr is inherited. A
-/// pipe failure drops the process, so the next exchange starts it again.
+/// failed exchange (a pipe failure, no answer within the timeout, an answer the caller
+/// rejects through [`JsonLinesProcess::restart`]) kills and reaps the process, so the next
+/// exchange starts it again; dropping it kills and reaps it too.
 pub struct JsonLinesProcess {
     command: Vec<String>,
     dir: PathBuf,
+    timeout: Option<Duration>,
     proc: Mutex<Option<Proc>>,
+}
+
+impl Drop for JsonLinesProcess {
+    fn drop(&mut self) {
+        if let Some(proc) = self.proc.get_mut().as_mut() {
+            // A killed process exits within milliseconds: wait up to a second for it rather
+            // than leave a zombie behind.
+            let _ = proc.child.start_kill();
+            for _ in 0..100 {
+                if !matches!(proc.child.try_wait(), Ok(None)) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for JsonLinesProcess {
@@ -36,7 +64,24 @@ impl JsonLinesProcess {
         JsonLinesProcess {
             command,
             dir,
+            timeout: None,
             proc: Mutex::new(None),
+        }
+    }
+
+    /// Fails an exchange whose answer does not arrive within `timeout` (the process is then
+    /// killed and started again on the next exchange).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Kills and reaps the process (after an answer the caller cannot use); the next exchange
+    /// starts it again.
+    pub async fn restart(&self) {
+        let proc = self.proc.lock().await.take();
+        if let Some(proc) = proc {
+            proc.stop().await;
         }
     }
 
@@ -67,7 +112,7 @@ impl JsonLinesProcess {
                 return Err("cannot open the command's stdin and stdout".into());
             };
             *guard = Some(Proc {
-                _child: child,
+                child,
                 stdin,
                 stdout: BufReader::new(stdout),
             });
@@ -76,7 +121,7 @@ impl JsonLinesProcess {
             return Err("the command is not running".into());
         };
         let io = |e: std::io::Error| format!("the command's pipe failed: {e}");
-        let result: Result<String, String> = async {
+        let exchange = async {
             proc.stdin.write_all(line.as_bytes()).await.map_err(io)?;
             proc.stdin.write_all(b"\n").await.map_err(io)?;
             proc.stdin.flush().await.map_err(io)?;
@@ -88,10 +133,19 @@ impl JsonLinesProcess {
                 );
             }
             Ok(answer.trim_end().to_owned())
-        }
-        .await;
-        if result.is_err() {
-            *guard = None;
+        };
+        let result = match self.timeout {
+            None => exchange.await,
+            Some(t) => tokio::time::timeout(t, exchange).await.unwrap_or_else(|_| {
+                Err(format!(
+                    "no answer within {t:?}; the command was stopped and will be started again"
+                ))
+            }),
+        };
+        if result.is_err()
+            && let Some(proc) = guard.take()
+        {
+            proc.stop().await;
         }
         result
     }

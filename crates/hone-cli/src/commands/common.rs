@@ -142,16 +142,30 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Cancels `token` on Ctrl-C (call inside the runtime).
+/// Completes on Ctrl-C (SIGINT) or SIGTERM: the two ways a user or a supervisor stops hone.
+pub async fn interrupt_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Cancels `token` on Ctrl-C or SIGTERM (call inside the runtime); a second one exits at once.
 pub fn cancel_on_ctrl_c(token: CancellationToken) {
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nstopping: writing the checkpoint (Ctrl-C again to abort)");
-            token.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
+        interrupt_signal().await;
+        eprintln!("\nstopping: writing the checkpoint (Ctrl-C again to abort)");
+        token.cancel();
+        interrupt_signal().await;
+        std::process::exit(130);
     });
 }
 

@@ -8,6 +8,7 @@ use hone_cli::dataset::load_dataset;
 use hone_cli::run::Loaded;
 
 use super::common::{DataArgs, ErrorArgs, EvalBar, LmArgs, Output, at_least_one, options, runtime};
+use super::common::{Interrupted, interrupt_signal};
 
 /// Which examples to evaluate on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -72,7 +73,14 @@ pub fn run(args: &EvalArgs, out: Output) -> anyhow::Result<bool> {
         opts.eval_progress = Some(EvalBar::new("evaluating"));
     }
     let rt = runtime()?;
-    let result = rt.block_on(loaded.evaluate(examples, &opts))?;
+    // Ctrl-C or SIGTERM stops the evaluation (also one waiting on a metric command, which is
+    // killed with it).
+    let result = rt.block_on(async {
+        tokio::select! {
+            r = loaded.evaluate(examples, &opts) => r.map_err(anyhow::Error::from),
+            () = interrupt_signal() => Err(Interrupted.into()),
+        }
+    })?;
     if result.errors > 0 {
         let first = result
             .results

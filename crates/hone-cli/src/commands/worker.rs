@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use hone_redis::{Keys, LmSpec, Redis, RedisOptions, WorkerSpec, run_worker};
 
+use super::common::interrupt_signal;
 use super::common::{LmArgs, at_least_one, options};
 
 /// Flags of `hone worker`.
@@ -85,21 +86,6 @@ fn lm(base_url: &str, model: &str, key: &Option<String>) -> LmSpec {
         model: model.to_owned(),
         api_key_env: key.clone(),
     }
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn is_toml(path: &std::path::Path) -> bool {
@@ -192,7 +178,7 @@ async fn serve_program_file(args: &WorkerArgs) -> anyhow::Result<hone_redis::Wor
     let redis = Redis::connect_with(&args.redis, redis_options)
         .await
         .with_context(|| format!("cannot reach Redis at {}", hone_lm::redact_url(&args.redis)))?;
-    Ok(loaded.serve(redis, config, shutdown_signal()).await?)
+    Ok(loaded.serve(redis, config, interrupt_signal()).await?)
 }
 
 /// Runs the worker until a signal; prints what it did.
@@ -205,7 +191,7 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<bool> {
         runtime.block_on(serve_program_file(args))?
     } else {
         let spec = worker_spec(args)?;
-        runtime.block_on(run_worker(&spec, shutdown_signal()))?
+        runtime.block_on(run_worker(&spec, interrupt_signal()))?
     };
     eprintln!(
         "worker stopped: {} job(s) started, {} result(s) published, {} taken over, {} dead-lettered",

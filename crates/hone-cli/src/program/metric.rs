@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hone_core::{Example, Prediction, Signature};
 use hone_eval::metric::{
@@ -131,19 +132,48 @@ pub fn build_metric(program: &Program, lms: Option<&Lms>) -> Result<Arc<dyn Metr
                     .hint("add command = [\"python3\", \"metric.py\"]")
                     .into());
             }
-            Arc::new(CommandMetric::new(spec.command.clone(), program.dir()))
+            let mut metric = CommandMetric::new(spec.command.clone(), program.dir());
+            if let Some(secs) = spec.timeout_secs {
+                match Duration::try_from_secs_f64(secs) {
+                    Ok(t) if secs > 0.0 => metric = metric.timeout(t),
+                    _ => {
+                        return Err(program
+                            .error_at_key(
+                                "metric",
+                                "timeout_secs",
+                                format!("`timeout_secs` must be a positive number of seconds, got {secs}"),
+                            )
+                            .into());
+                    }
+                }
+            }
+            Arc::new(metric)
         }
     })
 }
 
-/// A metric computed by a long-lived external process: for each prediction hone writes one
-/// line `{"example": {...}, "prediction": {...}}` to its stdin and reads one line
-/// `{"score": 0.0..1.0, "feedback": "..."}` (feedback optional) from its stdout. Calls are
-/// serialized; the process starts on first use in the program file's directory and is killed
-/// when the metric is dropped.
+/// The default per-answer timeout of a command metric.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A metric computed by a long-lived external process, speaking JSON lines (see
+/// `docs/command-metric.md`). For each prediction hone writes one line
+/// `{"id": N, "example": {...}, "prediction": {...}}` to its stdin and reads one line
+/// `{"id": N, "score": 0.0..1.0, "feedback": "..."}` (feedback optional) from its stdout.
+///
+/// - The answer echoes the request's `id`; an answer with another id (an extra line, a line
+///   left over from an earlier request) is an error, never taken as the score of this one. A
+///   process that never echoes ids (the protocol before ids) is still served, matched by order,
+///   once its first answer has no `id`; one that echoed ids must keep doing so.
+/// - An answer must arrive within the timeout (`timeout_secs`, default 60 s); otherwise the
+///   call fails and the process is killed and started again for the next call.
+/// - Calls are serialized; the process starts on first use in the program file's directory and
+///   is killed and reaped when a call fails or when the metric is dropped.
 pub struct CommandMetric {
     name: String,
     proc: JsonLinesProcess,
+    next_id: std::sync::atomic::AtomicU64,
+    /// Whether the process echoes ids: unknown until its first answer.
+    echoes: std::sync::Mutex<Option<bool>>,
 }
 
 impl std::fmt::Debug for CommandMetric {
@@ -159,8 +189,16 @@ impl CommandMetric {
     pub fn new(command: Vec<String>, dir: PathBuf) -> Self {
         CommandMetric {
             name: format!("command({})", command.join(" ")),
-            proc: JsonLinesProcess::new(command, dir),
+            proc: JsonLinesProcess::new(command, dir).timeout(COMMAND_TIMEOUT),
+            next_id: std::sync::atomic::AtomicU64::new(1),
+            echoes: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Sets the per-answer timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.proc = self.proc.timeout(timeout);
+        self
     }
 
     fn fail(&self, message: String) -> MetricError {
@@ -170,26 +208,78 @@ impl CommandMetric {
         }
     }
 
-    async fn ask(&self, line: String) -> Result<MetricValue, MetricError> {
-        let answer = self.proc.exchange(&line).await.map_err(|m| self.fail(m))?;
-        let value: Value = serde_json::from_str(answer.trim()).map_err(|e| {
-            self.fail(format!(
-                "expected a line like {{\"score\": 1.0, \"feedback\": \"...\"}}, got {:?} ({e})",
-                answer.trim()
-            ))
+    async fn ask(
+        &self,
+        example: &Example,
+        prediction: &Prediction,
+    ) -> Result<MetricValue, MetricError> {
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let line =
+            json!({"id": id, "example": example.fields(), "prediction": prediction.fields()})
+                .to_string();
+        let answer = self.proc.exchange(&line).await.map_err(|m| {
+            self.fail(if m.starts_with("no answer within") {
+                format!("{m} (request {id}; raise `timeout_secs` in [metric] if it needs longer)")
+            } else {
+                m
+            })
         })?;
+        match self.check(id, &answer) {
+            Ok(v) => Ok(v),
+            Err(m) => {
+                // The process is out of step (or broken): start it afresh for the next call.
+                self.proc.restart().await;
+                Err(self.fail(m))
+            }
+        }
+    }
+
+    /// Reads one answer line for request `id`.
+    fn check(&self, id: u64, answer: &str) -> std::result::Result<MetricValue, String> {
+        let text = answer.trim();
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            format!(
+                "expected a line like {{\"id\": {id}, \"score\": 1.0, \"feedback\": \"...\"}}, got {text:?} ({e})"
+            )
+        })?;
+        {
+            let mut echoes = self
+                .echoes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match (value.get("id"), *echoes) {
+                (Some(v), None | Some(true)) => {
+                    *echoes = Some(true);
+                    if v.as_u64() != Some(id) {
+                        return Err(format!(
+                            "the answer {text} is for request {v}, not {id}: the command wrote an \
+                             extra line or skipped one; write exactly one answer line per request"
+                        ));
+                    }
+                }
+                (None, None) => *echoes = Some(false),
+                (None, Some(false)) => {}
+                (None, Some(true)) => {
+                    return Err(format!(
+                        "the answer {text} has no `id` (earlier answers echoed it); echo the request's id"
+                    ));
+                }
+                (Some(_), Some(false)) => {
+                    return Err(format!(
+                        "the answer {text} has an `id` but earlier answers had none; echo the id in every answer"
+                    ));
+                }
+            }
+        }
         let score = value
             .get("score")
             .and_then(|s| {
                 s.as_f64()
                     .or_else(|| s.as_bool().map(|b| f64::from(u8::from(b))))
             })
-            .ok_or_else(|| {
-                self.fail(format!(
-                    "the answer {} has no numeric `score`",
-                    answer.trim()
-                ))
-            })?;
+            .ok_or_else(|| format!("the answer {text} has no numeric `score`"))?;
         let mut v = MetricValue::new(score);
         if let Some(f) = value.get("feedback").and_then(Value::as_str) {
             v = v.with_feedback(f);
@@ -209,8 +299,6 @@ impl Metric for CommandMetric {
         prediction: &'a Prediction,
         _trace: Option<&'a [TraceEntry]>,
     ) -> BoxFuture<'a, Result<MetricValue, MetricError>> {
-        let line =
-            json!({"example": example.fields(), "prediction": prediction.fields()}).to_string();
-        Box::pin(self.ask(line))
+        Box::pin(self.ask(example, prediction))
     }
 }

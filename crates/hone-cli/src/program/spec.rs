@@ -306,6 +306,10 @@ pub struct MetricSpec {
     /// command: the program and its arguments, e.g. `["python3", "metric.py"]`.
     #[serde(default)]
     pub command: Vec<String>,
+    /// command: seconds one answer may take before the call fails and the process is
+    /// restarted (default 60).
+    #[serde(default)]
+    pub timeout_secs: Option<f64>,
     /// judge: the LM (default `judge`, else the task LM).
     #[serde(default)]
     pub lm: Option<Spanned<String>>,
