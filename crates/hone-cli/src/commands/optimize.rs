@@ -116,6 +116,13 @@ fn report(outcome: &Outcome, out: Output) -> anyhow::Result<bool> {
         });
         writeln!(std::io::stdout().lock(), "{line}")?;
     }
+    if outcome.already_done {
+        out.note(format!(
+            "{dir} is already done (status `done`); nothing was run. The best program is {dir}/{}",
+            files::BEST
+        ));
+        return Ok(true);
+    }
     if outcome.interrupted {
         out.note(format!(
             "interrupted after {} result(s); checkpoint in {dir}/{}\ncontinue with: hone resume {dir}",

@@ -11,6 +11,11 @@
 //! | `baseline.json` | the program's state before optimization |
 //! | `program.json` | the best state found (with `program.toml`, a deployable program); for a call-time module (`knn_few_shot`, `ensemble`), the program it wraps, its settings in `run.json` |
 //! | `results.jsonl` | per-example dev results of the baseline and the best program |
+//! | `lock` | the pid of the process driving the run, while one does |
+//!
+//! `hone resume` trusts the directory, not the current files: it reads `program.toml`, uses the
+//! LMs (model, base URL) `run.json` recorded unless `--lm`/`--base-url` name others, checks the
+//! dataset against `dataset_sha256` and the checkpoint's optimizer against the run's.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -75,6 +80,36 @@ struct RunClock {
     offset: f64,
     marks: std::sync::Mutex<Vec<(usize, f64)>>,
     inner: Option<Arc<dyn DriverProgress>>,
+    /// Keeps run.json's usage current during the session (so a killed session's spending
+    /// is not lost): the record as the session started, and when it was last written.
+    usage: Option<UsageKeeper>,
+}
+
+struct UsageKeeper {
+    dir: PathBuf,
+    tracker: hone_lm::UsageTracker,
+    record: std::sync::Mutex<(RunRecord, Instant)>,
+}
+
+impl UsageKeeper {
+    /// Writes run.json with the usage so far, at most once a second.
+    fn keep(&self) {
+        let Ok(mut guard) = self.record.lock() else {
+            return;
+        };
+        let (record, last) = &mut *guard;
+        if last.elapsed() < std::time::Duration::from_secs(1) {
+            return;
+        }
+        *last = Instant::now();
+        let mut written = record.clone();
+        written
+            .usage
+            .add(&UsageTotals::from_report(&self.tracker.report()));
+        // A failed write here is retried with the next result; the session's last write
+        // reports its error.
+        let _ = written.write(&self.dir);
+    }
 }
 
 impl DriverProgress for RunClock {
@@ -82,6 +117,9 @@ impl DriverProgress for RunClock {
         let at = self.offset + self.started.elapsed().as_secs_f64();
         if let Ok(mut marks) = self.marks.lock() {
             marks.push((event.log_events, at));
+        }
+        if let Some(keeper) = &self.usage {
+            keeper.keep();
         }
         if let Some(inner) = &self.inner {
             inner.on_tell(event);
@@ -188,7 +226,11 @@ impl std::fmt::Debug for Loaded {
 impl Loaded {
     /// Reads the program, builds its LMs and pipeline, loads `--state`.
     pub fn load(path: &Path, options: &Options) -> Result<Loaded> {
-        let program = Program::read(path)?;
+        Loaded::from_program(Program::read(path)?, options)
+    }
+
+    /// Builds the LMs and pipeline of a program already read, loads `--state`.
+    pub fn from_program(program: Program, options: &Options) -> Result<Loaded> {
         let lms = build_lms(&program, &options.lms)?;
         let mut pipeline = Pipeline::build(&program, Some(&lms))?;
         if let Some(state) = &options.state {
@@ -322,6 +364,95 @@ pub struct Outcome {
     pub record: RunRecord,
     /// Whether the run was interrupted (cancelled) and can be resumed.
     pub interrupted: bool,
+    /// Whether the run was already done: nothing ran and nothing was spent.
+    pub already_done: bool,
+}
+
+/// SHA-256 over the train and dev examples, in order (hex).
+pub fn dataset_fingerprint(dataset: &Dataset) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for (name, split) in [("train", &dataset.train), ("dev", &dataset.dev)] {
+        hash.update(name.as_bytes());
+        hash.update(b"\n");
+        for ex in split {
+            hash.update(serde_json::to_string(ex).unwrap_or_default().as_bytes());
+            hash.update(b"\n");
+        }
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One process at a time drives a run directory: `RUN_DIR/lock` holds the driver's pid and is
+/// removed when it ends. A lock whose process is gone (killed) is taken over.
+pub struct RunLock {
+    path: PathBuf,
+}
+
+impl RunLock {
+    /// The name of the lock file.
+    pub const FILE: &'static str = "lock";
+
+    /// Takes the lock of `dir`, or says which process holds it.
+    pub fn acquire(dir: &Path) -> Result<RunLock> {
+        let path = dir.join(Self::FILE);
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    let _ = write!(f, "{}", std::process::id());
+                    return Ok(RunLock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                    let pid = holder.trim().parse::<u32>().ok();
+                    if pid.is_some_and(process_alive) {
+                        return Err(Error::Usage(format!(
+                            "{} is driven by another hone process (pid {}); wait for it to end \
+                             or stop it (Ctrl-C) first",
+                            dir.display(),
+                            holder.trim()
+                        )));
+                    }
+                    // The holder is gone (killed): take the lock over.
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(e) => return Err(Error::io("create", &path, e)),
+            }
+        }
+        Err(Error::Usage(format!(
+            "cannot take the lock {}; remove it if no hone process drives the run",
+            path.display()
+        )))
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Whether a process with this pid runs (on Linux, from /proc; elsewhere assumed alive).
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let stat = Path::new("/proc").join(pid.to_string()).join("stat");
+    if !Path::new("/proc/self").exists() {
+        return true;
+    }
+    match std::fs::read_to_string(stat) {
+        // A zombie (`Z`) has ended.
+        Ok(text) => !text
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
 }
 
 struct Session {
@@ -331,6 +462,7 @@ struct Session {
     dir: PathBuf,
     record: RunRecord,
     started: Instant,
+    _lock: RunLock,
 }
 
 /// Starts an optimization run of the program at `path` into `dir`.
@@ -372,6 +504,7 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
         (Some(opt), None)
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    let lock = RunLock::acquire(dir)?;
     write_file(&dir.join(files::PROGRAM_TOML), &loaded.program.text)?;
     write_file(&dir.join(files::BASELINE), &student.to_json_string_pretty())?;
     let program_path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
@@ -403,6 +536,7 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
                     LmRecord {
                         model: s.model.clone(),
                         base_url: s.base_url.as_deref().map(hone_lm::redact_url),
+                        api_key_env: s.api_key_env.clone(),
                     },
                 )
             })
@@ -413,6 +547,7 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
             "dev": dataset.dev.len(),
             "inputs": loaded.program.inputs,
         }),
+        dataset_sha256: Some(dataset_fingerprint(&dataset)),
         started_unix: now_unix(),
         elapsed_secs: 0.0,
         tells: 0,
@@ -434,6 +569,7 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
         dir: dir.to_owned(),
         record,
         started: Instant::now(),
+        _lock: lock,
     };
     match module {
         Some(module) => {
@@ -444,14 +580,22 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
     }
 }
 
-/// Continues the run in `dir` from its checkpoint.
+/// Continues the run in `dir` from its checkpoint, with what the run directory recorded: the
+/// program copy (`program.toml`, relative paths resolved against the original's directory),
+/// the LMs' models and base URLs (unless `--lm` or `--base-url` choose others), the dataset
+/// (its fingerprint must match) and the optimizer kind (the checkpoint's must match). A run
+/// that is done is reported as such, and nothing is spent.
 pub async fn resume(dir: &Path, options: &Options) -> Result<Outcome> {
     let record = RunRecord::read(dir)?;
-    let program_path = if record.program.exists() {
-        record.program.clone()
-    } else {
-        dir.join(files::PROGRAM_TOML)
-    };
+    if record.status == "done" {
+        return Ok(Outcome {
+            dir: dir.to_owned(),
+            record,
+            interrupted: false,
+            already_done: true,
+        });
+    }
+    let lock = RunLock::acquire(dir)?;
     let mut options = options.clone();
     if options.data.path.is_none() {
         options.data.path = record.dataset_override.clone();
@@ -480,8 +624,54 @@ pub async fn resume(dir: &Path, options: &Options) -> Result<Outcome> {
             dir.display()
         )));
     }
-    let loaded = Loaded::load(&program_path, &options)?;
+    // The LMs the run used, unless the command names others explicitly.
+    if options.lms.lms.is_empty() && options.lms.base_url.is_none() {
+        for (name, lm) in &record.lms {
+            if let Some(url) = &lm.base_url
+                && url.contains("REDACTED")
+            {
+                return Err(Error::Usage(format!(
+                    "LM `{name}`'s base URL had credentials, which run.json does not keep ({url}); \
+                     give it again with `hone resume {} --lm {name}={}@URL` or --base-url URL",
+                    dir.display(),
+                    lm.model
+                )));
+            }
+            options
+                .lms
+                .lms
+                .push((name.clone(), lm.model.clone(), lm.base_url.clone()));
+        }
+    }
+    // The program as it was: the copy in the run directory.
+    let copy = dir.join(files::PROGRAM_TOML);
+    let text = std::fs::read_to_string(&copy).map_err(|e| Error::io("read", &copy, e))?;
+    let program = Program::parse(&record.program, &text)?;
+    let loaded = Loaded::from_program(program, &options)?;
     let dataset = load_dataset(&loaded.program, &options.data)?;
+    if let Some(recorded) = &record.dataset_sha256 {
+        let now = dataset_fingerprint(&dataset);
+        if &now != recorded {
+            return Err(Error::Usage(format!(
+                "the dataset differs from the one the run started with ({}: train {} and dev {} \
+                 example(s) then, train {} and dev {} now, or their contents changed); restore it, \
+                 or start a new run with `hone optimize`",
+                dataset.source,
+                record
+                    .dataset
+                    .get("train")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+                record
+                    .dataset
+                    .get("dev")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+                dataset.train.len(),
+                dataset.dev.len()
+            )));
+        }
+    }
     let metric = build_metric(&loaded.program, Some(&loaded.lms))?;
     let mut choice = record.optimizer.clone();
     if is_module(&choice) {
@@ -489,6 +679,40 @@ pub async fn resume(dir: &Path, options: &Options) -> Result<Outcome> {
             "{} runs at call time and keeps no checkpoint; start it again with `hone optimize`",
             choice.kind
         )));
+    }
+    let checkpoint_path = dir.join(files::CHECKPOINT);
+    // Killed before its first checkpoint: the run starts again from its baseline.
+    let fresh = if checkpoint_path.exists() {
+        None
+    } else {
+        let baseline = read_state(&dir.join(files::BASELINE), &loaded.pipeline)?;
+        Some(make_optimizer(
+            &choice,
+            &baseline,
+            &dataset.train,
+            &dataset.dev,
+        )?)
+    };
+    if options.redis.is_none() && fresh.is_none() {
+        let checkpoint = hone_eval::Checkpoint::read(&checkpoint_path).map_err(|e| {
+            Error::Usage(format!(
+                "{e}; the run has no usable checkpoint: start it again with `hone optimize` \
+                 into a new --out"
+            ))
+        })?;
+        let recorded = hone_optimize::Catalogue::builtin()
+            .lookup(&choice.kind)
+            .map(|k| k.name().to_owned())
+            .unwrap_or_else(|_| choice.kind.clone());
+        if checkpoint.optimizer != recorded {
+            return Err(Error::Usage(format!(
+                "{} is a checkpoint of {}, but the run is a {} run; it is not this run's \
+                 checkpoint",
+                checkpoint_path.display(),
+                checkpoint.optimizer,
+                recorded
+            )));
+        }
     }
     if let Some(c) = options.concurrency {
         choice.concurrency = c.max(1);
@@ -500,8 +724,9 @@ pub async fn resume(dir: &Path, options: &Options) -> Result<Outcome> {
         dir: dir.to_owned(),
         record,
         started: Instant::now(),
+        _lock: lock,
     };
-    drive(session, &options, None, metric).await
+    drive(session, &options, fresh, metric).await
 }
 
 /// What a driver reported, in-process or through Redis.
@@ -584,11 +809,21 @@ async fn drive(
         .checkpoint(s.dir.join(files::CHECKPOINT));
     config.cancel = options.cancel.clone();
     config.max_errors = Some(options.max_errors());
+    s.record.status = "running".into();
+    s.record.error = None;
     let clock = Arc::new(RunClock {
         started: std::time::Instant::now(),
         offset: s.record.elapsed_secs,
         marks: std::sync::Mutex::new(Vec::new()),
         inner: options.run_progress.clone(),
+        usage: Some(UsageKeeper {
+            dir: s.dir.clone(),
+            tracker: lms.usage.clone(),
+            record: std::sync::Mutex::new((
+                s.record.clone(),
+                Instant::now() - std::time::Duration::from_secs(2),
+            )),
+        }),
     });
     config.progress = Some(clock.clone());
     config.metadata = json!({"program": s.record.program, "optimizer": s.choice.kind});
@@ -648,6 +883,7 @@ async fn drive(
             dir: s.dir,
             record: s.record,
             interrupted: true,
+            already_done: false,
         });
     }
     let best = best.unwrap_or_else(|| s.loaded.pipeline.state());
@@ -720,5 +956,6 @@ async fn finish(
         dir: s.dir,
         record: s.record,
         interrupted: false,
+        already_done: false,
     })
 }

@@ -111,9 +111,12 @@ impl ScoreRecord {
 pub struct LmRecord {
     /// The model.
     pub model: String,
-    /// The base URL, if set.
+    /// The base URL, if set (credentials redacted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
+    /// The environment variable the key is read from, if any (never the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
 }
 
 /// `run.json`.
@@ -144,6 +147,9 @@ pub struct RunRecord {
     pub lms: indexmap::IndexMap<String, LmRecord>,
     /// Where the examples came from, and how many of each split.
     pub dataset: Value,
+    /// SHA-256 of the train and dev examples, in order: `hone resume` refuses other data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_sha256: Option<String>,
     /// Unix time the run started.
     pub started_unix: u64,
     /// Wall time so far, over all sessions, in seconds.
