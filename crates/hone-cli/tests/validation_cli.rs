@@ -140,3 +140,23 @@ fn zero_concurrency_and_zero_limit_are_refused() {
         assert!(!written, "{args:?}: no run directory");
     }
 }
+
+#[test]
+fn an_invalid_run_id_writes_no_run() {
+    let (code, err, written) = hone_on(
+        replace("temperature = 0.0", "temperature = 0.0 "),
+        &[
+            "optimize",
+            "program.toml",
+            "--out",
+            "run",
+            "--redis",
+            "redis://127.0.0.1:9",
+            "--run-id",
+            "bad id!",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--run-id"), "{err}");
+    assert!(!written, "no run directory");
+}

@@ -474,6 +474,10 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
             dir.display()
         )));
     }
+    if let Some(target) = &options.redis {
+        hone_redis::RunId::new(target.run_id.clone())
+            .map_err(|e| Error::Usage(format!("--run-id: {e}")))?;
+    }
     let loaded = Loaded::load(path, options)?;
     let mut choice = optimizer_choice(&loaded.program)?;
     if let Some(c) = options.concurrency {
