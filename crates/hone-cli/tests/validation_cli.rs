@@ -132,6 +132,16 @@ fn zero_concurrency_and_zero_limit_are_refused() {
         ],
         &["run", "program.toml", "--concurrency", "0"],
         &["eval", "program.toml", "--limit", "0"],
+        &[
+            "optimize",
+            "program.toml",
+            "--out",
+            "run",
+            "--redis",
+            "redis://127.0.0.1:9",
+            "--lease-secs",
+            "0",
+        ],
     ] {
         let (code, err, written) =
             hone_on(replace("temperature = 0.0", "temperature = 0.0 "), args);

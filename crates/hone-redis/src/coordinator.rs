@@ -33,7 +33,8 @@
 //! [`CoordinatorConfig::lease`] unless renewed, which the loop does every third of it). A second
 //! coordinator for the same run waits up to one lease for it — so a restart after a crash
 //! takes over once the dead coordinator's lease expires — and then fails with
-//! [`Error::RunTaken`]. A coordinator that finds its lease taken stops with
+//! [`Error::RunTaken`]. A coordinator whose lease expired during a stall takes it again when
+//! nobody else did; one that finds its lease taken by another stops with
 //! [`Error::LeaseLost`]. The lease is released when the run stops, however it stops.
 //!
 //! Several runs share a Redis through their run ids.
@@ -328,6 +329,20 @@ impl Lease {
             .arg(self.ttl.as_millis() as u64);
         let renewed: i64 = redis.query("EVAL", &self.key, &eval).await?;
         if renewed == 1 {
+            self.renewed = Instant::now();
+            return Ok(());
+        }
+        // The lease expired (Redis or this process stalled longer than the lease) and nobody
+        // took it: take it again and go on, rather than stop a run no one else drives.
+        let mut set = redis::cmd("SET");
+        set.arg(&self.key)
+            .arg(&self.token)
+            .arg("NX")
+            .arg("PX")
+            .arg(self.ttl.as_millis() as u64);
+        let taken: Option<String> = redis.query("SET", &self.key, &set).await?;
+        if taken.is_some() {
+            tracing::info!(run = %self.run, "the run's lease had expired; took it again");
             self.renewed = Instant::now();
             return Ok(());
         }

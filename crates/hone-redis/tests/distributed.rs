@@ -387,3 +387,39 @@ async fn a_second_coordinator_for_a_driven_run_is_refused() {
         "the lease is released when the coordinator stops"
     );
 }
+
+/// A lease that expired while the coordinator stalled (here: deleted, as its expiry does) is
+/// taken again when nobody else holds it; the run is not stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_lease_nobody_took_is_taken_again() {
+    let Some(server) = redis_server() else { return };
+    let recorder = Arc::new(Recorder::default());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    *recorder.published_tx.lock().expect("lock") = Some(tx);
+    let mut config = coordinator_config("stall", &recorder);
+    config.lease = Duration::from_millis(300);
+    let cancel = config.cancel.clone();
+    let mut driver = RedisDriver::new(connect(&server.url()).await, optimizer(SEED), config);
+    let task = tokio::spawn(async move { driver.run().await });
+    rx.recv().await.expect("the coordinator publishes");
+    let _: i64 = raw(
+        &server.url(),
+        redis::cmd("DEL").arg("hone:stall:coordinator"),
+    )
+    .await;
+    // Several renewal periods pass with the lease gone.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(!task.is_finished(), "the coordinator kept driving the run");
+    let holder: Option<String> = raw(
+        &server.url(),
+        redis::cmd("GET").arg("hone:stall:coordinator"),
+    )
+    .await;
+    assert!(holder.is_some(), "the lease is held again");
+    cancel.cancel();
+    let report = task
+        .await
+        .expect("the coordinator's task")
+        .expect("it stops cleanly");
+    assert_eq!(report.stop, StopReason::Cancelled);
+}

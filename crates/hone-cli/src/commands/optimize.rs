@@ -59,6 +59,10 @@ pub struct OptimizeArgs {
     /// The run's id in Redis, which workers serve (default: the run directory's name).
     #[arg(long, value_name = "ID", requires = "redis")]
     run_id: Option<String>,
+    /// How long the coordinator's lease on the run lasts without renewal (default 10): the
+    /// longest a restarted coordinator waits for a crashed one.
+    #[arg(long, value_name = "SECS", requires = "redis", value_parser = at_least_one)]
+    lease_secs: Option<usize>,
     #[command(flatten)]
     errors: ErrorArgs,
     #[command(flatten)]
@@ -214,6 +218,9 @@ pub fn run(args: &OptimizeArgs, out: Output) -> anyhow::Result<bool> {
     )?;
     let mut opts = opts;
     opts.max_errors = args.errors.get();
+    opts.lease = args
+        .lease_secs
+        .map(|s| std::time::Duration::from_secs(s as u64));
     if let Some(url) = &args.redis {
         let run_id = match &args.run_id {
             Some(id) => id.clone(),

@@ -171,6 +171,8 @@ pub struct Options {
     /// `--max-errors`: an evaluation stops once this many examples failed, an optimization
     /// once this many examples or jobs in a row failed (default [`DEFAULT_MAX_ERRORS`]).
     pub max_errors: Option<usize>,
+    /// `--lease-secs`: how long a distributed run's coordinator lease lasts without renewal.
+    pub lease: Option<std::time::Duration>,
 }
 
 /// DSPy's default `max_errors` (`dspy.settings.max_errors`).
@@ -775,6 +777,9 @@ async fn coordinate(
     config.cancel = options.cancel.clone();
     config.max_queued = (s.choice.concurrency * 2).max(16);
     config.max_errors = Some(options.max_errors());
+    if let Some(lease) = options.lease {
+        config.lease = lease;
+    }
     config
         .metadata
         .insert("program".into(), json!(s.record.program));
