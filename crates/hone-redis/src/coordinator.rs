@@ -143,6 +143,9 @@ pub struct CoordinatorConfig {
     /// Stop once this many examples or jobs in a row failed (see
     /// [`hone_eval::FailureWatch`]); `None` never stops.
     pub max_errors: Option<usize>,
+    /// The fingerprint every job carries (see [`JobMessage::serves`]); workers serving another
+    /// refuse the run's jobs.
+    pub serves: Option<String>,
 }
 
 impl std::fmt::Debug for CoordinatorConfig {
@@ -180,6 +183,7 @@ impl CoordinatorConfig {
             progress: None,
             lease: Duration::from_secs(10),
             max_errors: None,
+            serves: None,
         }
     }
 
@@ -632,7 +636,8 @@ impl RedisDriver {
                 continue;
             }
             let id = job.id;
-            let message = JobMessage::new(self.config.run.clone(), Some(self.epoch), job);
+            let mut message = JobMessage::new(self.config.run.clone(), Some(self.epoch), job);
+            message.serves = self.config.serves.clone();
             let entry = self
                 .redis
                 .add(&jobs, &to_json(&message), false)

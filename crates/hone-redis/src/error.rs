@@ -60,6 +60,23 @@ pub enum Error {
     /// The optimizer failed (a bad configuration, too many failed jobs...).
     #[error(transparent)]
     Optimizer(#[from] OptimizerError),
+    /// A job of the run is for another program or metric than the worker's.
+    #[error(
+        "job {job} of run `{run}` must run with program and metric {wanted}, but this worker \
+         serves {serves}: the worker's --program (or its metric) differs from the coordinator's. \
+         Start the worker with the coordinator's program file; the job was left for a worker \
+         that fits"
+    )]
+    WrongProgram {
+        /// The run.
+        run: String,
+        /// The job's id.
+        job: u64,
+        /// The fingerprint the job carries.
+        wanted: String,
+        /// The worker's.
+        serves: String,
+    },
     /// Examples or jobs kept failing (see [`hone_eval::FailureWatch`]).
     #[error(transparent)]
     Failures(Box<hone_eval::DriverError>),

@@ -37,6 +37,10 @@ pub struct JobMessage {
     pub epoch: Option<u64>,
     /// The job, as the optimizer protocol defines it.
     pub job: Job,
+    /// A fingerprint of the program and metric the job must run with; a worker that serves
+    /// another refuses the job (it stays on the stream for a worker that fits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serves: Option<String>,
 }
 
 /// A result on a run's results stream.
@@ -197,6 +201,7 @@ impl JobMessage {
             run,
             epoch,
             job,
+            serves: None,
         }
     }
 

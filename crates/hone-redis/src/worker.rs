@@ -73,6 +73,10 @@ pub struct WorkerConfig {
     /// On shutdown, how long running jobs may take to finish; after that they are dropped and
     /// left to other workers.
     pub drain_timeout: Duration,
+    /// The fingerprint of the program and metric this worker runs jobs with: a job that
+    /// carries another stops the worker with [`Error::WrongProgram`], the job left on the
+    /// stream for a worker that fits. `None` runs every job.
+    pub serves: Option<String>,
 }
 
 impl WorkerConfig {
@@ -102,6 +106,7 @@ impl Default for WorkerConfig {
             reclaim_batch: 16,
             job_timeout: Some(Duration::from_secs(3600)),
             drain_timeout: Duration::from_secs(30),
+            serves: None,
         }
     }
 }
@@ -386,6 +391,17 @@ async fn deliver(
             return Ok(());
         }
     };
+    if let (Some(wanted), Some(mine)) = (&message.serves, &shared.config.serves)
+        && wanted != mine
+    {
+        // Not acknowledged: the job stays on the stream for a worker that fits.
+        return Err(Error::WrongProgram {
+            run: run.to_string(),
+            job: message.job.id.0,
+            wanted: wanted.clone(),
+            serves: mine.clone(),
+        });
+    }
     let need = message
         .job
         .min_lm_calls()

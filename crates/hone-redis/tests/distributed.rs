@@ -423,3 +423,60 @@ async fn an_expired_lease_nobody_took_is_taken_again() {
         .expect("it stops cleanly");
     assert_eq!(report.stop, StopReason::Cancelled);
 }
+
+/// A worker serving another program or metric refuses the run's jobs: it stops with an error
+/// naming both fingerprints and acknowledges nothing, so the jobs wait for a worker that fits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_with_another_program_refuses_the_jobs() {
+    let Some(server) = redis_server() else { return };
+    let sim = sim(0).await;
+    let recorder = Arc::new(Recorder::default());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    *recorder.published_tx.lock().expect("lock") = Some(tx);
+    let mut config = coordinator_config("fingerprint", &recorder);
+    config.serves = Some("sha256:coordinator".into());
+    let cancel = config.cancel.clone();
+    let mut driver = RedisDriver::new(connect(&server.url()).await, optimizer(SEED), config);
+    let task = tokio::spawn(async move { driver.run().await });
+    rx.recv().await.expect("the coordinator publishes");
+
+    let spec = spec(&server.url(), &sim.base_url(), "other", 2);
+    let executor = build_executor(&spec).expect("executor");
+    let mut worker_config = WorkerConfig::new("other");
+    worker_config.poll = Duration::from_millis(100);
+    worker_config.refresh_runs = Duration::from_millis(100);
+    worker_config.serves = Some("sha256:worker".into());
+    let worker = Worker::new(
+        connect(&server.url()).await,
+        Arc::new(executor),
+        worker_config,
+    );
+    let err = tokio::time::timeout(
+        Duration::from_secs(20),
+        worker.run(std::future::pending::<()>()),
+    )
+    .await
+    .expect("the worker stops")
+    .expect_err("the worker refuses the job");
+    let text = err.to_string();
+    assert!(
+        matches!(err, hone_redis::Error::WrongProgram { .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains("sha256:coordinator") && text.contains("sha256:worker"),
+        "{text}"
+    );
+    assert_eq!(sim.stats().requests_total, 0, "no job ran");
+    let results: Vec<redis::Value> = raw_or_empty(
+        &server.url(),
+        redis::cmd("XRANGE")
+            .arg("hone:fingerprint:results")
+            .arg("-")
+            .arg("+"),
+    )
+    .await;
+    assert!(results.is_empty(), "no result was published");
+    cancel.cancel();
+    let _ = task.await;
+}

@@ -281,11 +281,38 @@ impl Loaded {
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) -> Result<hone_redis::WorkerStats> {
         let metric = build_metric(&self.program, Some(&self.lms))?;
+        let mut config = config;
+        config.serves = Some(self.serves(metric.as_ref()));
         let executor = self.executor(metric)?;
         hone_redis::Worker::new(redis, Arc::new(executor), config)
             .run(shutdown)
             .await
             .map_err(|e| Error::Failed(format!("the worker stopped: {e}")))
+    }
+
+    /// The fingerprint of what this program's jobs need from a worker: each stage's name,
+    /// module kind, adapter and fields (not its instructions, which jobs carry), and the
+    /// metric. Coordinator and workers compare it, so a worker with another program or
+    /// metric refuses the run's jobs.
+    pub fn serves(&self, metric: &dyn hone_eval::metric::Metric) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for stage in &self.program.stages {
+            let mut signature = stage.signature.clone();
+            signature.instructions = String::new();
+            hash.update(stage.name.as_bytes());
+            hash.update(stage.kind.as_str().as_bytes());
+            hash.update(format!("{:?}", stage.adapter).as_bytes());
+            hash.update(
+                serde_json::to_string(&signature)
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
+            hash.update(b"\n");
+        }
+        hash.update(metric.name().as_bytes());
+        let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{}", &hex[..16])
     }
 
     /// Runs the program on one set of inputs.
@@ -764,6 +791,7 @@ async fn coordinate(
     s: &Session,
     options: &Options,
     fresh: Option<Box<dyn Optimizer>>,
+    metric: &dyn hone_eval::metric::Metric,
 ) -> std::result::Result<(Driven, RunLog, Option<ProgramState>), String> {
     use hone_redis::{CoordinatorConfig, Redis, RedisDriver, RunId};
     let run = RunId::new(target.run_id.clone()).map_err(|e| e.to_string())?;
@@ -777,6 +805,7 @@ async fn coordinate(
     config.cancel = options.cancel.clone();
     config.max_queued = (s.choice.concurrency * 2).max(16);
     config.max_errors = Some(options.max_errors());
+    config.serves = Some(s.loaded.serves(metric));
     if let Some(lease) = options.lease {
         config.lease = lease;
     }
@@ -813,7 +842,7 @@ async fn drive(
     metric: Arc<dyn hone_eval::metric::Metric>,
 ) -> Result<Outcome> {
     let lms = &s.loaded.lms;
-    let executor = s.loaded.executor(metric)?;
+    let executor = s.loaded.executor(metric.clone())?;
     let mut config = DriverConfig::with_concurrency(s.choice.concurrency)
         .checkpoint(s.dir.join(files::CHECKPOINT));
     config.cancel = options.cancel.clone();
@@ -839,7 +868,7 @@ async fn drive(
     let previous_usage = s.record.usage.clone();
     let result: std::result::Result<(Driven, RunLog, Option<ProgramState>), String> =
         match (&options.redis, fresh) {
-            (Some(target), fresh) => coordinate(target, &s, options, fresh).await,
+            (Some(target), fresh) => coordinate(target, &s, options, fresh, metric.as_ref()).await,
             (None, Some(mut opt)) => hone_eval::run_optimizer(opt.as_mut(), &executor, &config)
                 .await
                 .map(|r| (Driven::from(&r), opt.log().clone(), opt.best()))
