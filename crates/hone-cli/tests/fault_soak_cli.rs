@@ -1,0 +1,133 @@
+//! A bounded fault-injection soak: one optimization per optimizer family with one request in
+//! five answered by an injected fault (every kind `hone sim` offers that a retry recovers:
+//! 429 with `retry-after-ms`, 503, a reset connection, a 2xx body that is not JSON, a body cut
+//! off mid-way) ends with the same best program, the same scores and the same usage totals as
+//! the fault-free run with the same seed.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{command, read, text};
+use hone_sim::{Fault, RetryAfter, SimConfig, SimServer};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+const OPTIMIZER: &str = "[optimizer]\nkind = \"random_search\"\nnum_candidate_programs = 3\nmax_bootstrapped_demos = 2\nmax_labeled_demos = 2\nseed = 0";
+
+/// Optimizes the review pipeline with `table` against a fresh sim, injecting faults into one
+/// request in five when `faults`; returns run.json and program.json.
+fn optimize(table: &str, faults: bool) -> (serde_json::Value, String) {
+    let sim = SimServer::start_blocking(SimConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    if faults {
+        let kinds = [
+            Fault::Status {
+                code: 429,
+                retry_after: Some(RetryAfter::Millis(5)),
+                error_type: None,
+                message: None,
+            },
+            Fault::status(503),
+            Fault::ConnectionReset,
+            Fault::MalformedJson,
+            Fault::TruncatedStream,
+        ];
+        // A zero hang answers normally: four clean answers between faults.
+        sim.push_faults((0..4000).map(|i| {
+            if i % 5 == 0 {
+                kinds[(i / 5) % kinds.len()].clone()
+            } else {
+                Fault::Hang(std::time::Duration::ZERO)
+            }
+        }));
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let program = read(&repo().join("testdata/programs/review-pipeline.toml"));
+    assert!(program.contains(OPTIMIZER));
+    std::fs::write(
+        tmp.path().join("program.toml"),
+        program.replace(OPTIMIZER, table),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        repo().join("testdata/programs/reviews.jsonl"),
+        tmp.path().join("reviews.jsonl"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = command()
+        .args(["optimize", "program.toml", "--out", "run", "--base-url"])
+        .arg(sim.base_url())
+        .current_dir(tmp.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{table} (faults: {faults}):\n{}",
+        text(&out.stderr)
+    );
+    if faults {
+        assert!(
+            sim.stats().requests_total > 50,
+            "faults were served: {:?}",
+            sim.stats()
+        );
+    }
+    sim.shutdown();
+    let record: serde_json::Value = serde_json::from_str(&read(&tmp.path().join("run/run.json")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    (record, read(&tmp.path().join("run/program.json")))
+}
+
+fn same_run(table: &str) {
+    let (clean, clean_best) = optimize(table, false);
+    let (faulty, faulty_best) = optimize(table, true);
+    assert_eq!(faulty["status"], "done", "{faulty}");
+    assert_eq!(clean_best, faulty_best, "{table}: the same best program");
+    for key in ["baseline", "best"] {
+        assert_eq!(clean[key], faulty[key], "{table}: the same {key} score");
+    }
+    for key in [
+        "calls",
+        "prompt_tokens",
+        "completion_tokens",
+        "failed_calls",
+    ] {
+        assert_eq!(
+            clean["usage"][key], faulty["usage"][key],
+            "{table}: the same usage {key}"
+        );
+    }
+    assert_eq!(faulty["usage"]["failed_calls"], 0);
+    assert_eq!(faulty["failures"], 0, "{faulty}");
+    let scores = |r: &serde_json::Value| -> Vec<serde_json::Value> {
+        r["trials"]
+            .as_array()
+            .map(|t| t.iter().map(|p| p["score"].clone()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(scores(&clean), scores(&faulty), "{table}: the same trials");
+}
+
+#[test]
+fn few_shot_search_under_faults_equals_the_fault_free_run() {
+    same_run(OPTIMIZER);
+}
+
+#[test]
+fn copro_under_faults_equals_the_fault_free_run() {
+    same_run("[optimizer]\nkind = \"copro\"\nbreadth = 3\ndepth = 1");
+}
+
+#[test]
+fn gepa_under_faults_equals_the_fault_free_run() {
+    same_run("[optimizer]\nkind = \"gepa\"\nbudget = { max_metric_calls = 120 }\nseed = 0");
+}
+
+#[test]
+fn simba_under_faults_equals_the_fault_free_run() {
+    same_run(
+        "[optimizer]\nkind = \"simba\"\nbsize = 8\nnum_candidates = 3\nmax_steps = 2\nseed = 0",
+    );
+}
