@@ -131,3 +131,87 @@ fn simba_under_faults_equals_the_fault_free_run() {
         "[optimizer]\nkind = \"simba\"\nbsize = 8\nnum_candidates = 3\nmax_steps = 2\nseed = 0",
     );
 }
+
+/// kill -9 mid-run, then `hone resume` (with no LM flags: the run's recorded server is used):
+/// the same best program and scores as the uninterrupted run, and usage over both sessions
+/// (the killed session's calls of its last 200 ms before the kill are not on disk, so the
+/// totals are compared session by session, not with the uninterrupted run's).
+#[test]
+fn a_run_killed_mid_way_and_resumed_equals_the_uninterrupted_run() {
+    let (clean, clean_best) = optimize(OPTIMIZER, false);
+    let sim = SimServer::start_blocking(SimConfig {
+        latency: std::time::Duration::from_millis(30),
+        ..SimConfig::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        repo().join("testdata/programs/review-pipeline.toml"),
+        tmp.path().join("program.toml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        repo().join("testdata/programs/reviews.jsonl"),
+        tmp.path().join("reviews.jsonl"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut child = command()
+        .args(["optimize", "program.toml", "--out", "run", "--base-url"])
+        .arg(sim.base_url())
+        .current_dir(tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let checkpoint = tmp.path().join("run/checkpoint.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // Mid-run: a checkpoint with some results told.
+    loop {
+        let told = std::fs::read_to_string(&checkpoint)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["tells"].as_u64())
+            .unwrap_or(0);
+        if told >= 3 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no checkpoint");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap_or_else(|e| panic!("{e}"));
+    let _ = child.wait();
+    assert!(
+        !tmp.path().join("run/program.json").exists(),
+        "killed before the end"
+    );
+    let killed: serde_json::Value = serde_json::from_str(&read(&tmp.path().join("run/run.json")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let calls_then = killed["usage"]["calls"].as_u64().unwrap_or(0);
+    assert!(
+        calls_then > 0,
+        "the killed session's usage is on disk: {killed}"
+    );
+    let requests_then = sim.stats().requests_total;
+    let out = command()
+        .args(["resume", "run"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let session_requests = sim.stats().requests_total - requests_then;
+    sim.shutdown();
+    let resumed: serde_json::Value = serde_json::from_str(&read(&tmp.path().join("run/run.json")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resumed["status"], "done");
+    assert_eq!(read(&tmp.path().join("run/program.json")), clean_best);
+    for key in ["baseline", "best"] {
+        assert_eq!(clean[key], resumed[key], "the same {key} score");
+    }
+    // Usage adds up: what the killed session recorded plus the resumed session's calls.
+    assert_eq!(
+        resumed["usage"]["calls"].as_u64(),
+        Some(calls_then + session_requests),
+        "{}",
+        resumed["usage"]
+    );
+}
