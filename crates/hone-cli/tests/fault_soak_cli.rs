@@ -132,12 +132,12 @@ fn simba_under_faults_equals_the_fault_free_run() {
     );
 }
 
-/// kill -9 mid-run, then `hone resume` (with no LM flags: the run's recorded server is used):
-/// the same best program and scores as the uninterrupted run, and usage over both sessions
-/// (the killed session's calls of its last 200 ms before the kill are not on disk, so the
-/// totals are compared session by session, not with the uninterrupted run's).
-#[test]
-fn a_run_killed_mid_way_and_resumed_equals_the_uninterrupted_run() {
+/// kill -9 at `when` (a condition on the run directory), then `hone resume` (with no LM flags:
+/// the run's recorded server is used): the same best program and scores as the uninterrupted
+/// run, and usage over both sessions (the killed session's calls of its last 200 ms before the
+/// kill are not on disk, so the totals are compared session by session, not with the
+/// uninterrupted run's).
+fn killed_and_resumed(when: &str, ready: impl Fn(&Path) -> bool) {
     let (clean, clean_best) = optimize(OPTIMIZER, false);
     let sim = SimServer::start_blocking(SimConfig {
         latency: std::time::Duration::from_millis(30),
@@ -163,55 +163,76 @@ fn a_run_killed_mid_way_and_resumed_equals_the_uninterrupted_run() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
-    let checkpoint = tmp.path().join("run/checkpoint.json");
+    let run = tmp.path().join("run");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    // Mid-run: a checkpoint with some results told.
-    loop {
-        let told = std::fs::read_to_string(&checkpoint)
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|v| v["tells"].as_u64())
-            .unwrap_or(0);
-        if told >= 3 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "no checkpoint");
-        std::thread::sleep(std::time::Duration::from_millis(10));
+    while !ready(&run) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached the point to kill it: {when}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
     child.kill().unwrap_or_else(|e| panic!("{e}"));
     let _ = child.wait();
     assert!(
-        !tmp.path().join("run/program.json").exists(),
-        "killed before the end"
+        !run.join("results.jsonl").exists(),
+        "killed before the end ({when})"
     );
-    let killed: serde_json::Value = serde_json::from_str(&read(&tmp.path().join("run/run.json")))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let calls_then = killed["usage"]["calls"].as_u64().unwrap_or(0);
-    assert!(
-        calls_then > 0,
-        "the killed session's usage is on disk: {killed}"
-    );
+    let calls_then = std::fs::read_to_string(run.join("run.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["usage"]["calls"].as_u64())
+        .unwrap_or(0);
     let requests_then = sim.stats().requests_total;
     let out = command()
         .args(["resume", "run"])
         .current_dir(tmp.path())
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.status.success(), "{when}: {}", text(&out.stderr));
     let session_requests = sim.stats().requests_total - requests_then;
     sim.shutdown();
-    let resumed: serde_json::Value = serde_json::from_str(&read(&tmp.path().join("run/run.json")))
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(resumed["status"], "done");
-    assert_eq!(read(&tmp.path().join("run/program.json")), clean_best);
+    let resumed: serde_json::Value =
+        serde_json::from_str(&read(&run.join("run.json"))).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resumed["status"], "done", "{when}");
+    assert_eq!(read(&run.join("program.json")), clean_best, "{when}");
     for key in ["baseline", "best"] {
-        assert_eq!(clean[key], resumed[key], "the same {key} score");
+        assert_eq!(clean[key], resumed[key], "the same {key} score ({when})");
     }
     // Usage adds up: what the killed session recorded plus the resumed session's calls.
     assert_eq!(
         resumed["usage"]["calls"].as_u64(),
         Some(calls_then + session_requests),
-        "{}",
+        "{when}: {}",
         resumed["usage"]
     );
+}
+
+fn tells(run: &Path) -> u64 {
+    std::fs::read_to_string(run.join("checkpoint.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["tells"].as_u64())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_run_killed_in_its_first_moments_and_resumed_equals_the_uninterrupted_run() {
+    // The run directory is there, no result has been told yet.
+    killed_and_resumed("before the first checkpoint", |run| {
+        run.join("run.json").exists() && !run.join("checkpoint.json").exists()
+    });
+}
+
+#[test]
+fn a_run_killed_mid_way_and_resumed_equals_the_uninterrupted_run() {
+    killed_and_resumed("mid-run", |run| tells(run) >= 3);
+}
+
+#[test]
+fn a_run_killed_while_scoring_its_best_and_resumed_equals_the_uninterrupted_run() {
+    // The search is over (the best program is written), the dev scoring is under way.
+    killed_and_resumed("during the final dev scoring", |run| {
+        run.join("program.json").exists() && !run.join("results.jsonl").exists()
+    });
 }
