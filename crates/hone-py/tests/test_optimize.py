@@ -78,7 +78,7 @@ def test_compile_and_every_executor_give_one_program(sim, name):
         assert drive(run).dump_state() == expected, f"{name} driven by {drive.__name__}"
 
 
-@pytest.mark.parametrize("name", ["random_search", "mipro", "gepa"])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_a_run_dropped_and_resumed_ends_equal(sim, tmp_path, name):
     lm = lm_for(sim)
     whole = OPTIMIZERS[name]().compile(Sentiment(), trainset=TRAIN, valset=DEV, lm=lm, adapter="json")
