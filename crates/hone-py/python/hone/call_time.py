@@ -230,6 +230,8 @@ class Ensemble:
 
     The subset of ``size`` programs is drawn from ``seed`` and the call's inputs, so the same
     inputs always get the same subset (DSPy draws at random and has no deterministic mode).
+    ``deterministic`` is DSPy's argument, kept so DSPy code runs unchanged; hone's subset is
+    deterministic either way.
     """
 
     def __init__(self, *, reduce_fn: Callable[[list[Any]], Any] | None = None, size: int | None = None,
