@@ -46,31 +46,40 @@ impl FailureWatch {
         }
     }
 
+    /// The outcome of each example of `result` (each its error, `None` when it scored), or
+    /// of the job as a whole: what [`observe_errors`](Self::observe_errors) counts, taken
+    /// before the result is handed to the optimizer.
+    pub fn errors_of(result: &JobResult) -> Vec<Option<String>> {
+        match &result.output {
+            JobOutput::Evaluated { outcomes } => outcomes.iter().map(|o| o.error.clone()).collect(),
+            JobOutput::Predicted { .. } => vec![None],
+            JobOutput::Failed { error } => vec![Some(error.clone())],
+        }
+    }
+
     /// Counts `result`'s failures; an error when the streak reached `max_errors`.
     pub fn observe(&mut self, optimizer: &str, result: &JobResult) -> Result<(), DriverError> {
+        self.observe_errors(optimizer, Self::errors_of(result))
+    }
+
+    /// Counts outcomes as [`errors_of`](Self::errors_of) lists them; an error when the streak
+    /// reached `max_errors`.
+    pub fn observe_errors(
+        &mut self,
+        optimizer: &str,
+        errors: Vec<Option<String>>,
+    ) -> Result<(), DriverError> {
         let mut last = None;
-        match &result.output {
-            JobOutput::Evaluated { outcomes } => {
-                for o in outcomes {
-                    match &o.error {
-                        Some(e) => {
-                            self.failed(e);
-                            last = Some(e.clone());
-                        }
-                        None => {
-                            self.successes += 1;
-                            self.streak = 0;
-                        }
-                    }
+        for error in errors {
+            match error {
+                Some(e) => {
+                    self.failed(&e);
+                    last = Some(e);
                 }
-            }
-            JobOutput::Predicted { .. } => {
-                self.successes += 1;
-                self.streak = 0;
-            }
-            JobOutput::Failed { error } => {
-                self.failed(error);
-                last = Some(error.clone());
+                None => {
+                    self.successes += 1;
+                    self.streak = 0;
+                }
             }
         }
         match (self.max_errors, last) {

@@ -47,7 +47,8 @@ pub mod slots;
 
 pub use checkpoint::Checkpoint;
 pub use driver::{
-    DriverConfig, DriverProgress, RunReport, StopReason, TellEvent, resume, run_optimizer,
+    Applied, DriverConfig, DriverCore, DriverProgress, Next, RunLimits, RunReport, StopReason,
+    TellEvent, resume, run_optimizer,
 };
 pub use ensemble::{Ensemble, ensemble_subset, majority, majority_index};
 pub use error::{DriverError, EvalError};

@@ -26,15 +26,19 @@ use std::time::{Duration, Instant};
 use hone_core::state::ProgramState;
 use hone_optimize::{Job, Optimizer, Registry, Told};
 use serde_json::Value;
-use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::checkpoint::{Checkpoint, write_atomic};
+use crate::checkpoint::Checkpoint;
 use crate::error::DriverError;
 use crate::executor::Executor;
-use crate::failures::FailureWatch;
 use crate::slots::{CallSlots, job_priority};
+
+mod core;
+mod writer;
+
+pub use self::core::{Applied, DriverCore, Next, RunLimits};
+use writer::{Writer, snapshot};
 
 /// Observes a run as results arrive.
 pub trait DriverProgress: Send + Sync {
@@ -76,7 +80,7 @@ pub struct DriverConfig {
     /// Progress observer.
     pub progress: Option<Arc<dyn DriverProgress>>,
     /// Stop with [`DriverError::TooManyErrors`] once this many examples or jobs in a row
-    /// failed (see [`FailureWatch`]); `None` never stops.
+    /// failed (see [`FailureWatch`](crate::FailureWatch)); `None` never stops.
     pub max_errors: Option<usize>,
 }
 
@@ -156,70 +160,6 @@ pub struct RunReport {
     pub elapsed: Duration,
 }
 
-type Snapshot = Option<(u64, Arc<Vec<u8>>)>;
-
-/// Writes the newest snapshot it is handed, skipping ones superseded while a write ran.
-struct Writer {
-    tx: watch::Sender<Snapshot>,
-    seq: u64,
-    task: JoinHandle<Result<(), DriverError>>,
-}
-
-impl Writer {
-    fn spawn(path: PathBuf) -> Writer {
-        let (tx, mut rx) = watch::channel::<Snapshot>(None);
-        let task = tokio::spawn(async move {
-            let mut written = 0u64;
-            loop {
-                let changed = rx.changed().await;
-                let latest = rx.borrow_and_update().clone();
-                if let Some((seq, bytes)) = latest
-                    && seq > written
-                {
-                    let target = path.clone();
-                    tokio::task::spawn_blocking(move || write_atomic(&target, &bytes))
-                        .await
-                        .map_err(|e| DriverError::CheckpointWrite {
-                            path: path.clone(),
-                            source: std::io::Error::other(e.to_string()),
-                        })??;
-                    written = seq;
-                }
-                if changed.is_err() {
-                    return Ok(());
-                }
-            }
-        });
-        Writer { tx, seq: 0, task }
-    }
-
-    fn submit(&mut self, bytes: Vec<u8>) {
-        self.seq += 1;
-        self.tx.send_replace(Some((self.seq, Arc::new(bytes))));
-    }
-
-    async fn finish(self) -> Result<(), DriverError> {
-        drop(self.tx);
-        self.task.await.map_err(|e| DriverError::Job {
-            optimizer: "checkpoint writer".into(),
-            message: e.to_string(),
-        })?
-    }
-}
-
-fn snapshot(
-    opt: &dyn Optimizer,
-    tells: u64,
-    lm_calls: u64,
-    metadata: &Value,
-) -> Result<Vec<u8>, DriverError> {
-    let checkpoint = Checkpoint::new(opt.name(), tells, lm_calls, metadata.clone(), opt.state()?);
-    serde_json::to_vec(&checkpoint).map_err(|e| DriverError::Job {
-        optimizer: opt.name().into(),
-        message: format!("could not serialize the checkpoint: {e}"),
-    })
-}
-
 /// Runs `opt` with `executor` until it is done, cancelled, or stopped by `stop_after_tells`.
 ///
 /// Jobs the optimizer reports as [`pending`](Optimizer::pending) (a restored run's lost jobs)
@@ -246,9 +186,12 @@ async fn drive<E: Executor + ?Sized>(
     let slots = CallSlots::new(config.concurrency.max(1));
     let mut writer = config.checkpoint.clone().map(Writer::spawn);
     let mut running: JoinSet<hone_optimize::JobResult> = JoinSet::new();
-    let (mut tells, mut calls) = (0u64, 0u64);
     let name = opt.name().to_owned();
-    let mut watch = FailureWatch::new(config.max_errors);
+    let limits = RunLimits {
+        stop_after_tells: config.stop_after_tells,
+        max_errors: config.max_errors,
+    };
+    let mut core = DriverCore::new(&name, limits, base_tells, base_calls);
 
     let start = |jobs: Vec<Job>, running: &mut JoinSet<_>| {
         for job in jobs {
@@ -256,24 +199,22 @@ async fn drive<E: Executor + ?Sized>(
             running.spawn(executor.run(job, job_slots));
         }
     };
-    start(opt.pending(), &mut running);
-    start(opt.ask(), &mut running);
+    start(core.resumed_jobs(&*opt), &mut running);
+    start(core.ask(opt), &mut running);
 
+    let stalled = || DriverError::Stalled {
+        optimizer: name.clone(),
+    };
     let result: Result<StopReason, DriverError> = async {
         loop {
-            if opt.is_done() {
-                return Ok(StopReason::Done);
-            }
-            if config
-                .stop_after_tells
-                .is_some_and(|k| base_tells + tells >= k)
-            {
-                return Ok(StopReason::TellLimit);
+            match core.turn(opt, running.len(), config.cancel.is_cancelled()) {
+                Next::Stop(stop) => return Ok(stop),
+                Next::Stalled => return Err(stalled()),
+                Next::Dispatch(jobs) => start(jobs, &mut running),
             }
             if running.is_empty() {
-                return Err(DriverError::Stalled {
-                    optimizer: name.clone(),
-                });
+                // Pending jobs no task runs: in one process, nothing finds them again.
+                return Err(stalled());
             }
             let joined = tokio::select! {
                 biased;
@@ -285,33 +226,24 @@ async fn drive<E: Executor + ?Sized>(
                 optimizer: name.clone(),
                 message: e.to_string(),
             })?;
-            let reported = result.lm_calls;
-            // A result that ends the run is not told: resuming runs its job again.
-            watch.observe(&name, &result)?;
-            let told = opt.tell(result)?;
-            if told == Told::Accepted {
-                tells += 1;
-                calls += reported;
-                if let Some(w) = &mut writer {
-                    w.submit(snapshot(
-                        &*opt,
-                        base_tells + tells,
-                        base_calls + calls,
-                        &config.metadata,
-                    )?);
-                }
+            // A result that ends the run is not in a checkpoint: resuming runs its job again.
+            let applied = core.on_result(opt, result)?;
+            if applied.checkpoint
+                && let Some(w) = &mut writer
+            {
+                w.submit(snapshot(&core.checkpoint(&*opt, config.metadata.clone())?)?);
             }
             if let Some(p) = &config.progress {
                 p.on_tell(&TellEvent {
                     optimizer: &name,
-                    told,
-                    tells: base_tells + tells,
-                    lm_calls: base_calls + calls,
+                    told: applied.told,
+                    tells: core.total_tells(),
+                    lm_calls: core.total_lm_calls(),
                     running: running.len(),
                     log_events: opt.log().events().len(),
                 });
             }
-            start(opt.ask(), &mut running);
+            start(applied.jobs, &mut running);
         }
     }
     .await;
@@ -328,9 +260,9 @@ async fn drive<E: Executor + ?Sized>(
         }
     };
     if let Some(mut w) = writer {
-        if tells == 0 {
+        if core.final_checkpoint_due() {
             // Nothing told in this run: still leave a checkpoint to resume from.
-            w.submit(snapshot(&*opt, base_tells, base_calls, &config.metadata)?);
+            w.submit(snapshot(&core.checkpoint(&*opt, config.metadata.clone())?)?);
         }
         w.finish().await?;
     }
@@ -338,11 +270,11 @@ async fn drive<E: Executor + ?Sized>(
         optimizer: name,
         stop,
         best: opt.best(),
-        tells,
-        lm_calls: calls,
-        total_tells: base_tells + tells,
-        failures: watch.failures,
-        first_error: watch.first_error().map(str::to_owned),
+        tells: core.tells(),
+        lm_calls: core.lm_calls(),
+        total_tells: core.total_tells(),
+        failures: core.watch().failures,
+        first_error: core.watch().first_error().map(str::to_owned),
         elapsed: started.elapsed(),
     })
 }

@@ -42,7 +42,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
-use hone_eval::{Checkpoint, StopReason};
+use hone_eval::{Checkpoint, DriverCore, Next, RunLimits, StopReason};
 use hone_optimize::{Job, JobId, Optimizer, OptimizerError, Registry};
 use serde_json::Value;
 
@@ -188,23 +188,29 @@ impl RedisDriver {
     ) -> Result<CoordinatorReport, Error> {
         let poll = self.config.poll.min(lease.renew_every());
         let reader = self.redis.blocking(poll).await?;
-        let mut state = RunState {
-            watch: hone_eval::FailureWatch::new(self.config.max_errors),
-            ..RunState::default()
+        let limits = RunLimits {
+            stop_after_tells: self.config.stop_after_tells,
+            max_errors: self.config.max_errors,
         };
+        let mut state = RunState::new(DriverCore::new(
+            self.opt.name(),
+            limits,
+            self.base_tells,
+            self.base_calls,
+        ));
         self.setup(&mut state).await?;
         let outcome = self.drive(&reader, &mut state, lease).await;
         let stop = match outcome {
             Ok(stop) => stop,
             Err(e) => {
                 // Keep the newest state for a resume; report the run's own error.
-                if let Err(ce) = self.write_checkpoint(&state).await {
+                if let Err(ce) = self.write_checkpoint(&mut state).await {
                     tracing::error!(error = %ce, "could not write the checkpoint after an error");
                 }
                 return Err(e);
             }
         };
-        self.write_checkpoint(&state).await?;
+        self.write_checkpoint(&mut state).await?;
         if stop == StopReason::Done {
             self.finish().await?;
         }
@@ -213,16 +219,16 @@ impl RedisDriver {
             optimizer: self.opt.name().to_owned(),
             stop,
             best: self.opt.best(),
-            tells: state.tells,
-            lm_calls: state.calls,
-            total_tells: self.base_tells + state.tells,
+            tells: state.core.tells(),
+            lm_calls: state.core.lm_calls(),
+            total_tells: state.core.total_tells(),
             published: state.published_count,
             republished: state.republished_count,
             duplicates: state.duplicates,
             ignored: state.ignored,
             dead_lettered: state.dead,
-            failures: state.watch.failures,
-            first_error: state.watch.first_error().map(str::to_owned),
+            failures: state.core.watch().failures,
+            first_error: state.core.watch().first_error().map(str::to_owned),
             elapsed: started.elapsed(),
         })
     }
@@ -258,9 +264,9 @@ impl RedisDriver {
         let mut sadd = redis::cmd("SADD");
         sadd.arg(keys.runs()).arg(run.as_str());
         self.redis.exec("SADD", &keys.runs(), &sadd).await?;
-        state.held.extend(self.opt.pending());
+        state.held.extend(state.core.resumed_jobs(&*self.opt));
         self.reconcile(state).await?;
-        state.held.extend(self.opt.ask());
+        state.held.extend(state.core.ask(&mut *self.opt));
         Ok(())
     }
 
@@ -276,27 +282,17 @@ impl RedisDriver {
         loop {
             lease.renew_if_due(&self.redis).await?;
             self.publish_held(state).await?;
-            if self.opt.is_done() {
-                return Ok(StopReason::Done);
-            }
-            if self
-                .config
-                .stop_after_tells
-                .is_some_and(|k| self.base_tells + state.tells >= k)
-            {
-                return Ok(StopReason::TellLimit);
-            }
-            if self.config.cancel.is_cancelled() {
-                return Ok(StopReason::Cancelled);
-            }
-            if state.held.is_empty() && state.published.is_empty() {
-                state.held.extend(self.opt.ask());
-                if state.held.is_empty() && self.opt.pending().is_empty() {
+            let in_flight = state.held.len() + state.published.len();
+            let cancelled = self.config.cancel.is_cancelled();
+            match state.core.turn(&mut *self.opt, in_flight, cancelled) {
+                Next::Stop(stop) => return Ok(stop),
+                Next::Stalled => {
                     return Err(Error::Stalled {
                         run: self.config.run.to_string(),
                         optimizer: self.opt.name().to_owned(),
                     });
                 }
+                Next::Dispatch(jobs) => state.held.extend(jobs),
             }
             let batch = tokio::select! {
                 biased;
@@ -318,20 +314,36 @@ impl RedisDriver {
     }
 }
 
-#[derive(Default)]
+/// The transport's side of a run (what is held, what is on the stream, what was ignored),
+/// beside the core's rules and accounting.
 pub(super) struct RunState {
+    /// The rules of the run: asking, telling, stop conditions, accounting.
+    pub(super) core: DriverCore,
     /// Jobs asked for but not yet on the stream.
     pub(super) held: VecDeque<Job>,
     /// Jobs on the stream, waiting for a result: job id → entry id.
     pub(super) published: HashMap<JobId, String>,
     /// Times each job was published again.
     pub(super) republished: HashMap<JobId, u32>,
-    pub(super) tells: u64,
-    pub(super) calls: u64,
     pub(super) published_count: u64,
     pub(super) republished_count: u64,
     pub(super) duplicates: u64,
     pub(super) ignored: u64,
     pub(super) dead: u64,
-    pub(super) watch: hone_eval::FailureWatch,
+}
+
+impl RunState {
+    fn new(core: DriverCore) -> Self {
+        RunState {
+            core,
+            held: VecDeque::new(),
+            published: HashMap::new(),
+            republished: HashMap::new(),
+            published_count: 0,
+            republished_count: 0,
+            duplicates: 0,
+            ignored: 0,
+            dead: 0,
+        }
+    }
 }

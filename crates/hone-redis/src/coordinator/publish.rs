@@ -2,6 +2,7 @@
 //! backpressure, telling a batch of results, dead-lettering what does not fit, and cleaning
 //! the streams behind the checkpoint.
 
+use hone_eval::DriverError;
 use hone_optimize::{JobId, OptimizerError, Told};
 
 use super::reconcile::successor;
@@ -73,12 +74,10 @@ impl RedisDriver {
                 continue;
             }
             let id = message.result.id;
-            let calls = message.result.lm_calls;
-            // Counted only once accepted (a duplicate is not a second failure).
-            let counted = message.result.clone();
-            let told = match self.opt.tell(message.result) {
-                Ok(t) => t,
-                Err(OptimizerError::BadResult { message: why, .. }) => {
+            let worker = message.worker.as_deref();
+            let applied = match state.core.on_result(&mut *self.opt, message.result) {
+                Ok(applied) => applied,
+                Err(DriverError::Optimizer(OptimizerError::BadResult { message: why, .. })) => {
                     let reason = format!(
                         "the result does not fit job {id}: {why}; the job will be published again"
                     );
@@ -94,26 +93,32 @@ impl RedisDriver {
                     dead_lettered = true;
                     continue;
                 }
+                Err(e @ DriverError::TooManyErrors { .. }) => {
+                    // The result was accepted; its failures end the run.
+                    self.emit(CoordinatorEvent::Told {
+                        job: id,
+                        told: Told::Accepted,
+                        worker,
+                    });
+                    self.checkpoint_and_clean(state, &done_entries).await?;
+                    return Err(Error::Failures(Box::new(e)));
+                }
                 Err(e) => {
                     self.checkpoint_and_clean(state, &done_entries).await?;
-                    return Err(e.into());
+                    return Err(match e {
+                        DriverError::Optimizer(e) => e.into(),
+                        other => Error::Failures(Box::new(other)),
+                    });
                 }
             };
+            let told = applied.told;
             self.emit(CoordinatorEvent::Told {
                 job: id,
                 told,
-                worker: message.worker.as_deref(),
+                worker,
             });
             match told {
-                Told::Accepted => {
-                    state.tells += 1;
-                    state.calls += calls;
-                    accepted = true;
-                    if let Err(e) = state.watch.observe(self.opt.name(), &counted) {
-                        self.checkpoint_and_clean(state, &done_entries).await?;
-                        return Err(Error::Failures(Box::new(e)));
-                    }
-                }
+                Told::Accepted => accepted = true,
                 Told::Duplicate => state.duplicates += 1,
                 Told::Unknown | Told::Stale => state.ignored += 1,
             }
@@ -129,7 +134,7 @@ impl RedisDriver {
                     done_entries.push(e);
                 }
             }
-            state.held.extend(self.opt.ask());
+            state.held.extend(applied.jobs);
         }
         if accepted || dead_lettered || !done_entries.is_empty() {
             self.checkpoint_and_clean(state, &done_entries).await?;
@@ -139,7 +144,7 @@ impl RedisDriver {
 
     pub(super) async fn checkpoint_and_clean(
         &mut self,
-        state: &RunState,
+        state: &mut RunState,
         done: &[String],
     ) -> Result<(), Error> {
         self.write_checkpoint(state).await?;

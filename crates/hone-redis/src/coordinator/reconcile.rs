@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use hone_optimize::{Job, JobId, JobOutput, JobResult, Told};
+use hone_optimize::{Job, JobId};
 
 use super::{CoordinatorEvent, RedisDriver, RunState};
 use crate::error::Error;
@@ -108,20 +108,13 @@ impl RedisDriver {
                     times - 1,
                     self.redis.keys().dead(&run)
                 );
-                let told = self.opt.tell(JobResult {
-                    id,
-                    output: JobOutput::Failed { error },
-                    lm_calls: 0,
-                })?;
+                let applied = state.core.on_lost(&mut *self.opt, id, error)?;
                 self.emit(CoordinatorEvent::Told {
                     job: id,
-                    told,
+                    told: applied.told,
                     worker: None,
                 });
-                if told == Told::Accepted {
-                    state.tells += 1;
-                }
-                state.held.extend(self.opt.ask());
+                state.held.extend(applied.jobs);
             } else {
                 state.republished_count += 1;
                 self.emit(CoordinatorEvent::Republished { job: id, times });

@@ -11,7 +11,7 @@ use super::{CHECKPOINT_KEY, CoordinatorEvent, RedisDriver, RunState};
 use crate::error::Error;
 
 impl RedisDriver {
-    pub(super) async fn write_checkpoint(&mut self, state: &RunState) -> Result<(), Error> {
+    pub(super) async fn write_checkpoint(&mut self, state: &mut RunState) -> Result<(), Error> {
         let Some(path) = self.config.checkpoint.clone() else {
             return Ok(());
         };
@@ -24,14 +24,8 @@ impl RedisDriver {
                 "results_position": self.results_pos,
             }),
         );
-        let tells = self.base_tells + state.tells;
-        let checkpoint = Checkpoint::new(
-            self.opt.name(),
-            tells,
-            self.base_calls + state.calls,
-            Value::Object(metadata),
-            self.opt.state()?,
-        );
+        let checkpoint = state.core.checkpoint(&*self.opt, Value::Object(metadata))?;
+        let tells = checkpoint.tells;
         let bytes = serde_json::to_vec(&checkpoint).map_err(|e| Error::Checkpoint {
             path: path.clone(),
             message: format!("could not serialize it: {e}"),
