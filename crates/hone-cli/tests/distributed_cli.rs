@@ -302,3 +302,127 @@ fn an_interrupted_distributed_run_resumes_from_the_shell() {
         "the resumed distributed run found another best program"
     );
 }
+
+/// The review pipeline with `table` as its `[optimizer]`, in `dir` beside its dataset.
+fn program_with(dir: &Path, table: &str) -> PathBuf {
+    const OPTIMIZER: &str = "[optimizer]\nkind = \"random_search\"\nnum_candidate_programs = 3\nmax_bootstrapped_demos = 2\nmax_labeled_demos = 2\nseed = 0";
+    let text = std::fs::read_to_string(program()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(text.contains(OPTIMIZER), "the optimizer table changed");
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join("program.toml");
+    std::fs::write(&path, text.replace(OPTIMIZER, table)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        program().with_file_name("reviews.jsonl"),
+        dir.join("reviews.jsonl"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+/// `hone optimize PROGRAM --out DIR` in one process, or with `redis` = `(url, run id)` as
+/// the coordinator of a distributed run; its JSON summary.
+fn optimize_with(program: &Path, dir: &Path, sim_url: &str, redis: Option<(&str, &str)>) -> Value {
+    let mut cmd = hone();
+    cmd.arg("optimize")
+        .arg(program)
+        .arg("--out")
+        .arg(dir)
+        .args(["--base-url", sim_url, "--json"]);
+    if let Some((url, run)) = redis {
+        cmd.args(["--redis", url, "--run-id", run]);
+    }
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run hone: {e}"));
+    let summary: Value = serde_json::from_str(ok(&out).trim()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(summary["status"], "done", "{summary}");
+    summary
+}
+
+/// Random search, MIPROv2 and GEPA, each with the same program, seed and dataset: the run in
+/// one process (hone-eval's driver) and the run over Redis with two `hone worker` processes
+/// (hone-redis's coordinator) follow the same driver core and end with the same best
+/// program, the same trials and the same scores.
+#[test]
+fn the_same_run_in_process_and_over_redis_finds_the_same_best_program() {
+    let Some(redis) = redis_server() else {
+        return;
+    };
+    let sim = Sim::start(&["--latency-ms", "5"]);
+    let sim_url = sim.url.clone();
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let tables = [
+        (
+            "random_search",
+            "[optimizer]\nkind = \"random_search\"\nnum_candidate_programs = 3\nmax_bootstrapped_demos = 2\nmax_labeled_demos = 2\nseed = 0",
+        ),
+        (
+            "mipro_v2",
+            "[optimizer]\nkind = \"mipro_v2\"\nauto = \"light\"\nmax_bootstrapped_demos = 1\nmax_labeled_demos = 1\nseed = 0",
+        ),
+        (
+            "gepa",
+            "[optimizer]\nkind = \"gepa\"\nbudget = { max_metric_calls = 120 }\nseed = 0",
+        ),
+    ];
+    for (kind, table) in tables {
+        let dir = tmp.path().join(kind);
+        let program = program_with(&dir, table);
+        let local = optimize_with(&program, &dir.join("local"), &sim_url, None);
+        let _workers: Vec<Process> = ["a", "b"]
+            .iter()
+            .map(|name| worker_of(&program, &redis.url(), &sim_url, name, kind))
+            .collect();
+        let dist = optimize_with(
+            &program,
+            &dir.join("dist"),
+            &sim_url,
+            Some((&redis.url(), kind)),
+        );
+        for key in ["baseline", "best", "trials"] {
+            assert_eq!(dist[key], local[key], "{kind}: the same {key}");
+        }
+        assert_eq!(
+            read_json(&dir.join("dist/program.json")),
+            read_json(&dir.join("local/program.json")),
+            "{kind}: the distributed run found another best program"
+        );
+        let (local_record, dist_record) = (
+            read_json(&dir.join("local/run.json")),
+            read_json(&dir.join("dist/run.json")),
+        );
+        assert_eq!(
+            local_record["tells"], dist_record["tells"],
+            "{kind}: the same accepted results"
+        );
+        assert_eq!(
+            local_record["lm_calls"], dist_record["lm_calls"],
+            "{kind}: the same LM calls counted"
+        );
+    }
+}
+
+/// A `hone worker` for `program` serving run `run`.
+fn worker_of(program: &Path, redis: &str, sim: &str, name: &str, run: &str) -> Process {
+    Process(
+        hone()
+            .args(["worker", "--program"])
+            .arg(program)
+            .args([
+                "--redis",
+                redis,
+                "--run",
+                run,
+                "--base-url",
+                sim,
+                "--concurrency",
+                "4",
+                "--name",
+                name,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start hone worker: {e}")),
+    )
+}
