@@ -24,7 +24,6 @@ use crate::labeled::no_predictors;
 use crate::log::{LogEvent, RunLog};
 use crate::program::StoredProgram;
 use crate::protocol::{CallSettings, JobExample, JobResult, OptimizerError, Split};
-use crate::restore::{Restore, from_state};
 use crate::steps::StepMachine;
 use crate::steps::{self, eval_spec, mean, predict_failure, predict_spec, predictions};
 
@@ -441,25 +440,13 @@ impl Copro {
     }
 }
 
-impl Restore for Copro {
+impl StepMachine for Copro {
     const NAME: &'static str = NAME;
 
-    fn restore(state: Value) -> Result<Self, OptimizerError> {
-        from_state(NAME, state)
-    }
-}
+    crate::steps::step_fields!();
 
-impl StepMachine for Copro {
-    fn book(&self) -> &JobBook {
-        &self.book
-    }
-
-    fn book_mut(&mut self) -> &mut JobBook {
-        &mut self.book
-    }
-
-    fn finished(&self) -> bool {
-        self.failure.is_some() || matches!(self.phase, Phase::Done)
+    fn at_end(&self) -> bool {
+        matches!(self.phase, Phase::Done)
     }
 
     fn advance(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
@@ -467,15 +454,7 @@ impl StepMachine for Copro {
         Ok(())
     }
 
-    fn fail(&mut self, error: &OptimizerError) {
-        self.failure = Some(error.to_string());
-    }
-
     fn best_program(&self) -> Option<ProgramState> {
         self.best.as_ref().map(|p| p.0.clone())
-    }
-
-    fn run_log(&self) -> &RunLog {
-        &self.log
     }
 }

@@ -8,6 +8,7 @@
 
 use hone_core::state::ProgramState;
 use hone_core::{Example, Prediction, Signature};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -17,7 +18,7 @@ use crate::protocol::{
     CallSettings, ExampleOutcome, Job, JobExample, JobOutput, JobResult, JobSpec, LmRole,
     Optimizer, OptimizerError, Told, TraceStep,
 };
-use crate::restore::{Restore, to_state};
+use crate::restore::{Restore, from_state, to_state};
 
 /// Records `result` in `book`; returns the step's results (in job-id order) once the step is
 /// complete. Results that do not fit their job are rejected without being recorded.
@@ -44,15 +45,24 @@ pub(crate) fn record(
 
 /// An optimizer run as a sequence of [`JobBook`] steps. Its [`Optimizer`] implementation —
 /// handing out the book's jobs, recording results idempotently, advancing when a step is
-/// complete, answering after the end, saving the state — is the one below, shared by every
-/// such optimizer.
-pub(crate) trait StepMachine: Restore + Serialize + Send {
+/// complete, answering after the end, saving the state — and its [`Restore`] implementation
+/// are the ones below, shared by every such optimizer; [`step_fields!`] writes the accessors
+/// of the fields every one of them has.
+pub(crate) trait StepMachine: Serialize + DeserializeOwned + Send + 'static {
+    /// The optimizer's name ([`Optimizer::name`], [`Restore::NAME`]).
+    const NAME: &'static str;
     /// The job book.
     fn book(&self) -> &JobBook;
     /// The job book, to record results in.
     fn book_mut(&mut self) -> &mut JobBook;
-    /// Whether the run is over (finished, or failed).
-    fn finished(&self) -> bool;
+    /// Whether the last step was read: the algorithm is at its end.
+    fn at_end(&self) -> bool;
+    /// Whether advancing failed.
+    fn failed(&self) -> bool;
+    /// Whether the run is over (at its end, or failed).
+    fn finished(&self) -> bool {
+        self.failed() || self.at_end()
+    }
     /// Applies the results of a completed step (in job-id order).
     fn advance(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError>;
     /// Runs after every accepted result (background work that is not part of a step).
@@ -63,6 +73,42 @@ pub(crate) trait StepMachine: Restore + Serialize + Send {
     fn best_program(&self) -> Option<ProgramState>;
     /// The run log.
     fn run_log(&self) -> &RunLog;
+}
+
+/// The [`StepMachine`] methods over the fields every step machine has alike: `book` (its
+/// [`JobBook`]), `failure` (`Option<String>`: why advancing failed) and `log` (its
+/// [`RunLog`]).
+macro_rules! step_fields {
+    () => {
+        fn book(&self) -> &$crate::book::JobBook {
+            &self.book
+        }
+
+        fn book_mut(&mut self) -> &mut $crate::book::JobBook {
+            &mut self.book
+        }
+
+        fn failed(&self) -> bool {
+            self.failure.is_some()
+        }
+
+        fn fail(&mut self, error: &$crate::protocol::OptimizerError) {
+            self.failure = Some(error.to_string());
+        }
+
+        fn run_log(&self) -> &$crate::log::RunLog {
+            &self.log
+        }
+    };
+}
+pub(crate) use step_fields;
+
+impl<T: StepMachine> Restore for T {
+    const NAME: &'static str = <T as StepMachine>::NAME;
+
+    fn restore(state: Value) -> Result<Self, OptimizerError> {
+        from_state(<T as StepMachine>::NAME, state)
+    }
 }
 
 impl<T: StepMachine> Optimizer for T {

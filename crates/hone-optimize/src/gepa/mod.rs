@@ -62,14 +62,12 @@ use hone_core::Example;
 use hone_core::state::ProgramState;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::book::JobBook;
 use crate::labeled::no_predictors;
 use crate::log::{LogEvent, RunLog};
 use crate::program::StoredProgram;
 use crate::protocol::{CallSettings, JobExample, JobResult, OptimizerError, Split};
-use crate::restore::{Restore, from_state};
 use crate::rng::OptRng;
 use crate::steps::StepMachine;
 use crate::steps::{self, Scored, eval_spec};
@@ -368,25 +366,13 @@ fn next_output(results: &mut impl Iterator<Item = JobResult>) -> crate::protocol
         })
 }
 
-impl Restore for Gepa {
+impl StepMachine for Gepa {
     const NAME: &'static str = NAME;
 
-    fn restore(state: Value) -> Result<Self, OptimizerError> {
-        from_state(NAME, state)
-    }
-}
+    crate::steps::step_fields!();
 
-impl StepMachine for Gepa {
-    fn book(&self) -> &JobBook {
-        &self.book
-    }
-
-    fn book_mut(&mut self) -> &mut JobBook {
-        &mut self.book
-    }
-
-    fn finished(&self) -> bool {
-        self.failure.is_some() || matches!(self.phase, Phase::Done)
+    fn at_end(&self) -> bool {
+        matches!(self.phase, Phase::Done)
     }
 
     fn advance(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
@@ -408,16 +394,8 @@ impl StepMachine for Gepa {
         }
     }
 
-    fn fail(&mut self, error: &OptimizerError) {
-        self.failure = Some(error.to_string());
-    }
-
     fn best_program(&self) -> Option<ProgramState> {
         self.best_index()
             .map(|i| self.program_for(&self.programs[i].texts))
-    }
-
-    fn run_log(&self) -> &RunLog {
-        &self.log
     }
 }

@@ -71,7 +71,6 @@ use hone_core::Example;
 use hone_core::state::ProgramState;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::book::JobBook;
 use crate::bootstrap::BootstrapConfig;
@@ -80,7 +79,6 @@ use crate::labeled::no_predictors;
 use crate::log::{LogEvent, RunLog};
 use crate::program::StoredProgram;
 use crate::protocol::{CallSettings, JobExample, JobResult, OptimizerError, Split};
-use crate::restore::{Restore, from_state};
 use crate::rng::OptRng;
 use crate::steps::StepMachine;
 use state::{DemoSet, InFlight, Phase, Proposal, Route, Summary, SummaryChain};
@@ -334,25 +332,13 @@ impl MiproV2 {
     }
 }
 
-impl Restore for MiproV2 {
+impl StepMachine for MiproV2 {
     const NAME: &'static str = NAME;
 
-    fn restore(state: Value) -> Result<Self, OptimizerError> {
-        from_state(NAME, state)
-    }
-}
+    crate::steps::step_fields!();
 
-impl StepMachine for MiproV2 {
-    fn book(&self) -> &JobBook {
-        &self.book
-    }
-
-    fn book_mut(&mut self) -> &mut JobBook {
-        &mut self.book
-    }
-
-    fn finished(&self) -> bool {
-        self.failure.is_some() || self.phase == Phase::Done
+    fn at_end(&self) -> bool {
+        self.phase == Phase::Done
     }
 
     fn advance(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
@@ -365,15 +351,7 @@ impl StepMachine for MiproV2 {
         }
     }
 
-    fn fail(&mut self, error: &OptimizerError) {
-        self.failure = Some(error.to_string());
-    }
-
     fn best_program(&self) -> Option<ProgramState> {
         self.best.as_ref().map(|(_, p)| p.0.clone())
-    }
-
-    fn run_log(&self) -> &RunLog {
-        &self.log
     }
 }

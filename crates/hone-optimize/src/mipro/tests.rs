@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::*;
 use crate::protocol::{ExampleOutcome, Job, JobOutput, JobSpec, Optimizer, Told, TraceStep};
+use crate::restore::Restore;
 
 fn student() -> ProgramState {
     let mut sig = Signature::parse("question -> answer").expect("parses");

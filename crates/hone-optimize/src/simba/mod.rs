@@ -47,14 +47,12 @@ mod tests;
 use hone_core::Example;
 use hone_core::state::ProgramState;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::book::JobBook;
 use crate::labeled::no_predictors;
 use crate::log::{LogEvent, RunLog};
 use crate::program::StoredProgram;
 use crate::protocol::{CallSettings, JobExample, JobResult, LmRole, OptimizerError, Split};
-use crate::restore::{Restore, from_state};
 use crate::rng::OptRng;
 use crate::steps::{StepMachine, mean};
 use draws::softmax_pick;
@@ -248,34 +246,18 @@ impl Simba {
     }
 }
 
-impl Restore for Simba {
+impl StepMachine for Simba {
     const NAME: &'static str = NAME;
 
-    fn restore(state: Value) -> Result<Self, OptimizerError> {
-        from_state(NAME, state)
-    }
-}
+    crate::steps::step_fields!();
 
-impl StepMachine for Simba {
-    fn book(&self) -> &JobBook {
-        &self.book
-    }
-
-    fn book_mut(&mut self) -> &mut JobBook {
-        &mut self.book
-    }
-
-    fn finished(&self) -> bool {
-        self.failure.is_some() || matches!(self.phase, Phase::Done)
+    fn at_end(&self) -> bool {
+        matches!(self.phase, Phase::Done)
     }
 
     fn advance(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
         self.advance_step(results);
         Ok(())
-    }
-
-    fn fail(&mut self, error: &OptimizerError) {
-        self.failure = Some(error.to_string());
     }
 
     fn best_program(&self) -> Option<ProgramState> {
@@ -286,9 +268,5 @@ impl StepMachine for Simba {
         let best = (0..self.pool.len())
             .max_by(|&a, &b| self.average(a).total_cmp(&self.average(b)).then(b.cmp(&a)))?;
         Some(self.pool[best].program.0.clone())
-    }
-
-    fn run_log(&self) -> &RunLog {
-        &self.log
     }
 }
