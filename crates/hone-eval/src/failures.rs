@@ -98,32 +98,40 @@ impl FailureWatch {
     }
 }
 
+/// A job result scoring one example per entry of `errors` (failed where it holds an error),
+/// for the tests of the run's rules.
+#[cfg(test)]
+pub(crate) fn scored_result(id: u64, errors: &[Option<&str>], lm_calls: u64) -> JobResult {
+    use hone_optimize::{ExampleOutcome, JobId, Split};
+    JobResult {
+        id: JobId(id),
+        output: JobOutput::Evaluated {
+            outcomes: errors
+                .iter()
+                .enumerate()
+                .map(|(index, e)| ExampleOutcome {
+                    split: Split::Train,
+                    index,
+                    prediction: None,
+                    score: e.is_none().then_some(1.0),
+                    feedback: None,
+                    error: e.map(str::to_owned),
+                    trace: Vec::new(),
+                })
+                .collect(),
+        },
+        lm_calls,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use hone_optimize::{ExampleOutcome, JobId, Split};
+    use hone_optimize::JobId;
 
     fn evaluated(errors: &[Option<&str>]) -> JobResult {
-        JobResult {
-            id: JobId(0),
-            output: JobOutput::Evaluated {
-                outcomes: errors
-                    .iter()
-                    .enumerate()
-                    .map(|(index, e)| ExampleOutcome {
-                        split: Split::Train,
-                        index,
-                        prediction: None,
-                        score: e.is_none().then_some(1.0),
-                        feedback: None,
-                        error: e.map(str::to_owned),
-                        trace: Vec::new(),
-                    })
-                    .collect(),
-            },
-            lm_calls: 0,
-        }
+        scored_result(0, errors, 0)
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub mod pyrandom;
 pub mod random_search;
 pub mod restore;
 pub mod rng;
+#[cfg(test)]
+mod scripted;
 pub mod simba;
 pub mod stats;
 mod steps;

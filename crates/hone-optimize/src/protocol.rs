@@ -388,6 +388,16 @@ pub enum OptimizerError {
     },
 }
 
+impl OptimizerError {
+    /// A configuration of `optimizer` that cannot work, saying what is wrong and what to do.
+    pub fn config(optimizer: &'static str, message: impl Into<String>) -> Self {
+        OptimizerError::Config {
+            optimizer,
+            message: message.into(),
+        }
+    }
+}
+
 /// A sans-IO optimizer: a state machine fed job results and asked for jobs.
 ///
 /// A driver loop looks like this (the driver owns all IO and concurrency):

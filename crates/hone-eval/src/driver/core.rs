@@ -235,8 +235,9 @@ impl DriverCore {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::failures::scored_result;
     use hone_core::state::ProgramState;
-    use hone_optimize::{ExampleOutcome, JobSpec, RunLog, Split};
+    use hone_optimize::{JobSpec, RunLog};
 
     /// Hands out `total` jobs two at a time and is done once each has an accepted result.
     struct Scripted {
@@ -316,28 +317,6 @@ mod tests {
         }
     }
 
-    fn scored(id: u64, errors: &[Option<&str>], lm_calls: u64) -> JobResult {
-        JobResult {
-            id: JobId(id),
-            output: JobOutput::Evaluated {
-                outcomes: errors
-                    .iter()
-                    .enumerate()
-                    .map(|(index, e)| ExampleOutcome {
-                        split: Split::Train,
-                        index,
-                        prediction: None,
-                        score: e.is_none().then_some(1.0),
-                        feedback: None,
-                        error: e.map(str::to_owned),
-                        trace: Vec::new(),
-                    })
-                    .collect(),
-            },
-            lm_calls,
-        }
-    }
-
     fn ids(jobs: &[Job]) -> Vec<u64> {
         jobs.iter().map(|j| j.id.0).collect()
     }
@@ -349,18 +328,21 @@ mod tests {
         let first = core.ask(&mut opt);
         assert_eq!(ids(&first), [0, 1]);
         assert!(matches!(core.turn(&mut opt, 2, false), Next::Dispatch(j) if j.is_empty()));
-        let applied = core.on_result(&mut opt, scored(0, &[None], 4)).unwrap();
+        let applied = core
+            .on_result(&mut opt, scored_result(0, &[None], 4))
+            .unwrap();
         assert_eq!(applied.told, Told::Accepted);
         assert!(applied.checkpoint);
         assert_eq!(ids(&applied.jobs), [2]);
         // A duplicate counts nothing and makes no checkpoint due.
         let again = core
-            .on_result(&mut opt, scored(0, &[Some("x")], 4))
+            .on_result(&mut opt, scored_result(0, &[Some("x")], 4))
             .unwrap();
         assert_eq!(again.told, Told::Duplicate);
         assert!(!again.checkpoint);
         for id in [1, 2] {
-            core.on_result(&mut opt, scored(id, &[None], 3)).unwrap();
+            core.on_result(&mut opt, scored_result(id, &[None], 3))
+                .unwrap();
         }
         assert!(matches!(
             core.turn(&mut opt, 0, true),
@@ -380,7 +362,8 @@ mod tests {
         let mut core = DriverCore::new("scripted", limits, 4, 100);
         core.ask(&mut opt);
         assert!(matches!(core.turn(&mut opt, 2, false), Next::Dispatch(_)));
-        core.on_result(&mut opt, scored(0, &[None], 2)).unwrap();
+        core.on_result(&mut opt, scored_result(0, &[None], 2))
+            .unwrap();
         assert!(matches!(
             core.turn(&mut opt, 2, true),
             Next::Stop(StopReason::TellLimit)
@@ -408,16 +391,16 @@ mod tests {
         };
         let mut core = DriverCore::new("scripted", limits, 0, 0);
         core.ask(&mut opt);
-        core.on_result(&mut opt, scored(0, &[Some("a"), Some("b")], 1))
+        core.on_result(&mut opt, scored_result(0, &[Some("a"), Some("b")], 1))
             .unwrap();
         // A result for a job never issued is not a failure of the run.
         let unknown = core
-            .on_result(&mut opt, scored(99, &[Some("x")], 1))
+            .on_result(&mut opt, scored_result(99, &[Some("x")], 1))
             .unwrap();
         assert_eq!(unknown.told, Told::Unknown);
         assert_eq!(core.watch().failures, 2);
         let err = core
-            .on_result(&mut opt, scored(1, &[Some("c")], 1))
+            .on_result(&mut opt, scored_result(1, &[Some("c")], 1))
             .unwrap_err();
         assert!(matches!(
             err,
@@ -462,7 +445,7 @@ mod tests {
         let mut stuck = Scripted::new(2);
         stuck.done_at = 3;
         for job in stuck.ask() {
-            core.on_result(&mut stuck, scored(job.id.0, &[None], 1))
+            core.on_result(&mut stuck, scored_result(job.id.0, &[None], 1))
                 .unwrap();
         }
         assert!(matches!(core.turn(&mut stuck, 0, false), Next::Stalled));
@@ -474,7 +457,9 @@ mod tests {
         let mut core = DriverCore::new("scripted", RunLimits::default(), 7, 70);
         assert!(core.final_checkpoint_due());
         core.ask(&mut opt);
-        let applied = core.on_result(&mut opt, scored(0, &[None], 5)).unwrap();
+        let applied = core
+            .on_result(&mut opt, scored_result(0, &[None], 5))
+            .unwrap();
         assert!(applied.checkpoint);
         let checkpoint = core
             .checkpoint(&opt, serde_json::json!({"program": "p"}))

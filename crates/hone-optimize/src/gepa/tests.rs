@@ -2,30 +2,16 @@
 //! reflection on the minibatch's feedback, acceptance of children, the pool and Pareto front,
 //! the budget, and a checkpoint taken mid-run.
 
-use hone_core::state::{ProgramState, ProgramStructure};
-use hone_core::{Example, Prediction, Signature};
+use hone_core::Prediction;
+use hone_core::state::ProgramState;
 use serde_json::{Map, Value, json};
 
 use super::*;
-use crate::protocol::{ExampleOutcome, Job, JobOutput, JobSpec, Optimizer, Told, TraceStep};
+use crate::protocol::{Job, JobOutput, JobSpec, Optimizer, Told};
 use crate::restore::Restore;
+use crate::scripted::{drive, evaluated, examples, student};
 
-fn student() -> ProgramState {
-    let mut sig = Signature::parse("question -> answer").expect("parses");
-    sig.instructions = "v0".into();
-    ProgramState::from_structure(&ProgramStructure::single(sig))
-}
-
-fn examples(n: usize, tag: &str) -> Vec<Example> {
-    (0..n)
-        .map(|i| {
-            Example::new()
-                .with("question", format!("{tag}{i}"))
-                .with("answer", "a")
-                .with_inputs(["question"])
-        })
-        .collect()
-}
+const STUDENT: &str = "v0";
 
 /// The version `N` of an instruction `vN`.
 fn version(text: &str) -> usize {
@@ -52,32 +38,9 @@ fn answer(job: &Job) -> JobResult {
             ..
         } => {
             let n = version(&program.predictors["self"].signature.instructions);
-            let outcomes = examples
-                .iter()
-                .map(|ex| {
-                    let question = ex.example.get("question").and_then(Value::as_str);
-                    let prediction =
-                        Prediction::new(Map::from_iter([("answer".to_owned(), json!("a"))]));
-                    ExampleOutcome {
-                        split: ex.split,
-                        index: ex.index,
-                        prediction: Some(prediction.clone()),
-                        score: Some(score_of(n)),
-                        feedback: Some(format!("feedback on {}", question.unwrap_or("?"))),
-                        error: None,
-                        trace: if *capture_traces {
-                            vec![TraceStep {
-                                predictor: "self".into(),
-                                inputs: Example::new().with("question", question.unwrap_or("")),
-                                outputs: prediction,
-                            }]
-                        } else {
-                            Vec::new()
-                        },
-                    }
-                })
-                .collect();
-            JobOutput::Evaluated { outcomes }
+            evaluated(examples, *capture_traces, score_of(n), |q| {
+                Some(format!("feedback on {q}"))
+            })
         }
         JobSpec::Predict {
             purpose, inputs, ..
@@ -115,32 +78,12 @@ fn config(budget: u64) -> GepaConfig {
 
 fn gepa(budget: u64) -> Gepa {
     Gepa::new(
-        &student(),
+        &student(STUDENT),
         &examples(8, "t"),
         Some(&examples(4, "v")),
         config(budget),
     )
     .expect("a valid run")
-}
-
-/// Runs to the end (or `stop_after` accepted tells), one job at a time; returns every job
-/// handed out.
-fn drive(opt: &mut dyn Optimizer, stop_after: Option<usize>) -> Vec<Job> {
-    let mut asked = Vec::new();
-    let mut tells = 0;
-    while !opt.is_done() {
-        let jobs = opt.ask();
-        assert!(!jobs.is_empty(), "not done but nothing to run");
-        for job in jobs {
-            if stop_after.is_some_and(|k| tells >= k) {
-                return asked;
-            }
-            assert_eq!(opt.tell(answer(&job)), Ok(Told::Accepted));
-            tells += 1;
-            asked.push(job);
-        }
-    }
-    asked
 }
 
 fn instructions(program: &ProgramState) -> &str {
@@ -231,7 +174,7 @@ fn an_iteration_reflects_on_the_minibatch_feedback_and_scores_the_child_on_it() 
 #[test]
 fn children_join_only_when_they_improve_and_the_budget_ends_the_run() {
     let mut opt = gepa(30);
-    let jobs = drive(&mut opt, None);
+    let jobs = drive(&mut opt, None, answer);
     // Seed 4 calls; v1 and v2 accepted (2 + 2 + 4 each); v3 rejected twice (2 + 2 each);
     // the iteration starting at 28 < 30 calls runs, the one at 32 does not.
     assert_eq!(opt.metric_calls(), 32);
@@ -264,11 +207,11 @@ fn children_join_only_when_they_improve_and_the_budget_ends_the_run() {
 #[test]
 fn a_run_restored_mid_way_ends_as_the_uninterrupted_one() {
     let mut whole = gepa(30);
-    let total = drive(&mut whole, None).len();
+    let total = drive(&mut whole, None, answer).len();
     let expected = serde_json::to_string(whole.candidates()).expect("serializes");
     for cut in 1..total {
         let mut first = gepa(30);
-        drive(&mut first, Some(cut));
+        drive(&mut first, Some(cut), answer);
         let text =
             serde_json::to_string(&Optimizer::state(&first).expect("a state")).expect("serializes");
         let mut resumed =
@@ -276,7 +219,7 @@ fn a_run_restored_mid_way_ends_as_the_uninterrupted_one() {
         for job in Optimizer::pending(&resumed) {
             assert_eq!(resumed.tell(answer(&job)), Ok(Told::Accepted));
         }
-        drive(&mut resumed, None);
+        drive(&mut resumed, None, answer);
         assert_eq!(
             serde_json::to_string(resumed.candidates()).expect("serializes"),
             expected,

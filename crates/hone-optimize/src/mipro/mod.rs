@@ -141,13 +141,6 @@ pub struct MiproV2 {
     log: RunLog,
 }
 
-fn config_error(message: impl Into<String>) -> OptimizerError {
-    OptimizerError::Config {
-        optimizer: NAME,
-        message: message.into(),
-    }
-}
-
 impl MiproV2 {
     /// Starts optimizing `student` with demos from `trainset`, scored on `valset` (without one,
     /// the last 80% of the trainset, as in DSPy).
@@ -158,19 +151,23 @@ impl MiproV2 {
         config: MiproConfig,
     ) -> Result<Self, OptimizerError> {
         if trainset.is_empty() {
-            return Err(config_error("the trainset is empty"));
+            return Err(OptimizerError::config(NAME, "the trainset is empty"));
         }
         if student.predictors.is_empty() {
             return Err(no_predictors(NAME));
         }
         let (train, val): (Vec<Example>, Vec<Example>) = match valset {
             Some([]) => {
-                return Err(config_error("the valset must have at least one example"));
+                return Err(OptimizerError::config(
+                    NAME,
+                    "the valset must have at least one example",
+                ));
             }
             Some(v) => (trainset.to_vec(), v.to_vec()),
             None => {
                 if trainset.len() < 2 {
-                    return Err(config_error(
+                    return Err(OptimizerError::config(
+                        NAME,
                         "the trainset needs at least 2 examples when no valset is given",
                     ));
                 }
@@ -185,7 +182,8 @@ impl MiproV2 {
         let (num_trials, num_instruct, num_fewshot, val, minibatch) = match config.auto {
             Some(level) => {
                 if config.num_candidates.is_some() || config.num_trials.is_some() {
-                    return Err(config_error(
+                    return Err(OptimizerError::config(
+                        NAME,
                         "with `auto`, num_candidates and num_trials cannot be set; set auto to \
                          None or leave them unset",
                     ));
@@ -213,22 +211,32 @@ impl MiproV2 {
             }
             None => {
                 let (Some(n), Some(trials)) = (config.num_candidates, config.num_trials) else {
-                    return Err(config_error(format!(
-                        "without `auto`, set both num_candidates and num_trials (for {} \
+                    return Err(OptimizerError::config(
+                        NAME,
+                        format!(
+                            "without `auto`, set both num_candidates and num_trials (for {} \
                          candidates, about {} trials)",
-                        config.num_candidates.unwrap_or(6),
-                        num_trials_for(predictors, zeroshot, config.num_candidates.unwrap_or(6))
-                    )));
+                            config.num_candidates.unwrap_or(6),
+                            num_trials_for(
+                                predictors,
+                                zeroshot,
+                                config.num_candidates.unwrap_or(6)
+                            )
+                        ),
+                    ));
                 };
                 (trials, n, n, val, config.minibatch)
             }
         };
         if minibatch && config.minibatch_size > val.len() {
-            return Err(config_error(format!(
-                "minibatch_size {} exceeds the valset size {}; lower it or set minibatch = false",
-                config.minibatch_size,
-                val.len()
-            )));
+            return Err(OptimizerError::config(
+                NAME,
+                format!(
+                    "minibatch_size {} exceeds the valset size {}; lower it or set minibatch = false",
+                    config.minibatch_size,
+                    val.len()
+                ),
+            ));
         }
         let boot = BootstrapConfig {
             metric_threshold: config.metric_threshold,

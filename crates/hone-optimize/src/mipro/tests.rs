@@ -2,30 +2,16 @@
 //! executor: the demo sets, the grounded proposals, TPE trials on minibatches, full
 //! evaluations, the best program, and a checkpoint taken mid-run.
 
-use hone_core::state::{ProgramState, ProgramStructure};
-use hone_core::{Example, Prediction, Signature};
+use hone_core::state::ProgramState;
+use hone_core::{Example, Prediction};
 use serde_json::{Map, Value, json};
 
 use super::*;
-use crate::protocol::{ExampleOutcome, Job, JobOutput, JobSpec, Optimizer, Told, TraceStep};
+use crate::protocol::{Job, JobOutput, JobSpec, Optimizer, Told};
 use crate::restore::Restore;
+use crate::scripted::{drive, evaluated, examples, student};
 
-fn student() -> ProgramState {
-    let mut sig = Signature::parse("question -> answer").expect("parses");
-    sig.instructions = "Answer.".into();
-    ProgramState::from_structure(&ProgramStructure::single(sig))
-}
-
-fn examples(n: usize, tag: &str) -> Vec<Example> {
-    (0..n)
-        .map(|i| {
-            Example::new()
-                .with("question", format!("{tag}{i}"))
-                .with("answer", "a")
-                .with_inputs(["question"])
-        })
-        .collect()
-}
+const STUDENT: &str = "Answer.";
 
 /// The scripted quality of a program: its score on every example. It grows with the demos
 /// and depends on the instruction, so the candidates differ.
@@ -51,32 +37,7 @@ fn answer(job: &Job) -> JobResult {
             ..
         } => {
             let score = quality(program);
-            let outcomes = examples
-                .iter()
-                .map(|ex| {
-                    let question = ex.example.get("question").and_then(Value::as_str);
-                    let prediction =
-                        Prediction::new(Map::from_iter([("answer".to_owned(), json!("a"))]));
-                    ExampleOutcome {
-                        split: ex.split,
-                        index: ex.index,
-                        prediction: Some(prediction.clone()),
-                        score: Some(score),
-                        feedback: None,
-                        error: None,
-                        trace: if *capture_traces {
-                            vec![TraceStep {
-                                predictor: "self".into(),
-                                inputs: Example::new().with("question", question.unwrap_or("")),
-                                outputs: prediction,
-                            }]
-                        } else {
-                            Vec::new()
-                        },
-                    }
-                })
-                .collect();
-            JobOutput::Evaluated { outcomes }
+            evaluated(examples, *capture_traces, score, |_| None)
         }
         JobSpec::Predict { .. } => {
             let fields = [
@@ -123,32 +84,12 @@ fn config() -> MiproConfig {
 
 fn mipro() -> MiproV2 {
     MiproV2::new(
-        &student(),
+        &student(STUDENT),
         &examples(6, "t"),
         Some(&examples(6, "v")),
         config(),
     )
     .expect("a valid run")
-}
-
-/// Runs to the end (or `stop_after` accepted tells), one job at a time; returns every job
-/// handed out and answered.
-fn drive(opt: &mut dyn Optimizer, stop_after: Option<usize>) -> Vec<Job> {
-    let mut asked = Vec::new();
-    let mut tells = 0;
-    while !opt.is_done() {
-        let jobs = opt.ask();
-        assert!(!jobs.is_empty(), "not done but nothing to run");
-        for job in jobs {
-            if stop_after.is_some_and(|k| tells >= k) {
-                return asked;
-            }
-            assert_eq!(opt.tell(answer(&job)), Ok(Told::Accepted));
-            tells += 1;
-            asked.push(job);
-        }
-    }
-    asked
 }
 
 fn purpose(job: &Job) -> Option<&str> {
@@ -175,7 +116,7 @@ fn search_eval(job: &Job) -> Option<(&ProgramState, usize)> {
 #[test]
 fn demo_sets_are_zero_shot_labeled_and_bootstrapped() {
     let mut opt = mipro();
-    let jobs = drive(&mut opt, None);
+    let jobs = drive(&mut opt, None, answer);
     let demos: Vec<Vec<Example>> = opt
         .demo_sets
         .iter()
@@ -223,7 +164,7 @@ fn demo_sets_are_zero_shot_labeled_and_bootstrapped() {
 #[test]
 fn instructions_are_proposed_per_demo_set_but_the_first() {
     let mut opt = mipro();
-    let jobs = drive(&mut opt, None);
+    let jobs = drive(&mut opt, None, answer);
     let proposals: Vec<&Job> = jobs
         .iter()
         .filter(|j| purpose(j) == Some("propose_instruction"))
@@ -267,7 +208,7 @@ fn instructions_are_proposed_per_demo_set_but_the_first() {
 #[test]
 fn trials_pick_candidates_on_minibatches_and_the_best_full_evaluation_wins() {
     let mut opt = mipro();
-    let jobs = drive(&mut opt, None);
+    let jobs = drive(&mut opt, None, answer);
     let candidates = opt.instruction_candidates()["self"].clone();
     let sets: Vec<Vec<Example>> = opt
         .demo_sets
@@ -302,7 +243,7 @@ fn trials_pick_candidates_on_minibatches_and_the_best_full_evaluation_wins() {
     assert_eq!(fulls.len(), 4);
     assert_eq!(
         fulls[0].to_json_string_pretty(),
-        student().to_json_string_pretty()
+        student(STUDENT).to_json_string_pretty()
     );
     let fully_default = json!([0, 0]);
     // From the run log, in commit order: the minibatch trials, and the full evaluations (each
@@ -321,7 +262,7 @@ fn trials_pick_candidates_on_minibatches_and_the_best_full_evaluation_wins() {
             unreachable!()
         };
         if detail.get("default").is_some() {
-            assert_eq!(*score, quality(&student()));
+            assert_eq!(*score, quality(&student(STUDENT)));
             continue;
         }
         let entry = (detail["params"].clone(), *score);
@@ -353,7 +294,7 @@ fn trials_pick_candidates_on_minibatches_and_the_best_full_evaluation_wins() {
     let best = Optimizer::best(&opt).expect("a best program");
     assert_eq!(best.to_json_string_pretty(), winner.to_json_string_pretty());
     assert!(
-        top > quality(&student()),
+        top > quality(&student(STUDENT)),
         "the search found better than the student"
     );
     assert!(opt.ask().is_empty() && opt.pending().is_empty());
@@ -362,14 +303,14 @@ fn trials_pick_candidates_on_minibatches_and_the_best_full_evaluation_wins() {
 #[test]
 fn a_run_restored_mid_way_ends_as_the_uninterrupted_one() {
     let mut whole = mipro();
-    let total = drive(&mut whole, None).len();
+    let total = drive(&mut whole, None, answer).len();
     let expected = Optimizer::best(&whole)
         .expect("a best program")
         .to_json_string_pretty();
     let expected_log = serde_json::to_value(&whole.log).expect("serializes");
     for cut in 1..total {
         let mut first = mipro();
-        drive(&mut first, Some(cut));
+        drive(&mut first, Some(cut), answer);
         let text =
             serde_json::to_string(&Optimizer::state(&first).expect("a state")).expect("serializes");
         let mut resumed =
@@ -377,7 +318,7 @@ fn a_run_restored_mid_way_ends_as_the_uninterrupted_one() {
         for job in Optimizer::pending(&resumed) {
             assert_eq!(resumed.tell(answer(&job)), Ok(Told::Accepted));
         }
-        drive(&mut resumed, None);
+        drive(&mut resumed, None, answer);
         let best = Optimizer::best(&resumed).expect("a best program");
         assert_eq!(
             best.to_json_string_pretty(),

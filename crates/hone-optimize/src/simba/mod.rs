@@ -88,13 +88,6 @@ pub struct Simba {
     log: RunLog,
 }
 
-fn config_error(message: impl Into<String>) -> OptimizerError {
-    OptimizerError::Config {
-        optimizer: NAME,
-        message: message.into(),
-    }
-}
-
 impl Simba {
     /// Starts optimizing `student` on `trainset`.
     pub fn new(
@@ -106,14 +99,20 @@ impl Simba {
             return Err(no_predictors(NAME));
         }
         if config.bsize == 0 || config.num_candidates == 0 {
-            return Err(config_error("bsize and num_candidates must be at least 1"));
+            return Err(OptimizerError::config(
+                NAME,
+                "bsize and num_candidates must be at least 1",
+            ));
         }
         if trainset.len() < config.bsize {
-            return Err(config_error(format!(
-                "the trainset has {} example(s), fewer than bsize = {}; lower bsize or add examples",
-                trainset.len(),
-                config.bsize
-            )));
+            return Err(OptimizerError::config(
+                NAME,
+                format!(
+                    "the trainset has {} example(s), fewer than bsize = {}; lower bsize or add examples",
+                    trainset.len(),
+                    config.bsize
+                ),
+            ));
         }
         for (name, t) in [
             ("temperature_for_sampling", config.temperature_for_sampling),
@@ -123,9 +122,10 @@ impl Simba {
             ),
         ] {
             if !(t > 0.0 && t.is_finite()) {
-                return Err(config_error(format!(
-                    "{name} must be a positive number, not {t}"
-                )));
+                return Err(OptimizerError::config(
+                    NAME,
+                    format!("{name} must be a positive number, not {t}"),
+                ));
             }
         }
         let trainset = JobExample::dataset(Split::Train, trainset.iter().cloned());
@@ -234,16 +234,6 @@ impl Simba {
             .map(|&i| self.trainset[i].clone())
             .collect()
     }
-
-    fn advance_step(&mut self, results: Vec<JobResult>) {
-        match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::Sample { jobs } => self.after_sample(jobs, results),
-            Phase::Advice { buckets, planned } => self.after_advice(buckets, planned, results),
-            Phase::Evaluate { candidates } => self.after_evaluate(candidates, results),
-            Phase::Final { programs } => self.after_final(programs, results),
-            Phase::Done => {}
-        }
-    }
 }
 
 impl StepMachine for Simba {
@@ -256,7 +246,13 @@ impl StepMachine for Simba {
     }
 
     fn advance(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
-        self.advance_step(results);
+        match std::mem::replace(&mut self.phase, Phase::Done) {
+            Phase::Sample { jobs } => self.after_sample(jobs, results),
+            Phase::Advice { buckets, planned } => self.after_advice(buckets, planned, results),
+            Phase::Evaluate { candidates } => self.after_evaluate(candidates, results),
+            Phase::Final { programs } => self.after_final(programs, results),
+            Phase::Done => {}
+        }
         Ok(())
     }
 
