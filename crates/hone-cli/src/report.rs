@@ -431,14 +431,7 @@ fn winning_prompt(
 }
 
 fn compact(fields: &Map<String, Value>) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| match v {
-            Value::String(s) => format!("{k}: {s}"),
-            other => format!("{k}: {other}"),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    hone_eval::report::fields_line(fields, "\n")
 }
 
 fn diff_html(h: &mut String, diff: &ProgramDiff) {

@@ -111,7 +111,8 @@ impl EvaluationResult {
     }
 }
 
-fn fields_text(fields: &Map<String, Value>) -> String {
+/// Fields as `name: value` (strings bare, other values as JSON), joined by `separator`.
+pub fn fields_line(fields: &Map<String, Value>, separator: &str) -> String {
     fields
         .iter()
         .map(|(k, v)| match v {
@@ -119,7 +120,11 @@ fn fields_text(fields: &Map<String, Value>) -> String {
             other => format!("{k}: {other}"),
         })
         .collect::<Vec<_>>()
-        .join("; ")
+        .join(separator)
+}
+
+fn fields_text(fields: &Map<String, Value>) -> String {
+    fields_line(fields, "; ")
 }
 
 fn cell(text: &str) -> String {

@@ -97,23 +97,18 @@ impl EvalRun {
         optimizer: &'static str,
         result: JobResult,
     ) -> Result<Told, OptimizerError> {
-        if let Some(job) = self.book.issued_job(result.id) {
-            result
-                .check_against(job)
-                .map_err(|message| OptimizerError::BadResult {
-                    optimizer,
-                    job: result.id,
-                    message,
-                })?;
-        }
-        let told = self.book.record(result);
-        if told == Told::Accepted && self.book.step_complete() {
-            self.finish(optimizer)?;
+        let (told, step) = crate::steps::record(optimizer, &mut self.book, result)?;
+        if let Some(results) = step {
+            self.finish(optimizer, results)?;
         }
         Ok(told)
     }
 
-    fn finish(&mut self, optimizer: &'static str) -> Result<(), OptimizerError> {
+    fn finish(
+        &mut self,
+        optimizer: &'static str,
+        results: Vec<JobResult>,
+    ) -> Result<(), OptimizerError> {
         let mut scores = Vec::with_capacity(self.examples);
         let mut errors = 0;
         let mut first_error = None;
@@ -123,7 +118,6 @@ impl EvalRun {
                 first_error = Some(error);
             }
         };
-        let results = self.book.take_step();
         for (result, batch) in results.into_iter().zip(self.batch_sizes.iter().copied()) {
             match result.output {
                 JobOutput::Evaluated { outcomes } => {

@@ -156,28 +156,10 @@ impl Redis {
         key: &str,
         cmd: &redis::Cmd,
     ) -> Result<T, Error> {
-        let mut backoff = Backoff::new(self.options.retry);
-        loop {
-            let mut conn = self.conn.clone();
-            match cmd.query_async::<T>(&mut conn).await {
-                Ok(v) => return Ok(v),
-                Err(e) if is_transient(&e) => {
-                    if let Some(wait) = backoff.next_wait() {
-                        tracing::warn!(op, key, error = %e, ?wait, "redis unreachable; retrying");
-                        tokio::time::sleep(wait).await;
-                    } else {
-                        return Err(backoff.give_up(&self.url, op, key, e));
-                    }
-                }
-                Err(source) => {
-                    return Err(Error::Command {
-                        op,
-                        key: key.to_owned(),
-                        source,
-                    });
-                }
-            }
-        }
+        self.retrying(op, key, |mut conn| async move {
+            cmd.query_async::<T>(&mut conn).await
+        })
+        .await
     }
 
     /// Runs a pipeline (atomically when built with `.atomic()`), retrying while the connection
@@ -188,10 +170,25 @@ impl Redis {
         key: &str,
         pipe: &redis::Pipeline,
     ) -> Result<T, Error> {
+        self.retrying(op, key, |mut conn| async move {
+            pipe.query_async::<T>(&mut conn).await
+        })
+        .await
+    }
+
+    /// Runs `run` on a connection, again with backoff while the failure is transient.
+    async fn retrying<T, Fut>(
+        &self,
+        op: &'static str,
+        key: &str,
+        run: impl Fn(ConnectionManager) -> Fut,
+    ) -> Result<T, Error>
+    where
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
         let mut backoff = Backoff::new(self.options.retry);
         loop {
-            let mut conn = self.conn.clone();
-            match pipe.query_async::<T>(&mut conn).await {
+            match run(self.conn.clone()).await {
                 Ok(v) => return Ok(v),
                 Err(e) if is_transient(&e) => {
                     if let Some(wait) = backoff.next_wait() {

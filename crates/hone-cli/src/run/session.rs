@@ -65,6 +65,28 @@ pub(super) struct Session {
     pub(super) _lock: RunLock,
 }
 
+impl Session {
+    /// A session of the run in `dir` that starts now.
+    fn start(
+        loaded: Loaded,
+        dataset: Dataset,
+        choice: OptimizerChoice,
+        dir: &Path,
+        record: RunRecord,
+        lock: RunLock,
+    ) -> Session {
+        Session {
+            loaded,
+            dataset,
+            choice,
+            dir: dir.to_owned(),
+            record,
+            started: Instant::now(),
+            _lock: lock,
+        }
+    }
+}
+
 /// Starts an optimization run of the program at `path` into `dir`.
 pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outcome> {
     if dir.join(files::RUN).exists() {
@@ -166,15 +188,7 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
         error: None,
     };
     record.write(dir)?;
-    let session = Session {
-        loaded,
-        dataset,
-        choice,
-        dir: dir.to_owned(),
-        record,
-        started: Instant::now(),
-        _lock: lock,
-    };
+    let session = Session::start(loaded, dataset, choice, dir, record, lock);
     match module {
         Some(module) => {
             let previous_usage = session.record.usage.clone();
@@ -321,14 +335,6 @@ pub async fn resume(dir: &Path, options: &Options) -> Result<Outcome> {
     if let Some(c) = options.concurrency {
         choice.concurrency = c.max(1);
     }
-    let session = Session {
-        loaded,
-        dataset,
-        choice,
-        dir: dir.to_owned(),
-        record,
-        started: Instant::now(),
-        _lock: lock,
-    };
+    let session = Session::start(loaded, dataset, choice, dir, record, lock);
     drive(session, &options, fresh, metric).await
 }

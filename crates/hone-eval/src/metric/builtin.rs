@@ -26,6 +26,39 @@ fn ready(
     Box::pin(async move { result })
 }
 
+/// The [`Metric`] implementation of a built-in metric: its name, and its score computed at
+/// once by its `compute`.
+macro_rules! computed_metric {
+    ($($ty:ty),*) => {$(
+        impl Metric for $ty {
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn score<'a>(
+                &'a self,
+                example: &'a Example,
+                prediction: &'a Prediction,
+                _trace: Option<&'a [TraceEntry]>,
+            ) -> BoxFuture<'a, Result<MetricValue, MetricError>> {
+                ready(self.compute(example, prediction))
+            }
+        }
+    )*};
+}
+
+computed_metric!(ExactMatch, TokenF1, Contains, NumericTolerance);
+
+/// The label's acceptable answers and the prediction's text for `field`.
+fn answers(
+    metric: &str,
+    field: &str,
+    example: &Example,
+    prediction: &Prediction,
+) -> Result<(Vec<String>, String), MetricError> {
+    let refs = references(label(metric, example, field)?);
+    Ok((refs, as_text(output(metric, prediction, field)?)))
+}
+
 /// DSPy's `answer_exact_match`: 1 when the normalised prediction equals a normalised label;
 /// with [`frac`](Self::frac) below 1, when the best token F1 reaches `frac` instead.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,8 +90,7 @@ impl ExactMatch {
         example: &Example,
         prediction: &Prediction,
     ) -> Result<MetricValue, MetricError> {
-        let refs = references(label(&self.name, example, &self.field)?);
-        let pred = as_text(output(&self.name, prediction, &self.field)?);
+        let (refs, pred) = answers(&self.name, &self.field, example, prediction)?;
         let ok = if self.frac >= 1.0 {
             refs.iter().any(|r| exact_match_score(&pred, r))
         } else {
@@ -83,20 +115,6 @@ impl ExactMatch {
     }
 }
 
-impl Metric for ExactMatch {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn score<'a>(
-        &'a self,
-        example: &'a Example,
-        prediction: &'a Prediction,
-        _trace: Option<&'a [TraceEntry]>,
-    ) -> BoxFuture<'a, Result<MetricValue, MetricError>> {
-        ready(self.compute(example, prediction))
-    }
-}
-
 /// DSPy's `F1`: the best token-level F1 of the prediction against the label(s).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenF1 {
@@ -113,28 +131,18 @@ impl TokenF1 {
             field,
         }
     }
-}
 
-impl Metric for TokenF1 {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn score<'a>(
-        &'a self,
-        example: &'a Example,
-        prediction: &'a Prediction,
-        _trace: Option<&'a [TraceEntry]>,
-    ) -> BoxFuture<'a, Result<MetricValue, MetricError>> {
-        let result = (|| {
-            let refs = references(label(&self.name, example, &self.field)?);
-            let pred = as_text(output(&self.name, prediction, &self.field)?);
-            let best = refs
-                .iter()
-                .map(|r| token_f1_score(&pred, r))
-                .fold(0.0, f64::max);
-            Ok(MetricValue::new(best))
-        })();
-        ready(result)
+    fn compute(
+        &self,
+        example: &Example,
+        prediction: &Prediction,
+    ) -> Result<MetricValue, MetricError> {
+        let (refs, pred) = answers(&self.name, &self.field, example, prediction)?;
+        let best = refs
+            .iter()
+            .map(|r| token_f1_score(&pred, r))
+            .fold(0.0, f64::max);
+        Ok(MetricValue::new(best))
     }
 }
 
@@ -155,31 +163,19 @@ impl Contains {
             field,
         }
     }
-}
 
-impl Metric for Contains {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn score<'a>(
-        &'a self,
-        example: &'a Example,
-        prediction: &'a Prediction,
-        _trace: Option<&'a [TraceEntry]>,
-    ) -> BoxFuture<'a, Result<MetricValue, MetricError>> {
-        let result = (|| {
-            let refs = references(label(&self.name, example, &self.field)?);
-            let pred = format!(
-                " {} ",
-                normalize_text(&as_text(output(&self.name, prediction, &self.field)?))
-            );
-            let ok = refs.iter().any(|r| {
-                let r = normalize_text(r);
-                !r.is_empty() && pred.contains(&format!(" {r} "))
-            });
-            Ok(MetricValue::from(ok))
-        })();
-        ready(result)
+    fn compute(
+        &self,
+        example: &Example,
+        prediction: &Prediction,
+    ) -> Result<MetricValue, MetricError> {
+        let (refs, pred) = answers(&self.name, &self.field, example, prediction)?;
+        let pred = format!(" {} ", normalize_text(&pred));
+        let ok = refs.iter().any(|r| {
+            let r = normalize_text(r);
+            !r.is_empty() && pred.contains(&format!(" {r} "))
+        });
+        Ok(MetricValue::from(ok))
     }
 }
 
@@ -231,6 +227,26 @@ impl NumericTolerance {
             message: format!("the {side} value {value} holds no number"),
         })
     }
+
+    fn compute(
+        &self,
+        example: &Example,
+        prediction: &Prediction,
+    ) -> Result<MetricValue, MetricError> {
+        let want = self.number(label(&self.name, example, &self.field)?, "label")?;
+        let got = match self.number(output(&self.name, prediction, &self.field)?, "predicted") {
+            Ok(v) => v,
+            // An answer without a number is wrong, not a metric failure.
+            Err(e) => return Ok(MetricValue::new(0.0).with_feedback(e.to_string())),
+        };
+        let ok = (got - want).abs() <= self.absolute.max(self.relative * want.abs());
+        let value = MetricValue::from(ok);
+        Ok(if ok {
+            value
+        } else {
+            value.with_feedback(format!("expected {want}, got {got}"))
+        })
+    }
 }
 
 /// The last number in a text, ignoring thousands separators.
@@ -260,35 +276,6 @@ fn last_number(text: &str) -> Option<f64> {
         }
     }
     best
-}
-
-impl Metric for NumericTolerance {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn score<'a>(
-        &'a self,
-        example: &'a Example,
-        prediction: &'a Prediction,
-        _trace: Option<&'a [TraceEntry]>,
-    ) -> BoxFuture<'a, Result<MetricValue, MetricError>> {
-        let result = (|| {
-            let want = self.number(label(&self.name, example, &self.field)?, "label")?;
-            let got = match self.number(output(&self.name, prediction, &self.field)?, "predicted") {
-                Ok(v) => v,
-                // An answer without a number is wrong, not a metric failure.
-                Err(e) => return Ok(MetricValue::new(0.0).with_feedback(e.to_string())),
-            };
-            let ok = (got - want).abs() <= self.absolute.max(self.relative * want.abs());
-            let value = MetricValue::from(ok);
-            Ok(if ok {
-                value
-            } else {
-                value.with_feedback(format!("expected {want}, got {got}"))
-            })
-        })();
-        ready(result)
-    }
 }
 
 #[cfg(test)]

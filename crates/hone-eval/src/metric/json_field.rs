@@ -78,16 +78,7 @@ impl JsonFieldMatch {
             let head = segments.next().unwrap_or_default();
             let rest: Vec<&str> = segments.collect();
             let Some(want) = example.get(head).and_then(|v| lookup(v, &rest)) else {
-                return Err(MetricError::MissingLabel {
-                    metric: self.name.clone(),
-                    field: path.clone(),
-                    available: example
-                        .fields()
-                        .keys()
-                        .map(String::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
+                return Err(super::missing_label(&self.name, path, example));
             };
             let got = prediction.get(head).and_then(|v| lookup(v, &rest));
             match got {

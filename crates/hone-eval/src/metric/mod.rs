@@ -241,7 +241,14 @@ pub(crate) fn label<'a>(
     example: &'a Example,
     field: &str,
 ) -> Result<&'a Value, MetricError> {
-    example.get(field).ok_or_else(|| MetricError::MissingLabel {
+    example
+        .get(field)
+        .ok_or_else(|| missing_label(metric, field, example))
+}
+
+/// The error for a label `field` that `example` lacks, naming the fields it has.
+pub(crate) fn missing_label(metric: &str, field: &str, example: &Example) -> MetricError {
+    MetricError::MissingLabel {
         metric: metric.to_owned(),
         field: field.to_owned(),
         available: example
@@ -250,7 +257,7 @@ pub(crate) fn label<'a>(
             .map(String::as_str)
             .collect::<Vec<_>>()
             .join(", "),
-    })
+    }
 }
 
 /// The predicted value of `field`, or a [`MetricError::MissingOutput`].
