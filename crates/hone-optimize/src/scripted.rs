@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::protocol::{
     ExampleOutcome, Job, JobExample, JobOutput, JobResult, Optimizer, Told, TraceStep,
 };
+use crate::restore::Restore;
 
 /// A one-predictor program `question -> answer` with `instructions`.
 pub(crate) fn student(instructions: &str) -> ProgramState {
@@ -86,4 +87,22 @@ pub(crate) fn drive(
         }
     }
     asked
+}
+
+/// A run of `make()` stopped after `cut` accepted results, its state saved as JSON text and
+/// restored, the jobs it had pending answered, and driven to its end by `answer`.
+pub(crate) fn cut_and_resumed<T: Restore>(
+    make: impl Fn() -> T,
+    cut: usize,
+    answer: impl Fn(&Job) -> JobResult,
+) -> T {
+    let mut first = make();
+    drive(&mut first, Some(cut), &answer);
+    let text = serde_json::to_string(&first.state().expect("a state")).expect("serializes");
+    let mut resumed = T::restore(serde_json::from_str(&text).expect("parses")).expect("restores");
+    for job in resumed.pending() {
+        assert_eq!(resumed.tell(answer(&job)), Ok(Told::Accepted));
+    }
+    drive(&mut resumed, None, &answer);
+    resumed
 }

@@ -8,8 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::*;
 use crate::protocol::{Job, JobOutput, JobSpec, Optimizer, Told};
-use crate::restore::Restore;
-use crate::scripted::{drive, evaluated, examples, student};
+use crate::scripted::{cut_and_resumed, drive, evaluated, examples, student};
 
 const STUDENT: &str = "v0";
 
@@ -210,16 +209,7 @@ fn a_run_restored_mid_way_ends_as_the_uninterrupted_one() {
     let total = drive(&mut whole, None, answer).len();
     let expected = serde_json::to_string(whole.candidates()).expect("serializes");
     for cut in 1..total {
-        let mut first = gepa(30);
-        drive(&mut first, Some(cut), answer);
-        let text =
-            serde_json::to_string(&Optimizer::state(&first).expect("a state")).expect("serializes");
-        let mut resumed =
-            Gepa::restore(serde_json::from_str(&text).expect("parses")).expect("restores");
-        for job in Optimizer::pending(&resumed) {
-            assert_eq!(resumed.tell(answer(&job)), Ok(Told::Accepted));
-        }
-        drive(&mut resumed, None, answer);
+        let resumed = cut_and_resumed(|| gepa(30), cut, answer);
         assert_eq!(
             serde_json::to_string(resumed.candidates()).expect("serializes"),
             expected,

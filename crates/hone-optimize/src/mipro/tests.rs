@@ -7,9 +7,8 @@ use hone_core::{Example, Prediction};
 use serde_json::{Map, Value, json};
 
 use super::*;
-use crate::protocol::{Job, JobOutput, JobSpec, Optimizer, Told};
-use crate::restore::Restore;
-use crate::scripted::{drive, evaluated, examples, student};
+use crate::protocol::{Job, JobOutput, JobSpec, Optimizer};
+use crate::scripted::{cut_and_resumed, drive, evaluated, examples, student};
 
 const STUDENT: &str = "Answer.";
 
@@ -309,16 +308,7 @@ fn a_run_restored_mid_way_ends_as_the_uninterrupted_one() {
         .to_json_string_pretty();
     let expected_log = serde_json::to_value(&whole.log).expect("serializes");
     for cut in 1..total {
-        let mut first = mipro();
-        drive(&mut first, Some(cut), answer);
-        let text =
-            serde_json::to_string(&Optimizer::state(&first).expect("a state")).expect("serializes");
-        let mut resumed =
-            MiproV2::restore(serde_json::from_str(&text).expect("parses")).expect("restores");
-        for job in Optimizer::pending(&resumed) {
-            assert_eq!(resumed.tell(answer(&job)), Ok(Told::Accepted));
-        }
-        drive(&mut resumed, None, answer);
+        let resumed = cut_and_resumed(mipro, cut, answer);
         let best = Optimizer::best(&resumed).expect("a best program");
         assert_eq!(
             best.to_json_string_pretty(),
