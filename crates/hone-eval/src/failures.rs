@@ -1,5 +1,6 @@
 //! [`FailureWatch`]: counts the failures in a run's job results and says when the run must
-//! stop. The in-process driver and the Redis coordinator share it.
+//! stop. The driver core ([`DriverCore`](crate::DriverCore)) keeps one per run, for the
+//! in-process driver and the Redis coordinator alike.
 //!
 //! A candidate that scores badly is the optimizer's business; a setup that cannot work (an LM
 //! that is down, a metric command that crashes, a label column that is missing) is not, and

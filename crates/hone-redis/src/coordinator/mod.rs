@@ -1,6 +1,11 @@
 //! The coordinator: [`RedisDriver`] owns an [`Optimizer`], publishes its jobs to a run's jobs
 //! stream, tells it the results workers publish, and checkpoints.
 //!
+//! The rules of the run — asking and telling, when it stops (done, `stop_after_tells`,
+//! cancelled, stalled, `max_errors` failures in a row), what counts, when a checkpoint is due —
+//! are hone-eval's [`DriverCore`], as in the in-process driver; this module is the transport:
+//! streams, leases and reconciliation.
+//!
 //! # The loop
 //!
 //! 1. Jobs from [`Optimizer::ask`] are queued locally and published (`XADD`) while fewer than

@@ -50,7 +50,7 @@ impl RedisDriver {
         let run = self.config.run.clone();
         let mut done_entries: Vec<String> = Vec::new();
         let mut dead_lettered = false;
-        let mut accepted = false;
+        let mut checkpoint_due = false;
         for entry in batch {
             self.results_pos = entry.id.clone();
             let message = match ResultMessage::from_fields(&entry.fields, &run) {
@@ -117,8 +117,9 @@ impl RedisDriver {
                 told,
                 worker,
             });
+            checkpoint_due |= applied.checkpoint;
             match told {
-                Told::Accepted => accepted = true,
+                Told::Accepted => {}
                 Told::Duplicate => state.duplicates += 1,
                 Told::Unknown | Told::Stale => state.ignored += 1,
             }
@@ -136,7 +137,9 @@ impl RedisDriver {
             }
             state.held.extend(applied.jobs);
         }
-        if accepted || dead_lettered || !done_entries.is_empty() {
+        // The streams are cleaned only behind a checkpoint: also after dead letters and results
+        // that need no tell.
+        if checkpoint_due || dead_lettered || !done_entries.is_empty() {
             self.checkpoint_and_clean(state, &done_entries).await?;
         }
         Ok(dead_lettered)
