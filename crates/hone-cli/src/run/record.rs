@@ -122,7 +122,7 @@ pub struct LmRecord {
 /// `run.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
-    /// Always [`RUN_FORMAT`].
+    /// Always [`RUN_FORMAT`](super::RUN_FORMAT).
     pub format: String,
     /// 1.
     pub version: u32,

@@ -34,7 +34,7 @@ use crate::error::DriverError;
 use crate::executor::Executor;
 use crate::slots::{CallSlots, job_priority};
 
-mod core;
+pub mod core;
 mod writer;
 
 pub use self::core::{Applied, DriverCore, Next, RunLimits};

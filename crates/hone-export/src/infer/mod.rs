@@ -201,8 +201,8 @@ pub(crate) fn prefixes_of(obj: &Map<String, Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Reads what a DSPy-saved program file (as JSON) shows about its program; see the
-/// [module documentation](self).
+/// Reads what a DSPy-saved program file (as JSON) shows about its program: its predictors'
+/// field names, roles and types and the modules they form, with every guess listed.
 ///
 /// ```
 /// use hone_export::infer_structure;

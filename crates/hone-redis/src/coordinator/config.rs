@@ -63,14 +63,14 @@ pub trait CoordinatorProgress: Send + Sync {
     fn on_event(&self, event: &CoordinatorEvent<'_>);
 }
 
-/// How a [`RedisDriver`] runs.
+/// How a [`RedisDriver`](crate::RedisDriver) runs.
 #[derive(Clone)]
 pub struct CoordinatorConfig {
     /// The run.
     pub run: RunId,
     /// Jobs on the jobs stream at most (at least 1); the rest wait in the coordinator.
     pub max_queued: usize,
-    /// Where the checkpoint is written (and read by [`RedisDriver::resume`]).
+    /// Where the checkpoint is written (and read by [`RedisDriver::resume`](crate::RedisDriver::resume)).
     pub checkpoint: Option<PathBuf>,
     /// Caller metadata stored in the checkpoint (next to the coordinator's own key).
     pub metadata: Map<String, Value>,

@@ -13,7 +13,8 @@
 //!    (backpressure: the stream never holds more).
 //! 2. Results are read in order with `XREAD` from the stored results position and told to the
 //!    optimizer. `tell` is idempotent, so duplicates (a job run twice after a take-over) and
-//!    redeliveries after a restart are harmless; only [`Told::Accepted`] results count.
+//!    redeliveries after a restart are harmless; only
+//!    [`Told::Accepted`](hone_optimize::Told::Accepted) results count.
 //! 3. After each batch of results the checkpoint is written (hone's checkpoint format, the
 //!    results position in its metadata under `hone_redis`), and only then are the told results
 //!    trimmed from the results stream and their jobs deleted from the jobs stream.
