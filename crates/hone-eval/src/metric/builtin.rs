@@ -6,12 +6,10 @@
 //! as their JSON text (`42`), so an `int` answer matches the label `42` or `"42"`.
 
 use hone_core::{Example, Prediction};
-use hone_lm::BoxFuture;
-use hone_modules::TraceEntry;
 use serde_json::Value;
 
 use super::text::{exact_match_score, normalize_text, token_f1_score};
-use super::{Metric, MetricError, MetricValue, as_text, label, output};
+use super::{MetricError, MetricValue, as_text, label, output};
 
 fn references(value: &Value) -> Vec<String> {
     match value {
@@ -20,33 +18,7 @@ fn references(value: &Value) -> Vec<String> {
     }
 }
 
-fn ready(
-    result: Result<MetricValue, MetricError>,
-) -> BoxFuture<'static, Result<MetricValue, MetricError>> {
-    Box::pin(async move { result })
-}
-
-/// The [`Metric`] implementation of a built-in metric: its name, and its score computed at
-/// once by its `compute`.
-macro_rules! computed_metric {
-    ($($ty:ty),*) => {$(
-        impl Metric for $ty {
-            fn name(&self) -> &str {
-                &self.name
-            }
-            fn score<'a>(
-                &'a self,
-                example: &'a Example,
-                prediction: &'a Prediction,
-                _trace: Option<&'a [TraceEntry]>,
-            ) -> BoxFuture<'a, Result<MetricValue, MetricError>> {
-                ready(self.compute(example, prediction))
-            }
-        }
-    )*};
-}
-
-computed_metric!(ExactMatch, TokenF1, Contains, NumericTolerance);
+super::computed_metric!(ExactMatch, TokenF1, Contains, NumericTolerance);
 
 /// The label's acceptable answers and the prediction's text for `field`.
 fn answers(
@@ -281,6 +253,7 @@ fn last_number(text: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metric::Metric;
     use serde_json::json;
 
     fn pred(v: Value) -> Prediction {

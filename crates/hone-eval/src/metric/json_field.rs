@@ -2,12 +2,10 @@
 //! equals the label's — for structured outputs (extraction into objects, lists of records).
 
 use hone_core::{Example, Prediction};
-use hone_lm::BoxFuture;
-use hone_modules::TraceEntry;
 use serde_json::Value;
 
 use super::text::normalize_text;
-use super::{Metric, MetricError, MetricValue};
+use super::{MetricError, MetricValue};
 
 /// Compares fields at dotted paths (`"invoice.total"`, `"items.0.sku"`): the score is the
 /// fraction of paths whose values are equal. The first segment names a field of the example
@@ -114,24 +112,12 @@ fn lookup(value: &Value, rest: &[&str]) -> Option<Value> {
     Some(current)
 }
 
-impl Metric for JsonFieldMatch {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn score<'a>(
-        &'a self,
-        example: &'a Example,
-        prediction: &'a Prediction,
-        _trace: Option<&'a [TraceEntry]>,
-    ) -> BoxFuture<'a, Result<MetricValue, MetricError>> {
-        let result = self.compute(example, prediction);
-        Box::pin(async move { result })
-    }
-}
+super::computed_metric!(JsonFieldMatch);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metric::Metric;
     use serde_json::json;
 
     #[tokio::test]

@@ -235,6 +235,28 @@ pub fn check_range(metric: &str, value: MetricValue) -> Result<MetricValue, Metr
     }
 }
 
+/// The [`Metric`] implementation of metrics whose score is computed at once by their
+/// `compute(&self, example, prediction)` method, under the name in their `name` field.
+macro_rules! computed_metric {
+    ($($ty:ty),*) => {$(
+        impl $crate::metric::Metric for $ty {
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn score<'a>(
+                &'a self,
+                example: &'a hone_core::Example,
+                prediction: &'a hone_core::Prediction,
+                _trace: Option<&'a [hone_modules::TraceEntry]>,
+            ) -> hone_lm::BoxFuture<'a, Result<$crate::metric::MetricValue, $crate::metric::MetricError>> {
+                let result = self.compute(example, prediction);
+                Box::pin(async move { result })
+            }
+        }
+    )*};
+}
+pub(crate) use computed_metric;
+
 /// The label value of `field`, or a [`MetricError::MissingLabel`].
 pub(crate) fn label<'a>(
     metric: &str,
