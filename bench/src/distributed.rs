@@ -108,11 +108,7 @@ pub async fn distributed(settings: Settings) -> anyhow::Result<()> {
             program: student()?.to_value(),
             lms: BTreeMap::from([(
                 "task".to_owned(),
-                LmSpec {
-                    base_url: sim.base_url(),
-                    model: "sim-1".into(),
-                    api_key_env: None,
-                },
+                LmSpec::new("sim-1").base_url(sim.base_url()),
             )]),
             metric: "exact_match:answer".into(),
         };
@@ -171,6 +167,11 @@ pub async fn worker(spec_path: &Path) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(spec_path)
         .with_context(|| format!("reading {}", spec_path.display()))?;
     let spec: WorkerSpec = serde_json::from_str(&text)?;
-    hone_redis::run_worker(&spec, std::future::pending::<()>()).await?;
+    hone_redis::run_worker(
+        &spec,
+        &hone_lm::Env::from_process(),
+        std::future::pending::<()>(),
+    )
+    .await?;
     Ok(())
 }

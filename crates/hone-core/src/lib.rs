@@ -10,6 +10,7 @@ pub mod conformance;
 pub mod example;
 pub mod message;
 pub mod pytype;
+pub mod sampling;
 pub mod schema;
 pub mod signature;
 mod signature_parse;
@@ -19,6 +20,7 @@ pub mod types;
 
 pub use example::{Example, Prediction};
 pub use message::{Message, Role};
+pub use sampling::Sampling;
 pub use schema::SchemaError;
 pub use signature::{Field, FieldRole, Signature, SignatureBuilder, SignatureError, infer_prefix};
 pub use types::{EnumMember, EnumType, FieldType, ModelField, ModelType};

@@ -14,7 +14,7 @@ use futures_util::stream::FuturesOrdered;
 use hone_core::adapter::{Adapter, ChatAdapter};
 use hone_core::state::ProgramState;
 use hone_lm::{BoxFuture, LmHandle};
-use hone_modules::{CallContext, LmConfig, Module, ModuleError, Predict, TraceSink};
+use hone_modules::{CallContext, Module, ModuleError, Predict, Sampling, TraceSink};
 use hone_optimize::{
     CallSettings, ExampleOutcome, Job, JobOutput, JobResult, JobSpec, LmRole, TraceStep,
 };
@@ -136,14 +136,12 @@ impl InProcessExecutor {
     }
 
     fn context(&self, lm: LmHandle, settings: &CallSettings) -> CallContext {
-        let mut config = LmConfig::new();
-        if let Some(t) = settings.temperature {
-            config = config.temperature(t);
-        }
-        if let Some(r) = settings.rollout_id {
-            config = config.rollout_id(r as i64);
-        }
-        let mut ctx = self.inner.context.clone().with_lm(lm).with_config(config);
+        let mut ctx = self
+            .inner
+            .context
+            .clone()
+            .with_lm(lm)
+            .with_config(settings.sampling.clone());
         if settings.no_cache {
             ctx = ctx.no_cache();
         }
@@ -237,7 +235,7 @@ impl InProcessExecutor {
                 if n > 1 {
                     ctx = ctx
                         .clone()
-                        .with_config(ctx.config().merged(&LmConfig::new().n(n)));
+                        .with_config(ctx.config().merged(&Sampling::new().n(n)));
                 }
                 let _permit = slots.acquire().await;
                 let result = predict.call(inputs, &ctx).await;

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{ApiError, ErrorContext, LmError};
-use crate::lm::{BoxFuture, CallOptions, ChatDefaults, ChatStream, Lm, LmInfo};
+use crate::lm::{BoxFuture, CallOptions, ChatStream, Lm, LmInfo};
 use crate::retry::retry_after::parse_retry_after;
 use crate::secret::ApiKey;
 use crate::sse::SseParser;
@@ -19,6 +19,7 @@ use crate::types::embeddings::{EmbeddingRequest, EmbeddingResponse};
 use crate::types::request::{ChatRequest, StreamOptions};
 use crate::types::response::ChatResponse;
 use crate::types::stream::ChatChunk;
+use hone_core::Sampling;
 
 /// The default base URL: `https://api.openai.com/v1`.
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
@@ -86,7 +87,7 @@ pub struct HttpLmBuilder {
     base_url: String,
     key: KeySource,
     headers: Vec<(String, String)>,
-    defaults: ChatDefaults,
+    defaults: Sampling,
     timeout: Duration,
     connect_timeout: Duration,
 }
@@ -110,7 +111,7 @@ impl HttpLm {
             base_url: OPENAI_BASE_URL.to_owned(),
             key: KeySource::None,
             headers: Vec::new(),
-            defaults: ChatDefaults::default(),
+            defaults: Sampling::default(),
             timeout: Duration::from_secs(600),
             connect_timeout: Duration::from_secs(10),
         }
@@ -196,6 +197,12 @@ impl HttpLmBuilder {
     /// Default `seed`.
     pub fn seed(mut self, seed: i64) -> Self {
         self.defaults.seed = Some(seed);
+        self
+    }
+
+    /// All request defaults at once (replacing any set before).
+    pub fn defaults(mut self, defaults: Sampling) -> Self {
+        self.defaults = defaults;
         self
     }
 

@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_core::Stream;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use hone_core::Sampling;
 
 use crate::error::LmError;
 use crate::types::embeddings::{EmbeddingRequest, EmbeddingResponse};
@@ -135,27 +134,6 @@ impl CallOptions {
     }
 }
 
-/// Sampling parameters an LM applies to requests that leave them unset.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ChatDefaults {
-    /// Default `temperature`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<f64>,
-    /// Default `top_p`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top_p: Option<f64>,
-    /// Default `max_tokens` (used when neither `max_tokens` nor `max_completion_tokens` is set).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_tokens: Option<u32>,
-    /// Default `seed`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<i64>,
-    /// Provider-specific top-level parameters added when absent from the request.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub extra: Map<String, Value>,
-}
-
 /// What an LM is: model, provider, server and request defaults. Never secrets.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
@@ -170,8 +148,8 @@ pub struct LmInfo {
     pub host: String,
     /// Port of the base URL (explicit or the scheme's default).
     pub port: u16,
-    /// Sampling defaults applied to requests.
-    pub defaults: ChatDefaults,
+    /// Sampling defaults applied to requests that leave them unset.
+    pub defaults: Sampling,
 }
 
 impl LmInfo {
@@ -191,8 +169,11 @@ impl LmInfo {
         if request.max_tokens.is_none() && request.max_completion_tokens.is_none() {
             request.max_tokens = d.max_tokens;
         }
+        if request.n.is_none() {
+            request.n = d.n;
+        }
         if request.seed.is_none() {
-            request.seed = d.seed;
+            request.seed = d.request_seed();
         }
         for (key, value) in &d.extra {
             if !request.extra.contains_key(key) {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use hone_core::{Example, Prediction};
 use hone_lm::BoxFuture;
 
-use crate::context::{CallContext, LmConfig};
+use crate::context::{CallContext, Sampling};
 use crate::error::ModuleError;
 use crate::module::Module;
 use crate::predict::Predict;
@@ -94,9 +94,9 @@ pub(crate) struct Scored {
 /// The context of attempt `i`: temperature 1.0, rollout id `start + i`, its own trace sink.
 pub(crate) fn attempt_context(ctx: &CallContext, i: usize, sink: &TraceSink) -> CallContext {
     let start = ctx.config().rollout_id.unwrap_or(0);
-    let offset = i64::try_from(i).unwrap_or(i64::MAX);
+    let offset = u64::try_from(i).unwrap_or(u64::MAX);
     let config = ctx.config().merged(
-        &LmConfig::new()
+        &Sampling::new()
             .temperature(1.0)
             .rollout_id(start.saturating_add(offset)),
     );

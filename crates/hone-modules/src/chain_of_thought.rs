@@ -3,7 +3,7 @@
 use hone_core::{Example, Field, FieldRole, FieldType, Prediction, Signature, SignatureError};
 use hone_lm::BoxFuture;
 
-use crate::context::{CallContext, LmConfig};
+use crate::context::{CallContext, Sampling};
 use crate::error::ModuleError;
 use crate::module::Module;
 use crate::predict::{IntoSignature, Predict};
@@ -44,7 +44,7 @@ impl ChainOfThought {
     }
 
     /// Sets the inner predictor's sampling configuration (DSPy's `**config`).
-    pub fn with_config(mut self, config: LmConfig) -> Self {
+    pub fn with_config(mut self, config: Sampling) -> Self {
         self.predict.set_config(config);
         self
     }

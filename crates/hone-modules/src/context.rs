@@ -9,95 +9,25 @@ use std::sync::Arc;
 use hone_core::adapter::{Adapter, ChatAdapter};
 use hone_core::{Example, Prediction};
 use hone_lm::{CallOptions, ChatRequest, ChatResponse, LmError, LmHandle};
-use serde_json::{Map, Value};
 
 use crate::error::ModuleError;
 use crate::trace::TraceSink;
 
-/// Sampling parameters for LM requests: set on a predictor ([`Predict::with_config`]) or
-/// overriding it for one call ([`CallContext::with_config`]). Unset values leave the request
-/// as the LM's own defaults make it.
+/// Sampling parameters for LM requests (hone-core's [`Sampling`]): set on a predictor
+/// ([`Predict::with_config`]) or overriding it for one call ([`CallContext::with_config`]).
+/// Unset values leave the request as the LM's own defaults make it.
 ///
 /// [`Predict::with_config`]: crate::Predict::with_config
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct LmConfig {
-    /// `temperature`.
-    pub temperature: Option<f64>,
-    /// `top_p`.
-    pub top_p: Option<f64>,
-    /// `max_tokens`.
-    pub max_tokens: Option<u32>,
-    /// Number of choices (`n`). As in DSPy, with `n > 1` and a temperature unset or at most
-    /// 0.15, the temperature is raised to 0.7.
-    pub n: Option<u32>,
-    /// A rollout id (DSPy's `rollout_id`): distinct ids give distinct samples of the same
-    /// prompt. It is sent as the request `seed`, so it also keys the response cache.
-    pub rollout_id: Option<i64>,
-    /// Other top-level request parameters (provider specific).
-    pub extra: Map<String, Value>,
+pub use hone_core::Sampling;
+
+/// Writing sampling settings into a request.
+pub(crate) trait ApplySampling {
+    /// Writes the set values into a request (the rollout id as its `seed`).
+    fn apply(&self, request: &mut ChatRequest);
 }
 
-impl LmConfig {
-    /// An empty configuration.
-    pub fn new() -> Self {
-        LmConfig::default()
-    }
-
-    /// Sets `temperature`.
-    pub fn temperature(mut self, t: f64) -> Self {
-        self.temperature = Some(t);
-        self
-    }
-
-    /// Sets `top_p`.
-    pub fn top_p(mut self, p: f64) -> Self {
-        self.top_p = Some(p);
-        self
-    }
-
-    /// Sets `max_tokens`.
-    pub fn max_tokens(mut self, n: u32) -> Self {
-        self.max_tokens = Some(n);
-        self
-    }
-
-    /// Sets the number of choices.
-    pub fn n(mut self, n: u32) -> Self {
-        self.n = Some(n);
-        self
-    }
-
-    /// Sets the rollout id.
-    pub fn rollout_id(mut self, id: i64) -> Self {
-        self.rollout_id = Some(id);
-        self
-    }
-
-    /// Sets another request parameter.
-    pub fn param(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.extra.insert(key.into(), value.into());
-        self
-    }
-
-    /// `self` with every value set in `over` replaced by it (DSPy's `{**config, **overrides}`).
-    pub fn merged(&self, over: &LmConfig) -> LmConfig {
-        let mut extra = self.extra.clone();
-        for (k, v) in &over.extra {
-            extra.insert(k.clone(), v.clone());
-        }
-        LmConfig {
-            temperature: over.temperature.or(self.temperature),
-            top_p: over.top_p.or(self.top_p),
-            max_tokens: over.max_tokens.or(self.max_tokens),
-            n: over.n.or(self.n),
-            rollout_id: over.rollout_id.or(self.rollout_id),
-            extra,
-        }
-    }
-
-    /// Writes the set values into a request.
-    pub(crate) fn apply(&self, request: &mut ChatRequest) {
+impl ApplySampling for Sampling {
+    fn apply(&self, request: &mut ChatRequest) {
         if let Some(t) = self.temperature {
             request.temperature = Some(t);
         }
@@ -110,8 +40,8 @@ impl LmConfig {
         if let Some(n) = self.n {
             request.n = Some(n);
         }
-        if let Some(r) = self.rollout_id {
-            request.seed = Some(r);
+        if let Some(seed) = self.request_seed() {
+            request.seed = Some(seed);
         }
         for (k, v) in &self.extra {
             request.extra.insert(k.clone(), v.clone());
@@ -189,7 +119,7 @@ pub struct CallContext {
     options: CallOptions,
     trace: Option<TraceSink>,
     callbacks: Arc<Vec<Arc<dyn Callback>>>,
-    config: LmConfig,
+    config: Sampling,
     path: Arc<str>,
     pub(crate) hints: Option<Arc<Hints>>,
 }
@@ -203,7 +133,7 @@ impl Default for CallContext {
             options: CallOptions::default(),
             trace: None,
             callbacks: Arc::new(Vec::new()),
-            config: LmConfig::default(),
+            config: Sampling::default(),
             path: Arc::from(""),
             hints: None,
         }
@@ -291,7 +221,7 @@ impl CallContext {
     }
 
     /// Sets sampling overrides: values set here beat every predictor's own configuration.
-    pub fn with_config(mut self, config: LmConfig) -> Self {
+    pub fn with_config(mut self, config: Sampling) -> Self {
         self.config = config;
         self
     }
@@ -354,7 +284,7 @@ impl CallContext {
     }
 
     /// The sampling overrides.
-    pub fn config(&self) -> &LmConfig {
+    pub fn config(&self) -> &Sampling {
         &self.config
     }
 

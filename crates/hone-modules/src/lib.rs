@@ -48,7 +48,7 @@ pub mod trace;
 
 pub use best_of_n::{BestOfN, RewardFn};
 pub use chain_of_thought::ChainOfThought;
-pub use context::{CallContext, Callback, LmConfig, LmEvent, ModuleEvent};
+pub use context::{CallContext, Callback, LmEvent, ModuleEvent, Sampling};
 pub use error::ModuleError;
 pub use module::{Module, prefixed};
 pub use multi_chain::MultiChainComparison;

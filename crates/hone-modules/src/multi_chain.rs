@@ -6,7 +6,7 @@ use hone_core::{Example, Field, FieldRole, FieldType, Prediction, SignatureError
 use hone_lm::BoxFuture;
 use serde_json::Value;
 
-use crate::context::{CallContext, LmConfig};
+use crate::context::{CallContext, Sampling};
 use crate::error::ModuleError;
 use crate::module::Module;
 use crate::predict::{IntoSignature, Predict};
@@ -60,7 +60,7 @@ impl MultiChainComparison {
         Ok(MultiChainComparison {
             m,
             last_key,
-            predict: Predict::from_signature(sig).with_config(LmConfig::new().temperature(0.7)),
+            predict: Predict::from_signature(sig).with_config(Sampling::new().temperature(0.7)),
         })
     }
 

@@ -9,7 +9,7 @@ use hone_core::{Example, Field, FieldRole, FieldType, Prediction, Signature, Sig
 use hone_lm::{BoxFuture, ChatRequest, ChatResponse, LmHandle, ResponseFormat, Usage};
 use serde_json::{Map, Value, json};
 
-use crate::context::{CallContext, LmConfig, LmEvent};
+use crate::context::{ApplySampling, CallContext, LmEvent, Sampling};
 use crate::error::{ModuleError, shorten};
 use crate::module::Module;
 use crate::trace::TraceEntry;
@@ -79,7 +79,7 @@ pub struct Predict {
     demos: Vec<Example>,
     lm: Option<LmHandle>,
     lm_settings: Option<Value>,
-    config: LmConfig,
+    config: Sampling,
     adapter: Option<Arc<dyn Adapter>>,
     kept: Kept,
     lenient_inputs: bool,
@@ -120,7 +120,7 @@ impl Predict {
             demos: Vec::new(),
             lm: None,
             lm_settings: None,
-            config: LmConfig::default(),
+            config: Sampling::default(),
             adapter: None,
             kept: Kept::default(),
             lenient_inputs: false,
@@ -186,18 +186,18 @@ impl Predict {
     }
 
     /// The sampling configuration.
-    pub fn config(&self) -> &LmConfig {
+    pub fn config(&self) -> &Sampling {
         &self.config
     }
 
     /// Sets the sampling configuration (DSPy's `**config`).
-    pub fn with_config(mut self, config: LmConfig) -> Self {
+    pub fn with_config(mut self, config: Sampling) -> Self {
         self.config = config;
         self
     }
 
     /// Sets the sampling configuration.
-    pub fn set_config(&mut self, config: LmConfig) {
+    pub fn set_config(&mut self, config: Sampling) {
         self.config = config;
     }
 
@@ -285,7 +285,7 @@ impl Predict {
     }
 
     /// The effective sampling configuration for a call with `lm`.
-    pub(crate) fn effective_config(&self, ctx: &CallContext, lm: &LmHandle) -> LmConfig {
+    pub(crate) fn effective_config(&self, ctx: &CallContext, lm: &LmHandle) -> Sampling {
         let mut config = self.config.merged(ctx.config());
         let defaults = hone_lm::Lm::describe(lm).defaults;
         let temperature = config.temperature.or(defaults.temperature);
@@ -603,7 +603,7 @@ async fn attempt(
     signature: &Signature,
     demos: &[Example],
     inputs: &Example,
-    config: &LmConfig,
+    config: &Sampling,
     ctx: &CallContext,
 ) -> Result<Attempt, AttemptError> {
     let messages = adapter.format(signature, demos, inputs).map_err(|source| {

@@ -12,7 +12,7 @@ use hone_lm::{BoxFuture, ChatRequest, LmError, ToolChoice};
 use serde_json::{Map, Value, json};
 
 use crate::chain_of_thought::ChainOfThought;
-use crate::context::CallContext;
+use crate::context::{ApplySampling, CallContext};
 use crate::error::{ModuleError, panic_message};
 use crate::module::Module;
 use crate::predict::{

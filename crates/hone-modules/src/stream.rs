@@ -18,7 +18,7 @@ use hone_core::adapter::Adapter;
 use hone_core::{Example, Prediction, Signature};
 use hone_lm::{ChatRequest, ChatStream, LmHandle, StreamAccumulator, StreamOptions};
 
-use crate::context::CallContext;
+use crate::context::{ApplySampling, CallContext};
 use crate::error::ModuleError;
 use crate::predict::{Predict, set_response_format, to_lm_message};
 use crate::trace::TraceEntry;

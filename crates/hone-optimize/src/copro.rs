@@ -14,7 +14,7 @@
 //! score depends only on its own candidate and the program around it).
 
 use hone_core::state::ProgramState;
-use hone_core::{Example, Field, FieldType, Signature};
+use hone_core::{Example, Field, FieldType, Sampling, Signature};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -214,10 +214,7 @@ impl Copro {
     }
 
     fn proposer_settings(&self) -> CallSettings {
-        CallSettings {
-            temperature: Some(self.config.init_temperature),
-            ..Default::default()
-        }
+        CallSettings::from(Sampling::new().temperature(self.config.init_temperature))
     }
 
     /// The settings.

@@ -18,7 +18,7 @@
 //!   generator, so a run restored from a checkpoint continues exactly as the original would.
 
 use hone_core::state::ProgramState;
-use hone_core::{Example, Prediction, Signature};
+use hone_core::{Example, Prediction, Sampling, Signature};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -125,19 +125,27 @@ impl From<JobExample> for JobExampleRepr {
     }
 }
 
-/// Sampling settings a job asks the executor to apply to every LM call it makes.
+/// What a job asks the executor to apply to every LM call it makes: sampling settings
+/// (hone-core's [`Sampling`], flattened: `{"temperature": 1.0, "rollout_id": 2}`) and the
+/// cache policy.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CallSettings {
-    /// Temperature override.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<f64>,
-    /// A rollout id that makes otherwise identical requests distinct (and distinctly cached),
-    /// as DSPy's `rollout_id` does.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rollout_id: Option<u64>,
+    /// Sampling overrides; a rollout id makes otherwise identical requests distinct (and
+    /// distinctly cached), as DSPy's `rollout_id` does.
+    #[serde(flatten)]
+    pub sampling: Sampling,
     /// Skip the response cache.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_cache: bool,
+}
+
+impl From<Sampling> for CallSettings {
+    fn from(sampling: Sampling) -> Self {
+        CallSettings {
+            sampling,
+            no_cache: false,
+        }
+    }
 }
 
 /// What a job asks the executor to do.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use hone_core::adapter::AdapterKind;
-use hone_modules::{CallContext, LmConfig, TraceEntry, TraceSink};
+use hone_modules::{CallContext, Sampling, TraceEntry, TraceSink};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::Value;
@@ -32,8 +32,8 @@ fn adapter_named(name: &str) -> Result<Arc<dyn hone_core::adapter::Adapter>, Err
 
 /// Sampling settings from a dict (temperature, top_p, max_tokens, n, rollout_id; others are
 /// sent as request parameters).
-pub fn lm_config(config: Option<&Bound<'_, PyDict>>) -> Result<LmConfig, Error> {
-    let mut out = LmConfig::new();
+pub fn lm_config(config: Option<&Bound<'_, PyDict>>) -> Result<Sampling, Error> {
+    let mut out = Sampling::new();
     let Some(config) = config else {
         return Ok(out);
     };
@@ -55,7 +55,7 @@ pub fn lm_config(config: Option<&Bound<'_, PyDict>>) -> Result<LmConfig, Error> 
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())
                 .ok_or_else(bad)?),
-            "rollout_id" => out.rollout_id(value.as_i64().ok_or_else(bad)?),
+            "rollout_id" => out.rollout_id(value.as_u64().ok_or_else(bad)?),
             _ => out.param(key.clone(), value.clone()),
         };
     }
@@ -86,7 +86,7 @@ impl PyCtx {
             inner = inner.no_cache();
         }
         let config = lm_config(config)?;
-        if config != LmConfig::new() {
+        if config != Sampling::new() {
             inner = inner.with_config(config);
         }
         if trace {

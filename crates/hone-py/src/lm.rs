@@ -3,12 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use hone_lm::{
-    ApiKey, BoxFuture, CallOptions, ChatRequest, ChatResponse, ChatStream, EmbeddingRequest,
-    EmbeddingResponse, EmbeddingVector, HttpLm, Lm, LmBuilder, LmError, LmHandle, LmInfo,
-    MemoryCache, RetryLayer, SqliteCache, UsageTracker,
+    ApiKey, BoxFuture, CacheSpec, CallOptions, ChatRequest, ChatResponse, ChatStream,
+    EmbeddingRequest, EmbeddingResponse, EmbeddingVector, Env, Lm, LmBuilder, LmContext, LmError,
+    LmHandle, LmInfo, LmSpec, MemoryCache, UsageTracker,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -18,110 +17,51 @@ use crate::convert::{to_python, to_value};
 use crate::error::Error;
 use crate::pending::{IntoPython, Json, Pending};
 
-/// Everything `hone.LM(...)` accepts for an HTTP LM.
-#[derive(Debug, Clone, Default)]
+/// Everything `hone.LM(...)` accepts for an HTTP LM: hone-lm's [`LmSpec`], and a key given
+/// as a value (never part of the spec).
+#[derive(Debug, Clone)]
 pub struct HttpSpec {
-    model: String,
-    base_url: Option<String>,
-    api_key_env: Option<String>,
-    api_key: Option<String>,
-    cache: CacheChoice,
-    max_in_flight: Option<usize>,
-    timeout: Option<f64>,
-    connect_timeout: Option<f64>,
-    num_retries: Option<u32>,
-    headers: BTreeMap<String, String>,
-    defaults: Map<String, Value>,
-}
-
-#[derive(Debug, Clone, Default)]
-enum CacheChoice {
-    #[default]
-    Memory,
-    Off,
-    Disk(String),
+    spec: LmSpec,
+    api_key: Option<ApiKey>,
 }
 
 impl HttpSpec {
+    /// Builds the LM in this process's environment.
     fn build(&self, usage: &UsageTracker) -> Result<LmHandle, Error> {
-        let mut http = HttpLm::builder().model(&self.model);
-        if let Some(url) = &self.base_url {
-            http = http.base_url(url);
-        }
-        match (&self.api_key, &self.api_key_env) {
-            (Some(key), _) => http = http.api_key(ApiKey::new(key.clone())),
-            (None, Some(var)) => http = http.api_key_env(var),
-            (None, None) => http = http.no_api_key(),
-        }
-        for (name, value) in &self.headers {
-            http = http.header(name, value);
-        }
-        for (key, value) in &self.defaults {
-            http = match (key.as_str(), value) {
-                ("temperature", Value::Number(n)) if n.as_f64().is_some() => {
-                    http.temperature(n.as_f64().unwrap_or_default())
-                }
-                ("top_p", Value::Number(n)) if n.as_f64().is_some() => {
-                    http.top_p(n.as_f64().unwrap_or_default())
-                }
-                ("max_tokens", Value::Number(n)) if n.as_u64().is_some() => {
-                    let n = n.as_u64().unwrap_or_default();
-                    http.max_tokens(u32::try_from(n).map_err(|_| {
-                        Error::Value(format!("LM `{}`: max_tokens {n} is too large", self.model))
-                    })?)
-                }
-                ("seed", Value::Number(n)) if n.as_i64().is_some() => {
-                    http.seed(n.as_i64().unwrap_or_default())
-                }
-                ("temperature" | "top_p" | "max_tokens" | "seed", other) => {
-                    return Err(Error::Value(format!(
-                        "LM `{}`: `{key}` must be a number, not {other}",
-                        self.model
-                    )));
-                }
-                _ => http.default_param(key, value.clone()),
-            };
-        }
-        if let Some(t) = self.timeout {
-            http = http.timeout(seconds("timeout", t, &self.model)?);
-        }
-        if let Some(t) = self.connect_timeout {
-            http = http.connect_timeout(seconds("connect_timeout", t, &self.model)?);
-        }
-        let mut builder = LmBuilder::new(http.build()?).usage(usage.clone());
-        if let Some(n) = self.num_retries {
-            builder = if n == 0 {
-                builder.no_retry()
-            } else {
-                builder.retry(RetryLayer::new().max_attempts(n + 1))
-            };
-        }
-        if let Some(n) = self.max_in_flight {
-            if n == 0 {
-                return Err(Error::Value(format!(
-                    "LM `{}`: max_in_flight must be at least 1",
-                    self.model
-                )));
-            }
-            builder = builder.max_in_flight(n);
-        }
-        builder = match &self.cache {
-            CacheChoice::Off => builder,
-            CacheChoice::Memory => builder.cache(MemoryCache::new(10_000)),
-            CacheChoice::Disk(path) => builder.cache(SqliteCache::open(path, 1 << 30)?),
-        };
-        Ok(builder.build())
+        let env = Env::from_process();
+        let cx = LmContext::new(&env, usage).api_key(self.api_key.as_ref());
+        Ok(self.spec.build(&cx)?)
     }
 }
 
-fn seconds(name: &str, value: f64, model: &str) -> Result<Duration, Error> {
-    if value.is_finite() && value > 0.0 {
-        Ok(Duration::from_secs_f64(value))
-    } else {
-        Err(Error::Value(format!(
-            "LM `{model}`: `{name}` must be a positive number of seconds, not {value}"
-        )))
+/// Sets the request defaults of `hone.LM(...)`'s keyword arguments on `spec`: the sampling
+/// keys typed, any other as a request parameter.
+fn set_defaults(spec: &mut LmSpec, defaults: Map<String, Value>) -> Result<(), Error> {
+    let model = spec.model.clone();
+    let number = |key: &str, value: &Value| {
+        Error::Value(format!(
+            "LM `{model}`: `{key}` must be a number, not {value}"
+        ))
+    };
+    for (key, value) in defaults {
+        match key.as_str() {
+            "temperature" => {
+                spec.temperature = Some(value.as_f64().ok_or_else(|| number(&key, &value))?)
+            }
+            "top_p" => spec.top_p = Some(value.as_f64().ok_or_else(|| number(&key, &value))?),
+            "max_tokens" => {
+                let n = value.as_u64().ok_or_else(|| number(&key, &value))?;
+                spec.max_tokens = Some(u32::try_from(n).map_err(|_| {
+                    Error::Value(format!("LM `{model}`: max_tokens {n} is too large"))
+                })?);
+            }
+            "seed" => spec.seed = Some(value.as_i64().ok_or_else(|| number(&key, &value))?),
+            _ => {
+                spec.params.insert(key, value);
+            }
+        }
     }
+    Ok(())
 }
 
 enum Source {
@@ -209,18 +149,15 @@ impl PyLm {
         headers: Option<BTreeMap<String, String>>,
         defaults: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
+        // `cache=True` (the default) is a cache in memory: the spec is built with no directory.
         let cache = match cache {
-            None => CacheChoice::Memory,
-            Some(c) if c.is_none() => CacheChoice::Memory,
+            None => CacheSpec::On(true),
+            Some(c) if c.is_none() => CacheSpec::On(true),
             Some(c) => {
                 if let Ok(b) = c.extract::<bool>() {
-                    if b {
-                        CacheChoice::Memory
-                    } else {
-                        CacheChoice::Off
-                    }
+                    CacheSpec::On(b)
                 } else if let Ok(path) = c.extract::<std::path::PathBuf>() {
-                    CacheChoice::Disk(path.to_string_lossy().into_owned())
+                    CacheSpec::Path(path)
                 } else {
                     return Err(Error::Value(format!(
                         "LM `{model}`: `cache` must be True, False or a file path"
@@ -236,18 +173,19 @@ impl PyLm {
             },
             None => Map::new(),
         };
+        let mut lm_spec = LmSpec::new(model.clone());
+        lm_spec.base_url = base_url;
+        lm_spec.api_key_env = api_key_env;
+        lm_spec.cache = Some(cache);
+        lm_spec.max_in_flight = max_in_flight;
+        lm_spec.timeout_secs = timeout;
+        lm_spec.connect_timeout_secs = connect_timeout;
+        lm_spec.num_retries = num_retries;
+        lm_spec.headers = headers.unwrap_or_default();
+        set_defaults(&mut lm_spec, defaults)?;
         let spec = HttpSpec {
-            model: model.clone(),
-            base_url,
-            api_key_env,
-            api_key,
-            cache,
-            max_in_flight,
-            timeout,
-            connect_timeout,
-            num_retries,
-            headers: headers.unwrap_or_default(),
-            defaults,
+            spec: lm_spec,
+            api_key: api_key.map(ApiKey::new),
         };
         let lm = PyLm {
             source: Source::Http(Box::new(spec)),
@@ -350,7 +288,7 @@ impl PyLm {
 
     fn __repr__(&self) -> String {
         match &self.source {
-            Source::Http(spec) => match &spec.base_url {
+            Source::Http(spec) => match &spec.spec.base_url {
                 Some(url) => format!("LM({:?}, base_url={:?})", self.model, redact(url)),
                 None => format!("LM({:?})", self.model),
             },

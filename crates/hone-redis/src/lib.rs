@@ -57,11 +57,12 @@ pub use coordinator::{
     CoordinatorConfig, CoordinatorEvent, CoordinatorProgress, CoordinatorReport, RedisDriver,
 };
 pub use error::Error;
+pub use hone_lm::LmSpec;
 pub use keys::{Keys, RunId, WORKERS_GROUP};
 pub use local_server::LocalRedis;
 pub use message::{
     DeadKind, DeadLetter, JobMessage, MESSAGE_FIELD, MESSAGE_VERSION, ResultMessage,
 };
-pub use standalone::{LmSpec, WorkerSpec, build_executor, run_worker};
+pub use standalone::{WorkerSpec, build_executor, run_worker};
 pub use streams::DEAD_LETTER_MAXLEN;
 pub use worker::{RunSelection, Worker, WorkerConfig, WorkerStats};

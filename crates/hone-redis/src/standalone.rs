@@ -15,7 +15,7 @@ use hone_core::state::{ProgramState, ROOT_PREDICTOR};
 use hone_core::{Example, Prediction};
 use hone_eval::metric::{Contains, ExactMatch, Metric, NumericTolerance, TokenF1};
 use hone_eval::{InProcessExecutor, ProgramFactory};
-use hone_lm::{BoxFuture, HttpLm, LmBuilder, LmHandle};
+use hone_lm::{BoxFuture, Env, LmContext, LmHandle, LmSpec, UsageTracker};
 use hone_modules::{CallContext, Module, ModuleError, Predict};
 use hone_optimize::LmRole;
 use serde::{Deserialize, Serialize};
@@ -25,18 +25,6 @@ use crate::conn::{Redis, RedisOptions};
 use crate::error::Error;
 use crate::keys::{Keys, RunId};
 use crate::worker::{RunSelection, Worker, WorkerConfig, WorkerStats};
-
-/// An OpenAI-compatible LM endpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LmSpec {
-    /// The base URL, e.g. `http://127.0.0.1:8000/v1`.
-    pub base_url: String,
-    /// The model id.
-    pub model: String,
-    /// The environment variable holding the API key; none is sent when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_key_env: Option<String>,
-}
 
 /// Everything a stand-alone worker needs, as JSON-friendly data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,7 +51,8 @@ pub struct WorkerSpec {
     pub max_deliveries: u64,
     /// The program, in hone's (or DSPy's) saved-program JSON.
     pub program: Value,
-    /// The LM of each role; the teacher falls back to the task LM.
+    /// The LM of each role (hone-lm's [`LmSpec`], as in a program file's `[lm.NAME]`); the
+    /// teacher falls back to the task LM. An LM without `max_in_flight` gets `concurrency`.
     pub lms: BTreeMap<String, LmSpec>,
     /// The metric: `exact_match:FIELD`, `f1:FIELD`, `contains:FIELD` or `numeric:FIELD`.
     pub metric: String,
@@ -161,24 +150,22 @@ fn role(name: &str) -> Result<LmRole, Error> {
     }
 }
 
-fn lm(spec: &LmSpec, concurrency: usize) -> Result<LmHandle, Error> {
-    let mut builder = HttpLm::builder()
-        .model(&spec.model)
-        .base_url(&spec.base_url);
-    builder = match &spec.api_key_env {
-        Some(var) => builder.api_key_env(var),
-        None => builder.no_api_key(),
-    };
-    let http = builder.build().map_err(|e| Error::Config {
-        message: format!("LM {} at {}: {e}", spec.model, spec.base_url),
-    })?;
-    Ok(LmBuilder::new(http)
-        .max_in_flight(concurrency.max(1))
-        .build())
+fn lm(
+    name: &str,
+    spec: &LmSpec,
+    concurrency: usize,
+    cx: &LmContext<'_>,
+) -> Result<LmHandle, Error> {
+    let mut spec = spec.clone();
+    spec.max_in_flight.get_or_insert(concurrency.max(1));
+    spec.build(cx).map_err(|e| Error::Config {
+        message: format!("the `{name}` LM ({}): {e}", spec.model),
+    })
 }
 
-/// Builds the executor a spec describes.
-pub fn build_executor(spec: &WorkerSpec) -> Result<InProcessExecutor, Error> {
+/// Builds the executor a spec describes; its LMs read key variables and `OPENAI_BASE_URL`
+/// from `env` and count their usage together.
+pub fn build_executor(spec: &WorkerSpec, env: &Env) -> Result<InProcessExecutor, Error> {
     let program = ProgramState::from_value(&spec.program).map_err(|e| Error::Config {
         message: format!("the program is not a saved hone or DSPy program: {e}"),
     })?;
@@ -187,11 +174,14 @@ pub fn build_executor(spec: &WorkerSpec) -> Result<InProcessExecutor, Error> {
         message: "the worker needs a `task` LM".into(),
     })?;
     let metric = metric_from_name(&spec.metric)?;
-    let mut executor = InProcessExecutor::new(factory, lm(task, spec.concurrency)?, metric);
+    let usage = UsageTracker::new();
+    let cx = LmContext::new(env, &usage);
+    let task = lm("task", task, spec.concurrency, &cx)?;
+    let mut executor = InProcessExecutor::new(factory, task, metric);
     for (name, lm_spec) in &spec.lms {
         let r = role(name)?;
         if r != LmRole::Task {
-            executor = executor.with_lm(r, lm(lm_spec, spec.concurrency)?);
+            executor = executor.with_lm(r, lm(name, lm_spec, spec.concurrency, &cx)?);
         }
     }
     Ok(executor)
@@ -219,12 +209,14 @@ pub fn worker_config(spec: &WorkerSpec) -> Result<WorkerConfig, Error> {
     Ok(config)
 }
 
-/// Connects, builds the executor and runs a worker until `shutdown` completes.
+/// Connects, builds the executor (its LMs in `env`) and runs a worker until `shutdown`
+/// completes.
 pub async fn run_worker(
     spec: &WorkerSpec,
+    env: &Env,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<WorkerStats, Error> {
-    let executor = build_executor(spec)?;
+    let executor = build_executor(spec, env)?;
     let config = worker_config(spec)?;
     let options = RedisOptions {
         keys: spec

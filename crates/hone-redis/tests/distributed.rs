@@ -102,7 +102,7 @@ fn in_process_worker(
     let spec = spec(&url, &sim_url, name, 2);
     let name = name.to_owned();
     tokio::spawn(async move {
-        let executor = build_executor(&spec).expect("executor");
+        let executor = build_executor(&spec, &hone_lm::Env::empty()).expect("executor");
         let mut config = WorkerConfig::new(name);
         config.concurrency = 2;
         config.visibility_timeout = Duration::from_millis(1_500);
@@ -441,7 +441,7 @@ async fn a_worker_with_another_program_refuses_the_jobs() {
     rx.recv().await.expect("the coordinator publishes");
 
     let spec = spec(&server.url(), &sim.base_url(), "other", 2);
-    let executor = build_executor(&spec).expect("executor");
+    let executor = build_executor(&spec, &hone_lm::Env::empty()).expect("executor");
     let mut worker_config = WorkerConfig::new("other");
     worker_config.poll = Duration::from_millis(100);
     worker_config.refresh_runs = Duration::from_millis(100);

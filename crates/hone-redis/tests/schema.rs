@@ -31,8 +31,11 @@ async fn real_jobs_and_results_match_the_schemas() {
     let results_schema = schema("result.v1.json");
     let run = RunId::new("schema-run").expect("run id");
     let sim = sim(0).await;
-    let executor =
-        build_executor(&spec("redis://unused", &sim.base_url(), "s", 2)).expect("executor");
+    let executor = build_executor(
+        &spec("redis://unused", &sim.base_url(), "s", 2),
+        &hone_lm::Env::empty(),
+    )
+    .expect("executor");
 
     let mut opt = optimizer(1);
     let mut jobs: Vec<Job> = opt.ask();

@@ -63,8 +63,8 @@ pub mod prelude {
 
     #[cfg(feature = "modules")]
     pub use hone_modules::{
-        BestOfN, CallContext, ChainOfThought, LmConfig, Module, ModuleError, MultiChainComparison,
-        Parallel, Predict, ReAct, Refine, Tool,
+        BestOfN, CallContext, ChainOfThought, Module, ModuleError, MultiChainComparison, Parallel,
+        Predict, ReAct, Refine, Sampling, Tool,
     };
 
     #[cfg(feature = "optimize")]

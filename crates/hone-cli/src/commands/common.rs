@@ -67,6 +67,7 @@ impl LmArgs {
             lms,
             base_url: self.base_url.clone(),
             no_cache: self.no_cache,
+            env: hone_lm::Env::from_process(),
         })
     }
 }

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use hone_redis::{Keys, LmSpec, Redis, RedisOptions, WorkerSpec, run_worker};
+use hone_lm::{Env, LmSpec};
+use hone_redis::{Keys, Redis, RedisOptions, WorkerSpec, run_worker};
 
 use super::common::interrupt_signal;
 use super::common::{LmArgs, at_least_one, options};
@@ -38,7 +39,7 @@ pub struct WorkerArgs {
     /// JSON programs: the task LM's model id.
     #[arg(long)]
     model: Option<String>,
-    /// Environment variable holding the API key (none is sent without it).
+    /// Environment variable holding the API key (default OPENAI_API_KEY, sent only when set).
     #[arg(long)]
     api_key_env: Option<String>,
     /// The teacher LM's base URL (default: the task LM).
@@ -81,11 +82,9 @@ pub struct WorkerArgs {
 }
 
 fn lm(base_url: &str, model: &str, key: &Option<String>) -> LmSpec {
-    LmSpec {
-        base_url: base_url.to_owned(),
-        model: model.to_owned(),
-        api_key_env: key.clone(),
-    }
+    let mut spec = LmSpec::new(model).base_url(base_url);
+    spec.api_key_env.clone_from(key);
+    spec
 }
 
 fn is_toml(path: &std::path::Path) -> bool {
@@ -151,9 +150,9 @@ async fn serve_program_file(args: &WorkerArgs) -> anyhow::Result<hone_redis::Wor
     }
     let mut opts = options(&args.lm, None, None, Some(args.concurrency))?;
     if let Some(model) = &args.model {
-        opts.lms
-            .lms
-            .push(("task".into(), model.clone(), args.lm_base_url.clone()));
+        let mut spec = LmSpec::new(model.clone());
+        spec.base_url.clone_from(&args.lm_base_url);
+        opts.lms.lms.push(("task".into(), spec));
     } else if let Some(url) = &args.lm_base_url {
         opts.lms.base_url.get_or_insert_with(|| url.clone());
     }
@@ -162,7 +161,9 @@ async fn serve_program_file(args: &WorkerArgs) -> anyhow::Result<hone_redis::Wor
         ("proposer", &args.proposer_base_url, &args.proposer_model),
     ] {
         if let Some(model) = model {
-            opts.lms.lms.push((role.into(), model.clone(), url.clone()));
+            let mut spec = LmSpec::new(model.clone());
+            spec.base_url.clone_from(url);
+            opts.lms.lms.push((role.into(), spec));
         }
     }
     let loaded = hone_cli::run::Loaded::load(&args.program, &opts)?;
@@ -191,7 +192,7 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<bool> {
         runtime.block_on(serve_program_file(args))?
     } else {
         let spec = worker_spec(args)?;
-        runtime.block_on(run_worker(&spec, interrupt_signal()))?
+        runtime.block_on(run_worker(&spec, &Env::from_process(), interrupt_signal()))?
     };
     eprintln!(
         "worker stopped: {} job(s) started, {} result(s) published, {} taken over, {} dead-lettered",

@@ -1,29 +1,29 @@
-//! Building the named LMs of a program: `[lm.NAME]` tables, `--lm` flags and the environment.
+//! Building the named LMs of a program: `[lm.NAME]` tables and `--lm` flags, in the
+//! environment the binary passes in.
 
-use std::path::PathBuf;
-use std::time::Duration;
-
-use hone_lm::{BreakerLayer, HttpLm, LmBuilder, LmHandle, SqliteCache, UsageTracker};
+use hone_lm::{Env, LmContext, LmError, LmHandle, LmSpec, UsageTracker};
 use indexmap::IndexMap;
 
 use super::load::Program;
-use super::spec::{CacheSpec, LmSpec};
 use crate::error::{Error, Result};
 
-/// LMs given on the command line, beating the file's.
+/// LMs given on the command line, beating the file's, and the environment LMs are built in.
 #[derive(Debug, Clone, Default)]
 pub struct LmOverrides {
-    /// `--lm [NAME=]MODEL[@BASE_URL]`: (name, model, base URL). The name defaults to `task`.
-    pub lms: Vec<(String, String, Option<String>)>,
+    /// `--lm [NAME=]MODEL[@BASE_URL]`: the LM's name (default `task`) and its spec.
+    pub lms: Vec<(String, LmSpec)>,
     /// `--base-url URL`: the base URL of every LM that sets none.
     pub base_url: Option<String>,
     /// `--no-cache`: turn every LM's cache off.
     pub no_cache: bool,
+    /// The environment key variables and `OPENAI_BASE_URL` are read from (the binary passes
+    /// the process's).
+    pub env: Env,
 }
 
 impl LmOverrides {
     /// Parses one `--lm` value: `[NAME=]MODEL[@BASE_URL]`.
-    pub fn parse_lm(text: &str) -> std::result::Result<(String, String, Option<String>), String> {
+    pub fn parse_lm(text: &str) -> std::result::Result<(String, LmSpec), String> {
         let (name, rest) = match text.split_once('=') {
             Some((n, r)) => (n.trim().to_owned(), r.trim()),
             None => ("task".to_owned(), text.trim()),
@@ -37,7 +37,9 @@ impl LmOverrides {
                 "`{text}`: expected [NAME=]MODEL[@BASE_URL], e.g. `task=gpt-4o-mini` or `gemma@http://127.0.0.1:8080/v1`"
             ));
         }
-        Ok((name, model, url))
+        let mut spec = LmSpec::new(model);
+        spec.base_url = url;
+        Ok((name, spec))
     }
 }
 
@@ -79,30 +81,21 @@ impl Lms {
 }
 
 /// Builds the LMs: the file's `[lm.*]` tables with `overrides` applied; without any, an LM
-/// `task` from `--lm`. Base URLs default to `OPENAI_BASE_URL`, keys to `OPENAI_API_KEY` (sent
-/// only when set).
+/// `task` from `--lm`. Each is built by [`LmSpec::build`] in `overrides.env`, with relative
+/// cache paths under the program's directory.
 pub fn build_lms(program: &Program, overrides: &LmOverrides) -> Result<Lms> {
     let mut specs: IndexMap<String, LmSpec> = program
         .lms
         .iter()
         .map(|(n, s)| (n.clone(), s.get_ref().clone()))
         .collect();
-    for (name, model, url) in &overrides.lms {
-        let entry = specs.entry(name.clone()).or_insert_with(|| LmSpec {
-            model: model.clone(),
-            base_url: None,
-            api_key_env: None,
-            temperature: None,
-            top_p: None,
-            max_tokens: None,
-            seed: None,
-            cache: None,
-            max_in_flight: None,
-            timeout_secs: None,
-        });
-        entry.model = model.clone();
-        if url.is_some() {
-            entry.base_url = url.clone();
+    for (name, flag) in &overrides.lms {
+        let entry = specs
+            .entry(name.clone())
+            .or_insert_with(|| LmSpec::new(flag.model.clone()));
+        entry.model.clone_from(&flag.model);
+        if flag.base_url.is_some() {
+            entry.base_url.clone_from(&flag.base_url);
         }
     }
     if specs.is_empty() {
@@ -119,65 +112,29 @@ pub fn build_lms(program: &Program, overrides: &LmOverrides) -> Result<Lms> {
         None => names[0].clone(),
     };
     let usage = UsageTracker::new();
-    let env_url = std::env::var("OPENAI_BASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty());
+    let dir = program.dir();
     let mut handles = IndexMap::new();
     for (name, spec) in specs.iter_mut() {
         if spec.base_url.is_none() {
-            spec.base_url = overrides.base_url.clone().or_else(|| env_url.clone());
+            spec.base_url = overrides.base_url.clone().or_else(|| {
+                overrides
+                    .env
+                    .non_empty(hone_lm::spec::DEFAULT_BASE_URL_ENV)
+                    .map(str::to_owned)
+            });
         }
         if overrides.no_cache {
             spec.cache = None;
         }
-        let mut http = HttpLm::builder().model(spec.model.clone());
-        if let Some(url) = &spec.base_url {
-            http = http.base_url(url.clone());
-        }
-        match &spec.api_key_env {
-            Some(var) => http = http.api_key_env(var.clone()),
-            None if std::env::var_os("OPENAI_API_KEY").is_some() => {
-                http = http.api_key_env("OPENAI_API_KEY")
-            }
-            None => {}
-        }
-        if let Some(t) = spec.temperature {
-            http = http.temperature(t);
-        }
-        if let Some(p) = spec.top_p {
-            http = http.top_p(p);
-        }
-        if let Some(m) = spec.max_tokens {
-            http = http.max_tokens(m);
-        }
-        if let Some(s) = spec.seed {
-            http = http.seed(s);
-        }
-        if let Some(s) = spec.timeout_secs {
-            http = http.timeout(Duration::from_secs(s));
-        }
-        let at = |message: String| {
-            program
-                .error_at_key(&format!("lm.{name}"), "model", message)
+        let cx = LmContext::new(&overrides.env, &usage).dir(&dir);
+        let handle = spec.build(&cx).map_err(|e| match e {
+            LmError::Cache(message) => Error::Usage(message),
+            e => program
+                .error_at_key(&format!("lm.{name}"), "model", format!("LM `{name}`: {e}"))
                 .hint("check the [lm] table (base_url, api_key_env) or the --lm flag")
-        };
-        let base = http.build().map_err(|e| at(format!("LM `{name}`: {e}")))?;
-        // A server that is down fails the run in seconds instead of spending its budget.
-        let mut builder = LmBuilder::new(base)
-            .usage(usage.clone())
-            .breaker(BreakerLayer::new());
-        if let Some(n) = spec.max_in_flight {
-            builder = builder.max_in_flight(n);
-        }
-        let cache_path = match &spec.cache {
-            Some(CacheSpec::On(true)) => Some(program.dir().join(".hone").join("cache.sqlite")),
-            Some(CacheSpec::Path(p)) => Some(program.dir().join(p)),
-            Some(CacheSpec::On(false)) | None => None,
-        };
-        if let Some(path) = cache_path {
-            builder = builder.cache(open_cache(&path)?);
-        }
-        handles.insert(name.clone(), builder.build());
+                .into(),
+        })?;
+        handles.insert(name.clone(), handle);
     }
     Ok(Lms {
         handles,
@@ -185,12 +142,4 @@ pub fn build_lms(program: &Program, overrides: &LmOverrides) -> Result<Lms> {
         default,
         usage,
     })
-}
-
-fn open_cache(path: &PathBuf) -> Result<SqliteCache> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
-    }
-    SqliteCache::open(path, 1 << 30)
-        .map_err(|e| Error::Usage(format!("cannot open the LM cache {}: {e}", path.display())))
 }

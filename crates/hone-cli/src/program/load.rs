@@ -10,9 +10,10 @@ use toml::Spanned;
 
 use super::signature::{EnumClasses, stage_signature};
 use super::spec::{
-    DatasetSpec, LmSpec, MetricSpec, ModuleKind, ProgramFile, RewardSpec, StageSpec, ToolSpec,
+    DatasetSpec, MetricSpec, ModuleKind, ProgramFile, RewardSpec, StageSpec, ToolSpec,
 };
 use crate::error::{Error, FileError, Result, did_you_mean, suggest};
+use hone_lm::LmSpec;
 
 /// The built-in tools a `react` stage can use.
 pub const BUILTIN_TOOLS: &[&str] = &["calculator"];
@@ -420,8 +421,21 @@ impl Program {
             if let Some(m) = spec.max_in_flight {
                 positive(&section, "max_in_flight", m as u64)?;
             }
-            if let Some(t) = spec.timeout_secs {
-                positive(&section, "timeout_secs", t)?;
+            for (key, value) in [
+                ("timeout_secs", spec.timeout_secs),
+                ("connect_timeout_secs", spec.connect_timeout_secs),
+            ] {
+                if let Some(t) = value
+                    && !(t.is_finite() && t > 0.0)
+                {
+                    return Err(self
+                        .error_at_key(
+                            &section,
+                            key,
+                            format!("`{key}` must be a positive number of seconds, got {t}"),
+                        )
+                        .into());
+                }
             }
         }
         if let Some(d) = &self.dataset {

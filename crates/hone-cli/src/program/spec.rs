@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use hone_core::adapter::AdapterKind;
+use hone_lm::LmSpec;
 use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
@@ -12,7 +13,7 @@ use toml::Spanned;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProgramFile {
-    /// Named LMs (`[lm.task]`, `[lm.proposer]`, `[lm.judge]`).
+    /// Named LMs (`[lm.task]`, `[lm.proposer]`, `[lm.judge]`), each hone-lm's [`LmSpec`].
     #[serde(default)]
     pub lm: IndexMap<String, Spanned<LmSpec>>,
     /// The program: its stages.
@@ -44,51 +45,6 @@ pub struct EnumSpec {
     /// The values in order, when member names equal them (`["low", "high"]`).
     #[serde(default)]
     pub values: Option<Vec<toml::Value>>,
-}
-
-/// One LM: `[lm.NAME]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LmSpec {
-    /// The model id sent with each request.
-    pub model: String,
-    /// The OpenAI-compatible base URL (default `OPENAI_BASE_URL`, else OpenAI's).
-    #[serde(default)]
-    pub base_url: Option<String>,
-    /// The environment variable holding the API key (default `OPENAI_API_KEY`, used when set).
-    #[serde(default)]
-    pub api_key_env: Option<String>,
-    /// Sampling temperature of every call.
-    #[serde(default)]
-    pub temperature: Option<f64>,
-    /// Nucleus sampling of every call.
-    #[serde(default)]
-    pub top_p: Option<f64>,
-    /// Maximum completion tokens of every call.
-    #[serde(default)]
-    pub max_tokens: Option<u32>,
-    /// The request `seed` of every call (servers that honour it sample reproducibly).
-    #[serde(default)]
-    pub seed: Option<i64>,
-    /// Cache responses on disk: `true` (in `.hone/cache.sqlite` next to the program) or a path.
-    #[serde(default)]
-    pub cache: Option<CacheSpec>,
-    /// Requests in flight at once.
-    #[serde(default)]
-    pub max_in_flight: Option<usize>,
-    /// Request timeout in seconds (default 600).
-    #[serde(default)]
-    pub timeout_secs: Option<u64>,
-}
-
-/// `cache = true | false | "path"`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
-pub enum CacheSpec {
-    /// On (default path) or off.
-    On(bool),
-    /// A cache file.
-    Path(PathBuf),
 }
 
 /// `[program]`.

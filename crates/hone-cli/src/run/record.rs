@@ -119,6 +119,15 @@ pub struct LmRecord {
     pub api_key_env: Option<String>,
 }
 
+impl LmRecord {
+    /// The LM as a spec naming its model and base URL (what `hone resume` builds again).
+    pub fn spec(&self) -> hone_lm::LmSpec {
+        let mut spec = hone_lm::LmSpec::new(self.model.clone());
+        spec.base_url.clone_from(&self.base_url);
+        spec
+    }
+}
+
 /// `run.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {

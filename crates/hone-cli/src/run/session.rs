@@ -255,10 +255,7 @@ pub async fn resume(dir: &Path, options: &Options) -> Result<Outcome> {
                     lm.model
                 )));
             }
-            options
-                .lms
-                .lms
-                .push((name.clone(), lm.model.clone(), lm.base_url.clone()));
+            options.lms.lms.push((name.clone(), lm.spec()));
         }
     }
     // The program as it was: the copy in the run directory.

@@ -26,7 +26,7 @@ use crate::program::{
     StoredProgram, augmented_demo, labeled_demo, reset_copy, same_fields, stable_hash,
 };
 use crate::protocol::{
-    CallSettings, Job, JobExample, JobOutput, JobResult, JobSpec, OptimizerError, Told, TraceStep,
+    Job, JobExample, JobOutput, JobResult, JobSpec, OptimizerError, Told, TraceStep,
 };
 use crate::pyrandom::PyRandom;
 use crate::rng::OptRng;
@@ -331,11 +331,10 @@ impl BootstrapRun {
                     .retain(|demo| !same_fields(demo, &example.example));
             }
             let settings = if round > 0 {
-                CallSettings {
-                    temperature: Some(1.0),
-                    rollout_id: Some(round as u64),
-                    ..config.teacher_settings.clone()
-                }
+                let mut settings = config.teacher_settings.clone();
+                settings.sampling.temperature = Some(1.0);
+                settings.sampling.rollout_id = Some(round as u64);
+                settings
             } else {
                 config.teacher_settings.clone()
             };

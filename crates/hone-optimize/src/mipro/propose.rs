@@ -6,6 +6,7 @@ use super::state::{Phase, Proposal, Route};
 use super::{DEMOS_IN_CONTEXT, MiproV2};
 use crate::protocol::CallSettings;
 use crate::steps::{predict_spec, program_code};
+use hone_core::Sampling;
 
 impl MiproV2 {
     pub(super) fn start_proposals(&mut self) {
@@ -94,11 +95,11 @@ impl MiproV2 {
     }
 
     pub(super) fn proposal_settings(&self, rollout: u64) -> CallSettings {
-        CallSettings {
-            temperature: Some(self.config.init_temperature),
-            rollout_id: Some(rollout),
-            no_cache: false,
-        }
+        CallSettings::from(
+            Sampling::new()
+                .temperature(self.config.init_temperature)
+                .rollout_id(rollout),
+        )
     }
 
     pub(super) fn after_describe(&mut self) {

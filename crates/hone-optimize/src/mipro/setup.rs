@@ -11,6 +11,7 @@ use crate::log::LogEvent;
 use crate::program::{StoredProgram, reset_copy};
 use crate::protocol::{CallSettings, JobOutput, JobSpec, OptimizerError};
 use crate::steps::{predict_failure, predict_spec, predictions, strip_prefix, text_field};
+use hone_core::Sampling;
 
 impl MiproV2 {
     pub(super) fn start_demo_sets(&mut self, num_sets: usize) -> Result<(), OptimizerError> {
@@ -97,10 +98,7 @@ impl MiproV2 {
     /// Issues one observation call per batch, all at once.
     pub(super) fn observe_batches(&mut self) {
         let batches = self.summary_batches();
-        let hot = CallSettings {
-            temperature: Some(1.0),
-            ..Default::default()
-        };
+        let hot = CallSettings::from(Sampling::new().temperature(1.0));
         for (batch, (a, b)) in batches.iter().copied().enumerate() {
             let slice: Vec<Example> = self.trainset[a..b]
                 .iter()
@@ -148,10 +146,7 @@ impl MiproV2 {
                 .collect();
             proposer::examples_repr(&slice)
         };
-        let hot = CallSettings {
-            temperature: Some(1.0),
-            ..Default::default()
-        };
+        let hot = CallSettings::from(Sampling::new().temperature(1.0));
         let chain = &mut self.summary;
         if chain.stage == Summary::Prior {
             chain.calls += 1;

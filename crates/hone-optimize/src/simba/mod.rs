@@ -44,8 +44,8 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-use hone_core::Example;
 use hone_core::state::ProgramState;
+use hone_core::{Example, Sampling};
 use serde::{Deserialize, Serialize};
 
 use crate::book::JobBook;
@@ -210,20 +210,12 @@ impl Simba {
     /// temperature 1.0, each with its own rollout id.
     fn model_settings(&self, model: usize) -> (LmRole, CallSettings) {
         match self.config.teacher_lm {
-            Some(teacher) if model == 0 => (
-                teacher,
-                CallSettings {
-                    rollout_id: Some(0),
-                    ..CallSettings::default()
-                },
-            ),
+            Some(teacher) if model == 0 => {
+                (teacher, CallSettings::from(Sampling::new().rollout_id(0)))
+            }
             _ => (
                 LmRole::Task,
-                CallSettings {
-                    temperature: Some(1.0),
-                    rollout_id: Some(model as u64),
-                    no_cache: false,
-                },
+                CallSettings::from(Sampling::new().temperature(1.0).rollout_id(model as u64)),
             ),
         }
     }

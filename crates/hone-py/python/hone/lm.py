@@ -17,7 +17,8 @@ class LM:
     """An OpenAI-compatible chat model, or your own client.
 
     ``hone.LM("gpt-4o-mini")`` talks to ``base_url`` (default ``OPENAI_BASE_URL``, else
-    OpenAI) with the key from the variable ``api_key_env`` names (sent only when set), with
+    OpenAI) with the key from the variable ``api_key_env`` names (default ``OPENAI_API_KEY``,
+    sent only when set; a variable you name must be set), with
     retries, a response cache, limits and usage. ``hone.LM(client=fn)`` makes your own
     function the LM: it gets the ``chat.completions`` request as a dict and returns the
     response (a dict or an ``openai`` response object); sync or ``async``. hone still renders,
@@ -42,7 +43,7 @@ class LM:
         *,
         base_url: str | None = None,
         api_base: str | None = None,
-        api_key_env: str | None = "OPENAI_API_KEY",
+        api_key_env: str | None = None,
         api_key: str | None = None,
         client: Callable[[dict], Any] | None = None,
         cache: bool | str | os.PathLike = True,
@@ -70,8 +71,6 @@ class LM:
             if base_url is not None and api_base is not None and base_url != api_base:
                 raise TypeError("pass the server's URL once: base_url= (or DSPy's name, api_base=)")
             base_url = base_url if base_url is not None else api_base
-            if base_url is None:
-                base_url = os.environ.get("OPENAI_BASE_URL") or None
             self._lm = _hone.Lm.http(
                 model,
                 base_url=base_url,

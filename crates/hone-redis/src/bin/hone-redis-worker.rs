@@ -53,7 +53,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run_worker(&spec, shutdown_signal())) {
+    match runtime.block_on(run_worker(
+        &spec,
+        &hone_lm::Env::from_process(),
+        shutdown_signal(),
+    )) {
         Ok(stats) => {
             eprintln!("hone-redis-worker: stopped: {stats:?}");
             ExitCode::SUCCESS

@@ -12,6 +12,7 @@ use std::time::Duration;
 use hone_core::state::{ProgramState, ProgramStructure};
 use hone_core::{Example, Signature};
 use hone_eval::{DriverConfig, run_optimizer};
+use hone_lm::Env;
 use hone_optimize::{BootstrapFewShotWithRandomSearch, JobId, Optimizer, RandomSearchConfig, Told};
 use hone_redis::{
     CoordinatorConfig, CoordinatorEvent, CoordinatorProgress, LmSpec, LocalRedis, Redis, RunId,
@@ -95,21 +96,15 @@ pub fn spec(redis_url: &str, sim_url: &str, consumer: &str, concurrency: usize) 
         visibility_timeout_ms: 1_500,
         max_deliveries: 5,
         program: student().to_value(),
-        lms: BTreeMap::from([(
-            "task".to_owned(),
-            LmSpec {
-                base_url: sim_url.to_owned(),
-                model: "sim-1".into(),
-                api_key_env: None,
-            },
-        )]),
+        lms: BTreeMap::from([("task".to_owned(), LmSpec::new("sim-1").base_url(sim_url))]),
         metric: "exact_match:answer".into(),
     }
 }
 
 /// The run in one process, with hone-eval's driver: the program distributed runs must match.
 pub async fn reference(sim_url: &str, seed: u64) -> (ProgramState, u64) {
-    let executor = build_executor(&spec("redis://unused", sim_url, "ref", 4)).expect("executor");
+    let executor = build_executor(&spec("redis://unused", sim_url, "ref", 4), &Env::empty())
+        .expect("executor");
     let mut opt = optimizer(seed);
     let report = run_optimizer(opt.as_mut(), &executor, &DriverConfig::with_concurrency(4))
         .await
