@@ -8,10 +8,12 @@ use hone_core::adapter::AdapterKind;
 use hone_core::state::ROOT_PREDICTOR;
 use toml::Spanned;
 
+use super::checks::{is_identifier, is_stage_name, resolve_source};
 use super::signature::{EnumClasses, stage_signature};
 use super::spec::{
     DatasetSpec, MetricSpec, ModuleKind, ProgramFile, RewardSpec, StageSpec, ToolSpec,
 };
+use super::toml_error::{find_key, toml_error};
 use crate::error::{Error, FileError, Result, did_you_mean, suggest};
 use hone_lm::LmSpec;
 
@@ -386,95 +388,6 @@ impl Program {
         Ok(program)
     }
 
-    /// Checks the numbers serde accepts but nothing can use: out of range, NaN or infinite.
-    /// Each error names the key and says what is allowed.
-    fn check_values(&self) -> Result<()> {
-        let range = |section: &str, key: &str, v: f64, lo: f64, hi: f64| -> Result<()> {
-            if v.is_finite() && v >= lo && v <= hi {
-                return Ok(());
-            }
-            Err(self
-                .error_at_key(
-                    section,
-                    key,
-                    format!("`{key}` must be a number from {lo} to {hi}, got {v}"),
-                )
-                .into())
-        };
-        let positive = |section: &str, key: &str, v: u64| -> Result<()> {
-            if v >= 1 {
-                return Ok(());
-            }
-            Err(self
-                .error_at_key(section, key, format!("`{key}` must be at least 1, got {v}"))
-                .into())
-        };
-        for (name, spec) in &self.lms {
-            let section = format!("lm.{name}");
-            let spec = spec.get_ref();
-            if let Some(t) = spec.temperature {
-                range(&section, "temperature", t, 0.0, 2.0)?;
-            }
-            if let Some(m) = spec.max_tokens {
-                positive(&section, "max_tokens", u64::from(m))?;
-            }
-            if let Some(m) = spec.max_in_flight {
-                positive(&section, "max_in_flight", m as u64)?;
-            }
-            for (key, value) in [
-                ("timeout_secs", spec.timeout_secs),
-                ("connect_timeout_secs", spec.connect_timeout_secs),
-            ] {
-                if let Some(t) = value
-                    && !(t.is_finite() && t > 0.0)
-                {
-                    return Err(self
-                        .error_at_key(
-                            &section,
-                            key,
-                            format!("`{key}` must be a positive number of seconds, got {t}"),
-                        )
-                        .into());
-                }
-            }
-        }
-        if let Some(d) = &self.dataset {
-            let d = d.get_ref();
-            if let Some(split) = &d.split
-                && !(split.dev.is_finite() && (0.0..=1.0).contains(&split.dev))
-            {
-                return Err(self
-                    .error_at_key(
-                        "dataset",
-                        "split",
-                        format!(
-                            "`split.dev` is the fraction of examples in the dev set, from 0 to 1; got {}",
-                            split.dev
-                        ),
-                    )
-                    .field("dataset.split.dev")
-                    .hint("e.g. split = { dev = 0.3, seed = 7 }")
-                    .into());
-            }
-            if let Some(l) = d.limit {
-                positive("dataset", "limit", l as u64)?;
-            }
-        }
-        if let Some(m) = &self.metric {
-            let m = m.get_ref();
-            if let Some(f) = m.frac {
-                range("metric", "frac", f, 0.0, 1.0)?;
-            }
-            if let Some(t) = m.tolerance {
-                range("metric", "tolerance", t, 0.0, f64::MAX)?;
-            }
-            if let Some(r) = m.relative {
-                range("metric", "relative", r, 0.0, f64::MAX)?;
-            }
-        }
-        Ok(())
-    }
-
     /// The directory relative paths of the file are resolved against.
     pub fn dir(&self) -> PathBuf {
         match self.path.parent() {
@@ -497,246 +410,6 @@ impl Program {
             None => e,
         }
     }
-
-    /// Checks every LM name the file uses against `available`.
-    pub fn check_lm_names(&self, available: &[String]) -> Result<()> {
-        let names: Vec<&str> = available.iter().map(String::as_str).collect();
-        let check = |lm: &Spanned<String>, field: String| -> Result<()> {
-            if names.contains(&lm.get_ref().as_str()) {
-                return Ok(());
-            }
-            let hint = if names.is_empty() {
-                "define it in a [lm.NAME] table or with --lm NAME=MODEL".to_owned()
-            } else {
-                format!(
-                    "{} (or define [lm.{}])",
-                    did_you_mean(lm.get_ref(), &names),
-                    lm.get_ref()
-                )
-            };
-            Err(self
-                .error_at(lm.span(), format!("unknown LM `{}`", lm.get_ref()))
-                .field(field)
-                .hint(hint)
-                .into())
-        };
-        if let Some(lm) = &self.default_lm {
-            check(lm, "program.lm".into())?;
-        }
-        for (i, s) in self.stages.iter().enumerate() {
-            if let Some(lm) = &s.lm {
-                check(lm, format!("program.stages[{i}].lm"))?;
-            }
-        }
-        if let Some(m) = &self.metric
-            && let Some(lm) = &m.get_ref().lm
-        {
-            check(lm, "metric.lm".into())?;
-        }
-        Ok(())
-    }
-}
-
-fn is_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// A stage name: an identifier, or identifiers joined by `.` as DSPy names a predictor nested
-/// in modules (`module.analyzer`), each optionally indexed as DSPy names list items
-/// (`steps[0]`). `self` is the whole program (DSPy's name for the root).
-fn is_stage_name(name: &str) -> bool {
-    name.split('.').all(|part| {
-        let (head, mut rest) = part.split_once('[').map_or((part, ""), |(h, r)| (h, r));
-        if !is_identifier(head) {
-            return false;
-        }
-        while !rest.is_empty() {
-            let Some((index, after)) = rest.split_once(']') else {
-                return false;
-            };
-            if index.is_empty() || !index.chars().all(|c| c.is_ascii_digit()) {
-                return false;
-            }
-            rest = match after.strip_prefix('[') {
-                Some(r) => r,
-                None if after.is_empty() => "",
-                None => return false,
-            };
-        }
-        true
-    })
-}
-
-fn resolve_source(
-    text: &str,
-    earlier: &[Stage],
-) -> std::result::Result<Source, (String, Option<String>)> {
-    if let Some(field) = text.strip_prefix("input.") {
-        return Ok(Source::Input(field.to_owned()));
-    }
-    // The stage name may itself hold dots (`module.analyzer.analysis`): the field is the last
-    // part.
-    let Some((head, field)) = text.rsplit_once('.') else {
-        return Ok(Source::Input(text.to_owned()));
-    };
-    let Some(stage) = earlier.iter().find(|s| s.name == head) else {
-        let mut names: Vec<&str> = earlier.iter().map(|s| s.name.as_str()).collect();
-        names.push("input");
-        return Err((
-            format!("`{text}` names no earlier stage `{head}`"),
-            Some(format!(
-                "{}; a stage reads the program's inputs (`input.FIELD`) or earlier stages' outputs (`STAGE.FIELD`)",
-                did_you_mean(head, &names)
-            )),
-        ));
-    };
-    let outs: Vec<&str> = stage
-        .signature
-        .outputs
-        .iter()
-        .map(|f| f.name.as_str())
-        .collect();
-    if !outs.contains(&field) {
-        return Err((
-            format!(
-                "stage `{head}` has no output `{field}` (its outputs: {})",
-                outs.join(", ")
-            ),
-            suggest(field, outs.iter().copied()).map(|s| format!("did you mean `{head}.{s}`?")),
-        ));
-    }
-    Ok(Source::Stage {
-        stage: head.to_owned(),
-        field: field.to_owned(),
-    })
-}
-
-/// A TOML or serde error as a located [`FileError`] with a suggestion.
-pub fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
-    let full = e.message().trim().to_owned();
-    let hint = serde_hint(&full);
-    // With a suggestion, the list of every expected name is noise.
-    let message = match (&hint, full.split_once(", expected")) {
-        (Some(h), Some((head, _))) if h.starts_with("did you mean") => head.to_owned(),
-        _ => full,
-    };
-    let mut err = FileError::new(path, message.clone()).maybe_hint(hint);
-    if let Some(span) = e.span() {
-        err = err.at_offset(text, span.start);
-        let table = table_at(text, span.start);
-        let key = key_at(text, span.start);
-        let field = match (table, key) {
-            (Some(t), Some(k))
-                if message.starts_with("unknown field") || !message.starts_with("missing") =>
-            {
-                Some(format!("{t}.{k}"))
-            }
-            (Some(t), _) => Some(t),
-            (None, Some(k)) => Some(k),
-            (None, None) => None,
-        };
-        if let Some(f) = field {
-            err = err.field(f);
-        }
-    }
-    if message.starts_with("missing field")
-        && let Some(name) = backticked(&message).first()
-    {
-        err = err.hint(format!("add `{name} = ...` to this table"));
-    }
-    err.into()
-}
-
-/// For serde's "unknown field `x`, expected one of `a`, `b`" (and variants): a suggestion.
-pub fn serde_hint(message: &str) -> Option<String> {
-    let unknown = ["unknown field", "unknown variant"]
-        .iter()
-        .any(|p| message.starts_with(p));
-    if !unknown {
-        return None;
-    }
-    let words = backticked(message);
-    let (word, expected) = words.split_first()?;
-    if expected.is_empty() {
-        return None;
-    }
-    let candidates: Vec<&str> = expected.iter().map(String::as_str).collect();
-    Some(did_you_mean(word, &candidates))
-}
-
-fn backticked(message: &str) -> Vec<String> {
-    message
-        .split('`')
-        .enumerate()
-        .filter(|(i, _)| i % 2 == 1)
-        .map(|(_, s)| s.to_owned())
-        .collect()
-}
-
-/// The `[table]` or `[[table]]` header above `offset`, if any.
-fn table_at(text: &str, offset: usize) -> Option<String> {
-    // Up to the end of the line at `offset`: a span may point at a table's own header.
-    let end = text
-        .get(offset..)?
-        .find('\n')
-        .map_or(text.len(), |i| offset + i);
-    let before = text.get(..end)?;
-    let mut index = 0usize;
-    let mut current: Option<String> = None;
-    for line in before.lines() {
-        let t = line.trim();
-        if let Some(h) = t.strip_prefix("[[").and_then(|r| r.split("]]").next()) {
-            let h = h.trim().to_owned();
-            index = if current
-                .as_deref()
-                .is_some_and(|c| c.starts_with(&format!("{h}[")))
-            {
-                index + 1
-            } else {
-                0
-            };
-            current = Some(format!("{h}[{index}]"));
-        } else if let Some(h) = t.strip_prefix('[').and_then(|r| r.split(']').next()) {
-            current = Some(h.trim().to_owned());
-        }
-    }
-    current
-}
-
-/// The key on the line at `offset`, if the line is `key = ...`.
-fn key_at(text: &str, offset: usize) -> Option<String> {
-    let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
-    let line = text[start..].lines().next()?;
-    let (key, _) = line.split_once('=')?;
-    let key = key.trim().trim_matches('"');
-    (!key.is_empty() && !key.starts_with('[')).then(|| key.to_owned())
-}
-
-/// The byte offset of `key = ` inside the `[section]` table.
-fn find_key(text: &str, section: &str, key: &str) -> Option<usize> {
-    let mut offset = 0usize;
-    let mut in_section = false;
-    let mut section_start = None;
-    for line in text.split_inclusive('\n') {
-        let t = line.trim();
-        if t.starts_with('[') {
-            in_section = t.trim_start_matches('[').trim_end_matches(']').trim() == section;
-            if in_section {
-                section_start = Some(offset);
-            }
-        } else if in_section
-            && t.split_once('=')
-                .is_some_and(|(k, _)| k.trim().trim_matches('"') == key)
-        {
-            return Some(offset + (line.len() - line.trim_start().len()));
-        }
-        offset += line.len();
-    }
-    section_start
 }
 
 #[cfg(test)]
@@ -801,6 +474,34 @@ inputs = { review = "input.review", key_phrase = "extract.key_phrase" }
             "{e}"
         );
         assert!(e.contains("did you mean `module`?"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_lm_key_is_located_and_suggested() {
+        let text = TWO_STAGE.replace("model = \"sim\"", "model = \"sim\"\nmax_inflight = 4");
+        let e = parse(&text).err().unwrap_or_default();
+        assert!(e.starts_with("p.toml:4:1: `lm.task.max_inflight`"), "{e}");
+        assert!(e.contains("did you mean `max_in_flight`?"), "{e}");
+    }
+
+    #[test]
+    fn lm_tables_take_every_setting_of_the_lm_spec() {
+        let text = TWO_STAGE.replace(
+            "model = \"sim\"",
+            "model = \"sim\"\nheaders = { X-Team = \"a\" }\nnum_retries = 0\nrequests_per_minute = 60\n\
+             timeout_secs = 30\nparams = { logprobs = true }\nbreaker = false",
+        );
+        let program = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+        let spec = program.lms[0].1.get_ref();
+        assert_eq!(spec.headers.get("X-Team").map(String::as_str), Some("a"));
+        assert_eq!(spec.num_retries, Some(0));
+        assert_eq!(spec.requests_per_minute, Some(60));
+        assert_eq!(spec.timeout_secs, Some(30.0));
+        assert_eq!(
+            spec.params.get("logprobs"),
+            Some(&serde_json::Value::Bool(true))
+        );
+        assert_eq!(spec.breaker, Some(false));
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! field = "answer"
 //! ```
 
+mod checks;
 pub mod lms;
 pub mod load;
 pub mod metric;
@@ -22,6 +23,7 @@ pub mod pipeline;
 pub mod signature;
 pub mod skeleton;
 pub mod spec;
+pub mod toml_error;
 
 pub use lms::{LmOverrides, Lms, build_lms};
 pub use load::{Program, Source, Stage};

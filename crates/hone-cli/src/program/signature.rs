@@ -18,8 +18,8 @@ use hone_core::pytype::{TypeResolver, parse_type};
 use hone_core::{EnumMember, EnumType, Field, FieldType, Signature};
 use indexmap::IndexMap;
 
-use super::load::serde_hint;
 use super::spec::{EnumSpec, FieldSpec, SignatureTable, StageSpec};
+use super::toml_error::serde_hint;
 use crate::error::{Error, FileError};
 
 /// The enum classes of a program file (`[enums.NAME]`), by class name.
