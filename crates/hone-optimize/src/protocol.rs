@@ -473,3 +473,22 @@ pub mod program_state_serde {
             .map_err(serde::de::Error::custom)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_settings_read_and_write_the_job_json_of_before() {
+        let text = r#"{"temperature":1.0,"rollout_id":2,"no_cache":true}"#;
+        let settings: CallSettings = serde_json::from_str(text).expect("reads");
+        assert_eq!(settings.sampling.temperature, Some(1.0));
+        assert_eq!(settings.sampling.rollout_id, Some(2));
+        assert!(settings.no_cache);
+        assert_eq!(serde_json::to_string(&settings).expect("writes"), text);
+        assert_eq!(
+            serde_json::to_string(&CallSettings::default()).expect("writes"),
+            "{}"
+        );
+    }
+}
