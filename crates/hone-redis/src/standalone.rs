@@ -231,3 +231,46 @@ pub async fn run_worker(
         .run(shutdown)
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hone_core::Signature;
+    use hone_core::state::ProgramStructure;
+
+    fn spec(lm: LmSpec) -> WorkerSpec {
+        let signature = Signature::parse("question -> answer").unwrap_or_else(|e| panic!("{e}"));
+        let program = ProgramState::from_structure(&ProgramStructure::single(signature));
+        serde_json::from_value(serde_json::json!({
+            "redis_url": "redis://unused",
+            "program": program.to_value(),
+            "lms": { "task": lm },
+            "metric": "exact_match:answer",
+        }))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_worker_builds_its_lms_from_the_lm_spec_in_the_given_environment() {
+        let lm = LmSpec::new("m").api_key_env("WORKER_KEY");
+        let Err(err) = build_executor(&spec(lm.clone()), &Env::empty()) else {
+            panic!("a named key variable that is not set is an error");
+        };
+        assert!(err.to_string().contains("WORKER_KEY"), "{err}");
+        let env = Env::from_pairs([
+            ("WORKER_KEY", "k"),
+            ("OPENAI_BASE_URL", "http://127.0.0.1:9/v1"),
+        ]);
+        build_executor(&spec(lm), &env).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn the_worker_spec_rejects_an_unknown_lm_key() {
+        let text = serde_json::json!({
+            "redis_url": "redis://unused", "program": {}, "metric": "exact_match:answer",
+            "lms": { "task": { "model": "m", "base_ur": "http://x/v1" } },
+        });
+        let err = serde_json::from_value::<WorkerSpec>(text).expect_err("unknown key");
+        assert!(err.to_string().contains("unknown field `base_ur`"), "{err}");
+    }
+}
