@@ -327,7 +327,7 @@ pub fn chart_svg(trials: &[TrialPoint], baseline: Option<f64>) -> String {
         };
         let _ = writeln!(
             s,
-            "<circle class=\"trial\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"{fill}\" stroke=\"#0969da\" stroke-width=\"1.5\"><title>trial {}{}: candidate {}, score {:.3} on {} examples ({kind})</title></circle>",
+            "<circle class=\"trial\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"{fill}\" stroke=\"#0969da\" stroke-width=\"1.5\"><title>trial {}{}: candidate {}, score {:.3} on {} examples{} ({kind})</title></circle>",
             x(i as f64),
             y(t.score),
             t.trial,
@@ -336,7 +336,12 @@ pub fn chart_svg(trials: &[TrialPoint], baseline: Option<f64>) -> String {
                 .unwrap_or_default(),
             t.candidate,
             t.score,
-            t.examples
+            t.examples,
+            if t.errors > 0 {
+                format!(", {} failed", t.errors)
+            } else {
+                String::new()
+            }
         );
     }
     if trials.is_empty() {
@@ -603,6 +608,7 @@ mod tests {
                 candidate: i as u64,
                 score: *s,
                 examples: 10,
+                errors: if i == 2 { 3 } else { 0 },
                 full: true,
                 best_so_far: Some([0.2, 0.5, 0.5, 0.8][i]),
                 at_secs: None,
@@ -610,6 +616,8 @@ mod tests {
             .collect();
         let svg = chart_svg(&trials, Some(0.2));
         assert_eq!(svg.matches("<circle class=\"trial\"").count(), 4);
+        assert!(svg.contains("score 0.400 on 10 examples, 3 failed (full)"));
+        assert!(svg.contains("score 0.500 on 10 examples (full)"));
         assert!(svg.contains("<polyline class=\"best-so-far\""));
         assert!(svg.contains("class=\"baseline\""));
         assert!(svg.contains(">trial</text>"));
@@ -625,6 +633,7 @@ mod tests {
                 candidate: i as u64,
                 score: *score,
                 examples: 10,
+                errors: 0,
                 full: true,
                 best_so_far: Some(*score),
                 at_secs: Some(*at),

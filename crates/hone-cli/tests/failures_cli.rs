@@ -349,6 +349,14 @@ fn a_run_with_failures_says_so_beside_its_scores() {
     );
     assert_eq!(record["usage"]["failed_calls"], 1, "{record}");
     assert_eq!(record["best"]["errors"], 0, "{record}");
+    // The failed example is counted beside the score of the trial it belonged to.
+    let trials = record["trials"].as_array().cloned().unwrap_or_default();
+    let failed: Vec<&serde_json::Value> = trials
+        .iter()
+        .filter(|t| t.get("errors").is_some())
+        .collect();
+    assert_eq!(failed.len(), 1, "{trials:?}");
+    assert_eq!(failed[0]["errors"], 1, "{trials:?}");
     sim.shutdown();
     let _ = Duration::ZERO;
 }

@@ -328,10 +328,8 @@ impl Copro {
                 candidates,
             } => {
                 for (c, result) in candidates.iter().zip(results) {
-                    let scores: Vec<f64> = steps::outcomes(result.output, &self.trainset)
-                        .iter()
-                        .map(|o| o.score)
-                        .collect();
+                    let outcomes = steps::outcomes(result.output, &self.trainset);
+                    let scores: Vec<f64> = outcomes.iter().map(|o| o.score).collect();
                     let score = mean(&scores);
                     let program = self.with_candidate(&self.current.0, predictor, c);
                     self.log.push(LogEvent::Trial {
@@ -339,6 +337,7 @@ impl Copro {
                         candidate: self.candidates_scored,
                         score,
                         examples: scores.len(),
+                        errors: steps::errors(&outcomes),
                         full: true,
                         detail: json!({"predictor": self.names[predictor], "depth": depth, "instruction": c.0, "prefix": c.1}),
                     });

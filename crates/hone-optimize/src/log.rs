@@ -18,6 +18,10 @@ pub enum LogEvent {
         score: f64,
         /// How many examples were scored.
         examples: usize,
+        /// How many of them failed (the program, the LM or the metric), scored as the
+        /// optimizer scores failures (0, or GEPA's `failure_score`).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        errors: usize,
         /// Whether this was a full evaluation (rather than a minibatch).
         full: bool,
         /// Optimizer-specific detail (which instruction and demo set, the parent, ...).
@@ -81,4 +85,8 @@ impl RunLog {
     pub fn next_trial(&self) -> u64 {
         self.trials().count() as u64
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

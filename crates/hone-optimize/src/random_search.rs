@@ -390,8 +390,9 @@ impl BootstrapFewShotWithRandomSearch {
                 candidate: index as u64,
                 score: mean,
                 examples: score.scores.len(),
+                errors: score.errors,
                 full: true,
-                detail: json!({"seed": seed, "demos": demos, "errors": score.errors}),
+                detail: json!({"seed": seed, "demos": demos}),
             });
             let beats = match self.best.and_then(|b| self.candidates[b].score.as_ref()) {
                 None => true,

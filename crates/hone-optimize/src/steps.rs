@@ -310,6 +310,11 @@ pub(crate) fn text_field(prediction: &Prediction, field: &str) -> Option<String>
 }
 
 /// The mean of `scores` (0 when empty).
+/// How many of `outcomes` failed (the program, the LM or the metric).
+pub(crate) fn errors(outcomes: &[Scored]) -> usize {
+    outcomes.iter().filter(|o| o.error.is_some()).count()
+}
+
 pub(crate) fn mean(scores: &[f64]) -> f64 {
     if scores.is_empty() {
         0.0

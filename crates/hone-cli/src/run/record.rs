@@ -69,6 +69,9 @@ pub struct TrialPoint {
     pub score: f64,
     /// Examples scored.
     pub examples: usize,
+    /// Examples that failed (the program, the LM or the metric); absent when none did.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub errors: usize,
     /// Whether it was a full evaluation.
     pub full: bool,
     /// The best full-evaluation score so far (including this trial).
@@ -237,6 +240,7 @@ pub fn trial_points(log: &RunLog) -> Vec<TrialPoint> {
             candidate,
             score,
             examples,
+            errors,
             full,
             ..
         } = e
@@ -249,6 +253,7 @@ pub fn trial_points(log: &RunLog) -> Vec<TrialPoint> {
                 candidate: *candidate,
                 score: *score,
                 examples: *examples,
+                errors: *errors,
                 full: *full,
                 best_so_far: best,
                 at_secs: None,
@@ -256,4 +261,8 @@ pub fn trial_points(log: &RunLog) -> Vec<TrialPoint> {
         }
     }
     out
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

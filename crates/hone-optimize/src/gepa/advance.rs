@@ -30,7 +30,7 @@ impl Gepa {
                     merge: None,
                     seed: false,
                 };
-                self.add_program(&seed, scores);
+                self.add_program(&seed, scores, steps::errors(&outcomes));
                 self.next_iteration();
             }
             Phase::MergeEval { child, parent_sums } => {
@@ -45,6 +45,7 @@ impl Gepa {
                     candidate: self.programs.len() as u64,
                     score: mean(&after),
                     examples: after.len(),
+                    errors: steps::errors(&outcomes),
                     full: false,
                     detail: json!({"merge": child.merge, "parent_sums": [parent_sums.0, parent_sums.1]}),
                 });
@@ -206,6 +207,7 @@ impl Gepa {
                 candidate: (self.programs.len() + waiting + accepted.len()) as u64,
                 score: mean(&child.after),
                 examples: child.after.len(),
+                errors: steps::errors(&outcomes),
                 full: false,
                 detail: json!({
                     "parent": child.parent,

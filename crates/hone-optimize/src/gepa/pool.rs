@@ -8,12 +8,17 @@ use super::Gepa;
 use super::state::{BackgroundEval, Child, GepaCandidate, ITERATIONS_BESIDE_BACKGROUND, Phase};
 use crate::log::LogEvent;
 use crate::protocol::JobResult;
-use crate::steps::mean;
+use crate::steps::{self, mean};
 
 impl Gepa {
     /// Adds a scored candidate to the pool (a seed already in it, scored in the background,
     /// gets its scores) and returns its index.
-    pub(super) fn add_program(&mut self, child: &Child, val_scores: Vec<f64>) -> usize {
+    pub(super) fn add_program(
+        &mut self,
+        child: &Child,
+        val_scores: Vec<f64>,
+        errors: usize,
+    ) -> usize {
         let parents: Vec<usize> = match child.merge {
             Some((a, b, _)) => vec![a, b],
             None if self.programs.is_empty() || child.seed => Vec::new(),
@@ -38,6 +43,7 @@ impl Gepa {
             candidate: index as u64,
             score,
             examples: val_scores.len(),
+            errors,
             full: true,
             detail: json!({"parents": parents, "texts": child.texts, "metric_calls": self.metric_calls}),
         });
@@ -75,7 +81,7 @@ impl Gepa {
             let outcomes = self.collect_full(results, n);
             let scores = self.scores_of(&outcomes);
             self.metric_calls += scores.len() as u64;
-            self.add_program(&child, scores);
+            self.add_program(&child, scores, steps::errors(&outcomes));
             if child.seed {
                 continue;
             }

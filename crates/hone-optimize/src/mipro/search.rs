@@ -202,14 +202,13 @@ impl MiproV2 {
                 }
                 InFlightKind::Default | InFlightKind::Full { .. } => &self.valset,
             };
-            let scores: Vec<f64> = steps::outcomes(result.output, examples)
-                .iter()
-                .map(|o| o.score)
-                .collect();
+            let outcomes = steps::outcomes(result.output, examples);
+            let scores: Vec<f64> = outcomes.iter().map(|o| o.score).collect();
+            let errors = steps::errors(&outcomes);
             match kind {
-                InFlightKind::Default => self.commit_default(mean(&scores)),
-                InFlightKind::Trial(trial) => self.commit_trial(trial, &scores),
-                InFlightKind::Full { params } => self.record_full(params, mean(&scores)),
+                InFlightKind::Default => self.commit_default(mean(&scores), errors),
+                InFlightKind::Trial(trial) => self.commit_trial(trial, &scores, errors),
+                InFlightKind::Full { params } => self.record_full(params, mean(&scores), errors),
             }
             self.fill_window();
         }
@@ -219,7 +218,7 @@ impl MiproV2 {
     }
 
     /// The student's full score: the search's first point and first best.
-    pub(super) fn commit_default(&mut self, score: f64) {
+    pub(super) fn commit_default(&mut self, score: f64, errors: usize) {
         let params = vec![0; self.tpe.choices().len()];
         self.tpe.tell(params.clone(), score);
         self.fully_evaluated.insert(Self::key(&params), score);
@@ -229,6 +228,7 @@ impl MiproV2 {
             candidate: 0,
             score,
             examples: self.valset.len(),
+            errors,
             full: true,
             detail: json!({"params": params, "default": true}),
         });
@@ -251,7 +251,7 @@ impl MiproV2 {
         json!({"params": params, "instruction": instruction, "demo_set": demo_sets})
     }
 
-    pub(super) fn record_full(&mut self, params: Vec<usize>, score: f64) {
+    pub(super) fn record_full(&mut self, params: Vec<usize>, score: f64, errors: usize) {
         let key = Self::key(&params);
         self.fully_evaluated.insert(key.clone(), score);
         let candidate = self.combo_scores.get_index_of(&key).map_or(0, |i| i + 1) as u64;
@@ -260,6 +260,7 @@ impl MiproV2 {
             candidate,
             score,
             examples: self.valset.len(),
+            errors,
             full: true,
             detail: self.params_detail(&params),
         });
@@ -273,7 +274,7 @@ impl MiproV2 {
     /// Records a trial's scores; every `minibatch_full_eval_steps` trials (and after the
     /// last) issues the full evaluation of the combination with the best mean minibatch score
     /// not yet evaluated fully, as DSPy does.
-    pub(super) fn commit_trial(&mut self, trial: Trial, scores: &[f64]) {
+    pub(super) fn commit_trial(&mut self, trial: Trial, scores: &[f64], errors: usize) {
         let score = mean(scores);
         self.trials_done += 1;
         let key = Self::key(&trial.params);
@@ -284,7 +285,7 @@ impl MiproV2 {
         entry.1.push(score);
         if !self.minibatch {
             // Scored on the whole valset: one full trial.
-            self.record_full(trial.params, score);
+            self.record_full(trial.params, score, errors);
             return;
         }
         let candidate = self.combo_scores.get_index_of(&key).map_or(0, |i| i + 1) as u64;
@@ -293,6 +294,7 @@ impl MiproV2 {
             candidate,
             score,
             examples: scores.len(),
+            errors,
             full: false,
             detail: self.params_detail(&trial.params),
         });

@@ -36,10 +36,8 @@ impl Simba {
         let examples = self.batch_examples();
         let mut best: Option<(f64, usize)> = None;
         for (candidate, result) in candidates.into_iter().zip(results) {
-            let scores: Vec<f64> = steps::outcomes(result.output, &examples)
-                .iter()
-                .map(|o| o.score)
-                .collect();
+            let outcomes = steps::outcomes(result.output, &examples);
+            let scores: Vec<f64> = outcomes.iter().map(|o| o.score).collect();
             let score = mean(&scores);
             let index = self.pool.len();
             self.log.push(LogEvent::Trial {
@@ -47,6 +45,7 @@ impl Simba {
                 candidate: index as u64,
                 score,
                 examples: scores.len(),
+                errors: steps::errors(&outcomes),
                 full: false,
                 detail: json!({
                     "step": self.step + 1,
@@ -104,16 +103,15 @@ impl Simba {
     pub(super) fn after_final(&mut self, programs: Vec<usize>, results: Vec<JobResult>) {
         let mut best: Option<(f64, usize)> = None;
         for (p, result) in programs.into_iter().zip(results) {
-            let scores: Vec<f64> = steps::outcomes(result.output, &self.trainset)
-                .iter()
-                .map(|o| o.score)
-                .collect();
+            let outcomes = steps::outcomes(result.output, &self.trainset);
+            let scores: Vec<f64> = outcomes.iter().map(|o| o.score).collect();
             let score = mean(&scores);
             self.log.push(LogEvent::Trial {
                 trial: self.log.next_trial(),
                 candidate: p as u64,
                 score,
                 examples: scores.len(),
+                errors: steps::errors(&outcomes),
                 full: true,
                 detail: json!({"final": true}),
             });
