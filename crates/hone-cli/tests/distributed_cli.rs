@@ -9,29 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Process, Sim, command as hone, ok, text};
-use hone_redis::LocalRedis;
+use common::{Process, Sim, command as hone, ok, redis_server, text};
 use serde_json::Value;
 
 fn program() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/programs/review-pipeline.toml")
-}
-
-/// A redis-server of our own, or `None` (with a message) outside CI when it is missing.
-fn redis_server() -> Option<LocalRedis> {
-    let binary = std::env::var("HONE_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
-    if !LocalRedis::available(&binary) {
-        let msg = format!(
-            "`{binary}` is not installed: this test needs a real Redis. Install it with \
-             `apt-get install redis-server` (scripts/test does) or set HONE_REDIS_SERVER"
-        );
-        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-            panic!("{msg}");
-        }
-        eprintln!("SKIPPED: {msg}");
-        return None;
-    }
-    Some(LocalRedis::start(&binary).unwrap_or_else(|e| panic!("{e}")))
 }
 
 fn read_json(path: &Path) -> Value {

@@ -89,3 +89,32 @@ pub fn ok(out: &Output) -> String {
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
+
+/// A redis-server of our own ([persistent](hone_redis::LocalRedis::start_persistent) when
+/// asked), or `None` (with a message) outside CI when it is missing.
+pub fn redis_server_with(persistent: bool) -> Option<hone_redis::LocalRedis> {
+    use hone_redis::LocalRedis;
+    let binary = std::env::var("HONE_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+    if !LocalRedis::available(&binary) {
+        let msg = format!(
+            "`{binary}` is not installed: this test needs a real Redis. Install it with \
+             `apt-get install redis-server` (scripts/test does) or set HONE_REDIS_SERVER"
+        );
+        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPED: {msg}");
+        return None;
+    }
+    let server = if persistent {
+        LocalRedis::start_persistent(&binary)
+    } else {
+        LocalRedis::start(&binary)
+    };
+    Some(server.unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// A redis-server of our own without persistence; see [`redis_server_with`].
+pub fn redis_server() -> Option<hone_redis::LocalRedis> {
+    redis_server_with(false)
+}
