@@ -236,3 +236,160 @@ fn a_run_killed_while_scoring_its_best_and_resumed_equals_the_uninterrupted_run(
         run.join("program.json").exists() && !run.join("results.jsonl").exists()
     });
 }
+
+/// The faults [`optimize`] injects, as one sequence: one request in five.
+fn fault_sequence() -> impl Iterator<Item = Fault> {
+    let kinds = [
+        Fault::Status {
+            code: 429,
+            retry_after: Some(RetryAfter::Millis(5)),
+            error_type: None,
+            message: None,
+        },
+        Fault::status(503),
+        Fault::ConnectionReset,
+        Fault::MalformedJson,
+        Fault::TruncatedStream,
+    ];
+    (0..4000).map(move |i| {
+        if i % 5 == 0 {
+            kinds[(i / 5) % kinds.len()].clone()
+        } else {
+            Fault::Hang(std::time::Duration::ZERO)
+        }
+    })
+}
+
+/// A `hone worker` serving run `soak` of `tmp/program.toml`.
+fn soak_worker(tmp: &Path, redis: &str, sim: &str, name: &str) -> std::process::Child {
+    command()
+        .args(["worker", "--program", "program.toml", "--redis", redis])
+        .args(["--run", "soak", "--base-url", sim, "--concurrency", "4"])
+        .args(["--visibility-ms", "1500", "--name", name])
+        .current_dir(tmp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start hone worker: {e}"))
+}
+
+/// Waits (up to 60 s) until `ready`, or fails naming `what`.
+fn wait_until(what: &str, ready: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never reached: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// The distributed form of the soak: a coordinator and Redis workers against a server that
+/// fails one request in five, one worker killed (SIGKILL) while it holds jobs, Redis killed
+/// and restarted (with its append-only file, as a production server keeps its data) mid-run,
+/// a fresh worker started after that. The run ends with the same best program, the same
+/// scores, trials and usage totals as the fault-free run in one process.
+#[test]
+fn a_distributed_run_under_faults_a_killed_worker_and_a_redis_restart_equals_the_fault_free_run() {
+    let Some(mut redis) = common::redis_server_with(true) else {
+        return;
+    };
+    let (clean, clean_best) = optimize(OPTIMIZER, false);
+    let sim = SimServer::start_blocking(SimConfig {
+        latency: std::time::Duration::from_millis(20),
+        ..SimConfig::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    sim.push_faults(fault_sequence());
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for (from, to) in [
+        ("testdata/programs/review-pipeline.toml", "program.toml"),
+        ("testdata/programs/reviews.jsonl", "reviews.jsonl"),
+    ] {
+        std::fs::copy(repo().join(from), tmp.path().join(to)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let url = redis.url();
+    let base = sim.base_url();
+    let mut coordinator = command()
+        .args([
+            "optimize",
+            "program.toml",
+            "--out",
+            "run",
+            "--base-url",
+            &base,
+        ])
+        .args(["--redis", &url, "--run-id", "soak"])
+        .current_dir(tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start the coordinator: {e}"));
+    let run = tmp.path().join("run");
+    let mut doomed = soak_worker(tmp.path(), &url, &base, "doomed");
+    wait_until("the first checkpoint", || tells(&run) >= 1);
+    doomed.kill().unwrap_or_else(|e| panic!("{e}"));
+    let _ = doomed.wait();
+    let mut second = soak_worker(tmp.path(), &url, &base, "second");
+    wait_until("a few more results", || tells(&run) >= 4);
+    redis.restart().unwrap_or_else(|e| panic!("{e}"));
+    let mut third = soak_worker(tmp.path(), &url, &base, "third");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    let status = loop {
+        if let Some(status) = coordinator.try_wait().unwrap_or_else(|e| panic!("{e}")) {
+            break status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = coordinator.kill();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    if let Some(mut s) = coordinator.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut s, &mut stderr);
+    }
+    for w in [&mut second, &mut third] {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+    sim.shutdown();
+    assert!(status.success(), "the coordinator: {status}\n{stderr}");
+    let record: serde_json::Value =
+        serde_json::from_str(&read(&run.join("run.json"))).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(record["status"], "done", "{record}");
+    assert_eq!(record["failures"], 0, "nothing failed for good: {record}");
+    assert_eq!(
+        read(&run.join("program.json")),
+        clean_best,
+        "the same best program"
+    );
+    for key in ["baseline", "best"] {
+        assert_eq!(clean[key], record[key], "the same {key} score");
+    }
+    let scores = |r: &serde_json::Value| -> Vec<serde_json::Value> {
+        r["trials"]
+            .as_array()
+            .map(|t| t.iter().map(|p| p["score"].clone()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        scores(&clean),
+        scores(&record),
+        "the same trials: {}\n{stderr}",
+        record["trials"]
+    );
+    for key in [
+        "calls",
+        "prompt_tokens",
+        "completion_tokens",
+        "failed_calls",
+    ] {
+        assert_eq!(
+            clean["usage"][key], record["usage"][key],
+            "the same usage {key}: {}",
+            record["usage"]
+        );
+    }
+}

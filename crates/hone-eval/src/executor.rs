@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::metric::Metric;
-use crate::run::run_example;
+use crate::run::{JobUsage, run_example};
 use crate::slots::JobSlots;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
@@ -27,6 +27,17 @@ pub trait Executor: Send + Sync {
     /// Runs one job to its result. Failures are reported in the result
     /// ([`JobOutput::Failed`], or per-example errors), never as a panic.
     fn run(&self, job: Job, slots: JobSlots) -> BoxFuture<'static, JobResult>;
+
+    /// Like [`run`](Self::run), with the usage of the job's LM calls, which a worker sends
+    /// back beside the result. Executors that do not measure it report none.
+    fn run_with_usage(
+        &self,
+        job: Job,
+        slots: JobSlots,
+    ) -> BoxFuture<'static, (JobResult, JobUsage)> {
+        let result = self.run(job, slots);
+        Box::pin(async move { (result.await, JobUsage::default()) })
+    }
 }
 
 /// Builds a runnable program from a candidate's state.
@@ -148,8 +159,9 @@ impl InProcessExecutor {
         ctx
     }
 
-    async fn run_job(self, job: Job, slots: JobSlots) -> JobResult {
+    async fn run_job(self, job: Job, slots: JobSlots) -> (JobResult, JobUsage) {
         let id = job.id;
+        let mut usage = JobUsage::default();
         let (output, lm_calls) = match job.spec {
             JobSpec::Evaluate {
                 program,
@@ -159,12 +171,13 @@ impl InProcessExecutor {
                 settings,
             } => {
                 let Some(lm) = self.lm(lm) else {
-                    return failed(id, no_lm(lm));
+                    return (failed(id, no_lm(lm)), usage);
                 };
                 let module = match (self.inner.factory)(&program) {
                     Ok(m) => m,
                     Err(e) => {
-                        return failed(id, format!("could not build the candidate program: {e}"));
+                        let error = format!("could not build the candidate program: {e}");
+                        return (failed(id, error), usage);
                     }
                 };
                 let ctx = self.context(lm, &settings);
@@ -185,6 +198,7 @@ impl InProcessExecutor {
                 let mut calls = 0;
                 while let Some((ex, run)) = runs.next().await {
                     calls += run.usage.lm_calls;
+                    usage.add_trace(&run.trace);
                     let trace = if capture_traces {
                         run.trace
                             .into_iter()
@@ -219,7 +233,7 @@ impl InProcessExecutor {
                 settings,
             } => {
                 let Some(lm) = self.lm(lm) else {
-                    return failed(id, no_lm(lm));
+                    return (failed(id, no_lm(lm)), usage);
                 };
                 let predict = Predict::from_signature(signature).with_demos(demos);
                 let sink = TraceSink::new();
@@ -241,6 +255,7 @@ impl InProcessExecutor {
                 let result = predict.call(inputs, &ctx).await;
                 let trace = sink.take();
                 let calls = trace.len() as u64;
+                usage.add_trace(&trace);
                 match result {
                     Ok(first) => {
                         let predictions = trace
@@ -260,11 +275,12 @@ impl InProcessExecutor {
                 }
             }
         };
-        JobResult {
+        let result = JobResult {
             id,
             output,
             lm_calls,
-        }
+        };
+        (result, usage)
     }
 }
 
@@ -284,6 +300,15 @@ fn failed(id: hone_optimize::JobId, error: String) -> JobResult {
 
 impl Executor for InProcessExecutor {
     fn run(&self, job: Job, slots: JobSlots) -> BoxFuture<'static, JobResult> {
+        let job = self.clone().run_job(job, slots);
+        Box::pin(async move { job.await.0 })
+    }
+
+    fn run_with_usage(
+        &self,
+        job: Job,
+        slots: JobSlots,
+    ) -> BoxFuture<'static, (JobResult, JobUsage)> {
         Box::pin(self.clone().run_job(job, slots))
     }
 }

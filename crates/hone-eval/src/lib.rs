@@ -56,6 +56,6 @@ pub use evaluate::{Evaluate, EvaluationResult, ExampleResult, Progress};
 pub use executor::{Executor, InProcessExecutor, ProgramFactory, template_factory};
 pub use failures::FailureWatch;
 pub use knn::KnnFewShot;
-pub use run::RunUsage;
+pub use run::{JobUsage, RunUsage};
 pub use slots::{CallSlots, JobSlots, SlotPermit, job_priority};
 pub use tokio_util::sync::CancellationToken;

@@ -1,5 +1,7 @@
 //! Running a program on one example and scoring it: the step `Evaluate` and the executor share.
 
+use std::collections::BTreeMap;
+
 use hone_core::{Example, Prediction};
 use hone_lm::Usage;
 use hone_modules::{CallContext, Module, TraceEntry, TraceSink};
@@ -45,6 +47,66 @@ impl RunUsage {
         self.cached_calls += other.cached_calls;
         self.prompt_tokens += other.prompt_tokens;
         self.completion_tokens += other.completion_tokens;
+    }
+}
+
+/// The usage of one job's LM calls, by model: what a worker reports beside a job's result so
+/// that the run that told the result can count (and price) the calls it paid for.
+///
+/// ```
+/// use hone_eval::{JobUsage, RunUsage};
+/// let mut total = JobUsage::default();
+/// let mut job = JobUsage::default();
+/// job.add_model("gpt-4o-mini", &RunUsage { lm_calls: 2, prompt_tokens: 90, ..Default::default() });
+/// total.add(&job);
+/// total.add(&job);
+/// assert_eq!(total.total().lm_calls, 4);
+/// assert_eq!(total.total().prompt_tokens, 180);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobUsage(pub BTreeMap<String, RunUsage>);
+
+impl JobUsage {
+    /// No calls.
+    pub fn is_empty(&self) -> bool {
+        self.0.values().all(|u| u.lm_calls == 0)
+    }
+
+    /// Adds the calls of a trace. A cached call counts as a call, its tokens do not (nothing
+    /// was spent on them), as the usage layer counts.
+    pub fn add_trace(&mut self, trace: &[TraceEntry]) {
+        for entry in trace {
+            let usage = self.0.entry(entry.lm_model.clone()).or_default();
+            usage.lm_calls += 1;
+            if entry.cached {
+                usage.cached_calls += 1;
+            } else if let Some(u) = &entry.usage {
+                usage.prompt_tokens += u.prompt_tokens;
+                usage.completion_tokens += u.completion_tokens;
+            }
+        }
+    }
+
+    /// Adds `usage` for `model`.
+    pub fn add_model(&mut self, model: &str, usage: &RunUsage) {
+        self.0.entry(model.to_owned()).or_default().add(usage);
+    }
+
+    /// Adds another job's (or run's) usage.
+    pub fn add(&mut self, other: &JobUsage) {
+        for (model, usage) in &other.0 {
+            self.add_model(model, usage);
+        }
+    }
+
+    /// The usage over every model.
+    pub fn total(&self) -> RunUsage {
+        let mut total = RunUsage::default();
+        for usage in self.0.values() {
+            total.add(usage);
+        }
+        total
     }
 }
 

@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 
+use hone_eval::JobUsage;
 use hone_optimize::{Job, JobId, JobResult};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -61,6 +62,10 @@ pub struct ResultMessage {
     pub worker: Option<String>,
     /// The result, as the optimizer protocol defines it.
     pub result: JobResult,
+    /// The usage of the job's LM calls by model, when the worker measured it (the
+    /// coordinator adds it to the run's usage for each accepted result).
+    #[serde(default, skip_serializing_if = "JobUsage::is_empty")]
+    pub usage: JobUsage,
 }
 
 /// Why a message went to the dead-letter stream.
@@ -261,6 +266,7 @@ mod tests {
                 output: JobOutput::Failed { error: "x".into() },
                 lm_calls: 0,
             },
+            usage: JobUsage::default(),
         };
         let back = ResultMessage::from_fields(&fields(&to_json(&msg)), &run()).expect("parses");
         assert_eq!(back, msg);

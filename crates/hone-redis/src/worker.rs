@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use hone_eval::{CallSlots, Executor, job_priority};
+use hone_eval::{CallSlots, Executor, JobUsage, job_priority};
 use hone_optimize::{JobOutput, JobResult};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -469,23 +469,22 @@ async fn run_job(
     let id = message.job.id;
     let order = shared.started.fetch_add(1, Ordering::Relaxed);
     let slots = shared.limits.for_job(job_priority(&message.job, order));
-    let future = shared.executor.run(message.job, slots);
+    let future = shared.executor.run_with_usage(message.job, slots);
     let timed = async {
         match shared.config.job_timeout {
             Some(t) => tokio::time::timeout(t, future).await.unwrap_or_else(|_| {
-                failed(
-                    id,
-                    format!("the job did not finish within the worker's job timeout ({t:?})"),
-                )
+                let error =
+                    format!("the job did not finish within the worker's job timeout ({t:?})");
+                (failed(id, error), JobUsage::default())
             }),
             None => future.await,
         }
     };
-    let result = tokio::select! {
+    let (result, usage) = tokio::select! {
         _ = shared.abandon.cancelled() => return,
         r = timed => r,
     };
-    publish_and_ack(&shared, &run, &entry_id, message.epoch, result).await;
+    publish_and_ack(&shared, &run, &entry_id, message.epoch, result, usage).await;
     drop(permit);
     drop(guard);
 }
@@ -498,6 +497,7 @@ async fn publish_and_ack(
     entry_id: &str,
     epoch: Option<u64>,
     result: JobResult,
+    usage: JobUsage,
 ) {
     let keys = shared.redis.keys();
     let message = ResultMessage {
@@ -507,6 +507,7 @@ async fn publish_and_ack(
         job_entry: Some(entry_id.to_owned()),
         worker: Some(shared.config.consumer_name.clone()),
         result,
+        usage,
     };
     let published = shared
         .redis
@@ -629,7 +630,7 @@ async fn reclaim_run(shared: &Arc<Shared>, run: &RunId, cursor: &mut String) -> 
         match parsed {
             Ok(m) => {
                 let result = failed(m.job.id, reason);
-                publish_and_ack(shared, run, &entry.id, m.epoch, result).await;
+                publish_and_ack(shared, run, &entry.id, m.epoch, result, JobUsage::default()).await;
             }
             Err(_) => redis.ack_delete(&key, &[entry.id.as_str()]).await?,
         }

@@ -60,7 +60,10 @@ async fn real_jobs_and_results_match_the_schemas() {
             &jobs_schema,
             &serde_json::to_value(&message).expect("serializes"),
         );
-        let result = executor.run(job.clone(), slots.for_job(job.id.0)).await;
+        let (result, usage) = executor
+            .run_with_usage(job.clone(), slots.for_job(job.id.0))
+            .await;
+        assert!(!usage.is_empty(), "the job's calls are measured");
         let message = ResultMessage {
             v: MESSAGE_VERSION,
             run: run.clone(),
@@ -68,6 +71,7 @@ async fn real_jobs_and_results_match_the_schemas() {
             job_entry: Some("1700000000000-0".into()),
             worker: Some("w".into()),
             result,
+            usage,
         };
         assert_valid(
             &results_schema,
@@ -87,6 +91,7 @@ async fn real_jobs_and_results_match_the_schemas() {
             },
             lm_calls: 0,
         },
+        usage: Default::default(),
     };
     assert_valid(
         &results_schema,

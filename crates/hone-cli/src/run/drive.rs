@@ -27,6 +27,8 @@ struct Driven {
     lm_calls: u64,
     failures: u64,
     first_error: Option<String>,
+    /// What workers reported with the results, over all sessions (distributed runs).
+    worker_usage: Option<UsageTotals>,
 }
 
 impl From<&hone_eval::RunReport> for Driven {
@@ -37,6 +39,7 @@ impl From<&hone_eval::RunReport> for Driven {
             lm_calls: r.lm_calls,
             failures: r.failures,
             first_error: r.first_error.clone(),
+            worker_usage: None,
         }
     }
 }
@@ -87,6 +90,7 @@ async fn coordinate(
             lm_calls: report.lm_calls,
             failures: report.failures,
             first_error: report.first_error.clone(),
+            worker_usage: Some(UsageTotals::of_workers(&report.total_usage)),
         },
         opt.log().clone(),
         opt.best().or(report.best),
@@ -161,6 +165,21 @@ pub(super) async fn drive(
                 s.dir.display()
             )));
         }
+    };
+    // A distributed run's usage: this machine's calls plus the workers' (the checkpoint's
+    // total replaces what the record held, which a killed session may have left behind).
+    let previous_usage = match &report.worker_usage {
+        Some(workers) => {
+            let earlier = s.record.worker_usage.clone().unwrap_or_default();
+            let mut usage = previous_usage.without(&earlier);
+            usage.add(workers);
+            s.record.worker_usage = Some(workers.clone());
+            let mut now = usage.clone();
+            now.add(&UsageTotals::from_report(&lms.usage.report()));
+            s.record.usage = now;
+            usage
+        }
+        None => previous_usage,
     };
     s.record.tells = report.total_tells;
     s.record.lm_calls += report.lm_calls;

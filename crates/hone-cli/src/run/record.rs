@@ -46,6 +46,44 @@ impl UsageTotals {
         }
     }
 
+    /// The totals of what workers reported with a distributed run's results, priced with
+    /// hone's default price table (as the usage layer prices a run's own calls). A cached
+    /// call costs nothing.
+    pub fn of_workers(usage: &hone_eval::JobUsage) -> Self {
+        let prices = hone_lm::PriceTable::with_defaults();
+        let mut totals = UsageTotals::default();
+        for (model, u) in &usage.0 {
+            totals.calls += u.lm_calls;
+            totals.cached_calls += u.cached_calls;
+            totals.prompt_tokens += u.prompt_tokens;
+            totals.completion_tokens += u.completion_tokens;
+            let tokens = hone_lm::Usage {
+                prompt_tokens: u.prompt_tokens,
+                completion_tokens: u.completion_tokens,
+                total_tokens: u.prompt_tokens + u.completion_tokens,
+                ..hone_lm::Usage::default()
+            };
+            match prices.cost(model, &tokens) {
+                Some(cost) => totals.cost_usd += cost,
+                None => totals.unpriced_calls += u.lm_calls - u.cached_calls,
+            }
+        }
+        totals
+    }
+
+    /// These totals without `o`'s (a part of them), never below zero.
+    pub fn without(&self, o: &UsageTotals) -> UsageTotals {
+        UsageTotals {
+            calls: self.calls.saturating_sub(o.calls),
+            cached_calls: self.cached_calls.saturating_sub(o.cached_calls),
+            failed_calls: self.failed_calls.saturating_sub(o.failed_calls),
+            prompt_tokens: self.prompt_tokens.saturating_sub(o.prompt_tokens),
+            completion_tokens: self.completion_tokens.saturating_sub(o.completion_tokens),
+            cost_usd: (self.cost_usd - o.cost_usd).max(0.0),
+            unpriced_calls: self.unpriced_calls.saturating_sub(o.unpriced_calls),
+        }
+    }
+
     /// Adds another session's totals.
     pub fn add(&mut self, o: &UsageTotals) {
         self.calls += o.calls;
@@ -185,9 +223,13 @@ pub struct RunRecord {
     /// The trials, in order.
     #[serde(default)]
     pub trials: Vec<TrialPoint>,
-    /// LM usage and cost.
+    /// LM usage and cost: the calls of this machine's LMs and, in a distributed run, those
+    /// workers reported with the results the run told.
     #[serde(default)]
     pub usage: UsageTotals,
+    /// The workers' part of `usage` (distributed runs, over all sessions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker_usage: Option<UsageTotals>,
     /// The optimizer's log.
     #[serde(default)]
     pub log: RunLog,

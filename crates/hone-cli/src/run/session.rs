@@ -184,6 +184,7 @@ pub async fn optimize(path: &Path, dir: &Path, options: &Options) -> Result<Outc
         best: None,
         trials: Vec::new(),
         usage: UsageTotals::default(),
+        worker_usage: None,
         log: RunLog::new(),
         error: None,
     };

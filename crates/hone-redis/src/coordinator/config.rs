@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hone_core::state::ProgramState;
-use hone_eval::StopReason;
+use hone_eval::{JobUsage, StopReason};
 use hone_optimize::{JobId, Told};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -163,6 +163,11 @@ pub struct CoordinatorReport {
     pub tells: u64,
     /// LM calls reported by this run's accepted results.
     pub lm_calls: u64,
+    /// The usage workers reported with this run's accepted results, by model.
+    pub usage: JobUsage,
+    /// The same over all runs of this optimizer (resumed ones included), as the checkpoint
+    /// keeps it.
+    pub total_usage: JobUsage,
     /// Results accepted over all runs of this optimizer (resumed ones included).
     pub total_tells: u64,
     /// Jobs published (re-publications included).

@@ -48,7 +48,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
-use hone_eval::{Checkpoint, DriverCore, Next, RunLimits, StopReason};
+use hone_eval::{Checkpoint, DriverCore, JobUsage, Next, RunLimits, StopReason};
 use hone_optimize::{Job, JobId, Optimizer, OptimizerError, Registry};
 use serde_json::Value;
 
@@ -78,6 +78,8 @@ pub struct RedisDriver {
     pub(super) fresh: bool,
     pub(super) base_tells: u64,
     pub(super) base_calls: u64,
+    /// Worker usage of the results told before the checkpoint this run resumed from.
+    pub(super) base_usage: JobUsage,
 }
 
 impl std::fmt::Debug for RedisDriver {
@@ -104,6 +106,7 @@ impl RedisDriver {
             fresh: true,
             base_tells: 0,
             base_calls: 0,
+            base_usage: JobUsage::default(),
         }
     }
 
@@ -144,6 +147,10 @@ impl RedisDriver {
         let mut driver = RedisDriver::new(redis, opt, config);
         driver.base_tells = checkpoint.tells;
         driver.base_calls = checkpoint.lm_calls;
+        driver.base_usage = own
+            .and_then(|o| o.get("usage"))
+            .and_then(|u| serde_json::from_value(u.clone()).ok())
+            .unwrap_or_default();
         if let (Some(epoch), Some(pos)) = (epoch, pos) {
             driver.epoch = epoch;
             driver.results_pos = pos;
@@ -227,6 +234,12 @@ impl RedisDriver {
             best: self.opt.best(),
             tells: state.core.tells(),
             lm_calls: state.core.lm_calls(),
+            usage: state.usage.clone(),
+            total_usage: {
+                let mut total = self.base_usage.clone();
+                total.add(&state.usage);
+                total
+            },
             total_tells: state.core.total_tells(),
             published: state.published_count,
             republished: state.republished_count,
@@ -336,6 +349,8 @@ pub(super) struct RunState {
     pub(super) duplicates: u64,
     pub(super) ignored: u64,
     pub(super) dead: u64,
+    /// Worker usage of this run's accepted results.
+    pub(super) usage: JobUsage,
 }
 
 impl RunState {
@@ -350,6 +365,7 @@ impl RunState {
             duplicates: 0,
             ignored: 0,
             dead: 0,
+            usage: JobUsage::default(),
         }
     }
 }

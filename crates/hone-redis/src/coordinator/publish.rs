@@ -53,7 +53,7 @@ impl RedisDriver {
         let mut checkpoint_due = false;
         for entry in batch {
             self.results_pos = entry.id.clone();
-            let message = match ResultMessage::from_fields(&entry.fields, &run) {
+            let mut message = match ResultMessage::from_fields(&entry.fields, &run) {
                 Ok(m) => m,
                 Err(e) => {
                     self.dead_letter(
@@ -74,6 +74,7 @@ impl RedisDriver {
                 continue;
             }
             let id = message.result.id;
+            let usage = std::mem::take(&mut message.usage);
             let worker = message.worker.as_deref();
             let applied = match state.core.on_result(&mut *self.opt, message.result) {
                 Ok(applied) => applied,
@@ -119,7 +120,7 @@ impl RedisDriver {
             });
             checkpoint_due |= applied.checkpoint;
             match told {
-                Told::Accepted => {}
+                Told::Accepted => state.usage.add(&usage),
                 Told::Duplicate => state.duplicates += 1,
                 Told::Unknown | Told::Stale => state.ignored += 1,
             }

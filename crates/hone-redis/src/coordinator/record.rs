@@ -16,12 +16,15 @@ impl RedisDriver {
             return Ok(());
         };
         let mut metadata = self.config.metadata.clone();
+        let mut usage = self.base_usage.clone();
+        usage.add(&state.usage);
         metadata.insert(
             CHECKPOINT_KEY.into(),
             json!({
                 "run": self.config.run.as_str(),
                 "epoch": self.epoch,
                 "results_position": self.results_pos,
+                "usage": usage,
             }),
         );
         let checkpoint = state.core.checkpoint(&*self.opt, Value::Object(metadata))?;
