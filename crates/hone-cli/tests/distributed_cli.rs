@@ -408,3 +408,64 @@ fn worker_of(program: &Path, redis: &str, sim: &str, name: &str, run: &str) -> P
             .unwrap_or_else(|e| panic!("cannot start hone worker: {e}")),
     )
 }
+
+/// A second coordinator for a run another one drives gives up with a message that says its
+/// directory holds no checkpoint; once the first is gone, `hone resume` of that directory
+/// runs the optimization from the start to the same end as the run in one process.
+#[test]
+fn a_coordinator_that_lost_the_race_leaves_a_directory_that_resumes() {
+    let Some(redis) = redis_server() else {
+        return;
+    };
+    let sim = Sim::start(&["--latency-ms", "20"]);
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let local = optimize_in_process(&sim.url, &tmp.path().join("local"));
+    let lease = ["--lease-secs", "2"];
+    let start = |dir: &Path| {
+        hone()
+            .arg("optimize")
+            .arg(program())
+            .arg("--out")
+            .arg(dir)
+            .args(["--base-url", &sim.url, "--json", "--redis", &redis.url()])
+            .args(["--run-id", "reviews"])
+            .args(lease)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the coordinator: {e}"))
+    };
+    let mut first = Process(start(&tmp.path().join("first")));
+    wait_for(&tmp.path().join("first/run.json"));
+    std::thread::sleep(Duration::from_millis(300));
+    let loser_dir = tmp.path().join("second");
+    let loser = start(&loser_dir)
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loser.status.code(), Some(1), "{}", text(&loser.stderr));
+    let err = text(&loser.stderr);
+    assert!(err.contains("driven by another coordinator"), "{err}");
+    assert!(
+        err.contains("holds no checkpoint") && err.contains("hone resume"),
+        "{err}"
+    );
+    assert!(!err.contains("the last checkpoint is in"), "{err}");
+    assert_eq!(read_json(&loser_dir.join("run.json"))["status"], "failed");
+
+    let _ = first.0.kill();
+    let _ = first.0.wait();
+    let _worker = worker(&redis.url(), &sim.url, "after-the-race");
+    let out = hone()
+        .arg("resume")
+        .arg(&loser_dir)
+        .arg("--json")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run hone resume: {e}"));
+    let resumed: Value = serde_json::from_str(ok(&out).trim()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resumed["status"], "done");
+    assert_eq!(resumed["best"], local["best"]);
+    assert_eq!(
+        read_json(&loser_dir.join("program.json")),
+        read_json(&tmp.path().join("local/program.json"))
+    );
+}

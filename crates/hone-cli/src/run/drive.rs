@@ -159,9 +159,19 @@ pub(super) async fn drive(
             s.record.status = "failed".into();
             s.record.error = Some(e.to_string());
             s.record.write(&s.dir)?;
+            let next = if s.dir.join(files::CHECKPOINT).exists() {
+                format!(
+                    "the last checkpoint is in {}; fix the cause and continue with",
+                    s.dir.display()
+                )
+            } else {
+                format!(
+                    "no result was told, so {} holds no checkpoint; fix the cause and start the run afresh with",
+                    s.dir.display()
+                )
+            };
             return Err(Error::Failed(format!(
-                "the optimization failed: {e}\nthe last checkpoint is in {}; fix the cause and continue with `hone resume {}`",
-                s.dir.display(),
+                "the optimization failed: {e}\n{next} `hone resume {}`",
                 s.dir.display()
             )));
         }
