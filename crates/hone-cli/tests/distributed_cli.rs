@@ -23,29 +23,27 @@ fn read_json(path: &Path) -> Value {
 }
 
 fn worker(redis: &str, sim: &str, name: &str) -> Process {
+    let mut command = worker_command(&program(), redis, sim, name, "reviews");
+    command
+        .args(["--visibility-ms", "1500"])
+        .stderr(Stdio::piped());
     Process(
-        hone()
-            .args(["worker", "--program"])
-            .arg(program())
-            .args([
-                "--redis",
-                redis,
-                "--run",
-                "reviews",
-                "--base-url",
-                sim,
-                "--concurrency",
-                "4",
-                "--visibility-ms",
-                "1500",
-                "--name",
-                name,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+        command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start hone worker: {e}")),
     )
+}
+
+/// `hone worker` for `program`, serving run `run` against `sim` with 4 calls in flight.
+fn worker_command(program: &Path, redis: &str, sim: &str, name: &str, run: &str) -> Command {
+    let mut command = hone();
+    command
+        .args(["worker", "--program"])
+        .arg(program)
+        .args(["--redis", redis, "--run", run, "--base-url", sim])
+        .args(["--concurrency", "4", "--name", name])
+        .stdout(Stdio::null());
+    command
 }
 
 /// The reference: the optimization in one process, into `dir`; its JSON summary.
@@ -386,24 +384,10 @@ fn the_same_run_in_process_and_over_redis_finds_the_same_best_program() {
 
 /// A `hone worker` for `program` serving run `run`.
 fn worker_of(program: &Path, redis: &str, sim: &str, name: &str, run: &str) -> Process {
+    let mut command = worker_command(program, redis, sim, name, run);
+    command.stderr(Stdio::null());
     Process(
-        hone()
-            .args(["worker", "--program"])
-            .arg(program)
-            .args([
-                "--redis",
-                redis,
-                "--run",
-                run,
-                "--base-url",
-                sim,
-                "--concurrency",
-                "4",
-                "--name",
-                name,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+        command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start hone worker: {e}")),
     )
