@@ -113,6 +113,7 @@ pub fn render_report(dir: &Path) -> Result<String> {
         esc(&title),
         esc(&title)
     );
+    lead(&mut h, &record, program.as_ref());
     summary(&mut h, &record);
     h.push_str("<section id=\"trials\"><h2>Score per trial</h2>\n");
     h.push_str(&chart_svg(
@@ -206,11 +207,140 @@ fn summary(h: &mut String, r: &RunRecord) {
     h.push_str("</table>\n");
 }
 
-/// `v` seconds as a short axis label: `42 s`, `3.5 min`, `1.2 h`.
+/// The report's first lines: the task (the program's `description`, else its stages'
+/// signatures), the models, and what the optimizer gained on dev.
+fn lead(h: &mut String, r: &RunRecord, program: Option<&Program>) {
+    let task = match program {
+        Some(p) => match &p.description {
+            Some(d) if !d.trim().is_empty() => d.trim().to_owned(),
+            _ => p
+                .stages
+                .iter()
+                .map(|s| format!("{} ({})", s.name, s.signature.field_string()))
+                .collect::<Vec<_>>()
+                .join("; "),
+        },
+        None => r.program.display().to_string(),
+    };
+    let models: Vec<String> = r.lms.values().map(|l| l.model.clone()).collect();
+    let mut models_unique: Vec<String> = Vec::new();
+    for m in models {
+        if !models_unique.contains(&m) {
+            models_unique.push(m);
+        }
+    }
+    let result = gain_sentence(r);
+    let _ = writeln!(
+        h,
+        "<p id=\"lead\"><strong>Task:</strong> {}<br><strong>Model:</strong> {}<br><strong>Result:</strong> {}</p>",
+        esc(&task),
+        esc(&models_unique.join(", ")),
+        esc(&result)
+    );
+}
+
+/// One sentence: the baseline's and the winner's dev scores and the gain, with the winner's
+/// interval, the trials and the wall time.
+pub fn gain_sentence(r: &RunRecord) -> String {
+    let kind = &r.optimizer.kind;
+    let trials = r.trials.len();
+    let wall = duration_text(r.elapsed_secs);
+    match (&r.baseline, &r.best) {
+        (Some(b), Some(w)) => {
+            let gain = w.score - b.score;
+            let verdict = if gain > 0.0 {
+                format!(
+                    "raised the dev score from {:.2}% to {:.2}% (+{gain:.2} points",
+                    b.score, w.score
+                )
+            } else if gain < 0.0 {
+                format!(
+                    "found nothing better: the dev score went from {:.2}% to {:.2}% ({gain:.2} points",
+                    b.score, w.score
+                )
+            } else {
+                format!(
+                    "found nothing better than the baseline's {:.2}% on dev (+0.00 points",
+                    b.score
+                )
+            };
+            format!(
+                "{kind} {verdict}; the winner's 95% CI {:.1}–{:.1}%, {} dev examples) in {trials} trial(s), {wall}.",
+                w.ci95[0] * 100.0,
+                w.ci95[1] * 100.0,
+                w.examples
+            )
+        }
+        (Some(b), None) => format!(
+            "baseline {:.2}% on dev; {kind} has not finished ({trials} trial(s) so far, {wall}; status {}).",
+            b.score, r.status
+        ),
+        _ => format!("no scores yet (status {}).", r.status),
+    }
+}
+
+/// A duration for prose: `850 ms`, `42.0 s`, `3.5 min`, `2.1 h`.
+fn duration_text(secs: f64) -> String {
+    if secs < 1.0 {
+        format!("{:.0} ms", secs * 1000.0)
+    } else if secs < 120.0 {
+        format!("{secs:.1} s")
+    } else if secs < 7200.0 {
+        format!("{:.1} min", secs / 60.0)
+    } else {
+        format!("{:.1} h", secs / 3600.0)
+    }
+}
+
+/// The ticks of a wall-time axis over `[0, span]` seconds: a unit that reads well for the span
+/// (ms under 1 s, s under 2 min, min under 3 h, else h), a step of 1, 2 or 5 × 10ⁿ in that unit
+/// giving at most eight ticks, and the axis end (the first tick at or past `span`). Returns the
+/// ticks as (seconds, label) and the axis end in seconds.
+fn time_ticks(span: f64) -> (Vec<(f64, String)>, f64) {
+    let span = if span.is_finite() && span > 0.0 {
+        span
+    } else {
+        1.0
+    };
+    let (unit, name) = if span < 1.0 {
+        (0.001, "ms")
+    } else if span < 120.0 {
+        (1.0, "s")
+    } else if span < 10_800.0 {
+        (60.0, "min")
+    } else {
+        (3600.0, "h")
+    };
+    let extent = span / unit;
+    let raw = extent / 7.0;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|s| extent / s <= 7.0 + 1e-9)
+        .unwrap_or(10.0 * magnitude);
+    let decimals = if step >= 1.0 {
+        0
+    } else {
+        (-step.log10()).ceil() as usize
+    };
+    let count = (extent / step - 1e-9).ceil().max(1.0) as usize;
+    let ticks = (0..=count)
+        .map(|k| {
+            let v = step * k as f64;
+            (v * unit, format!("{v:.decimals$} {name}"))
+        })
+        .collect();
+    (ticks, step * count as f64 * unit)
+}
+
+/// `v` seconds as a label for one point in time: `850 ms`, `42 s`, `3.5 min`, `1.2 h`.
 fn seconds_label(v: f64) -> String {
-    if v < 120.0 {
+    if v < 1.0 {
+        format!("{:.0} ms", v * 1000.0)
+    } else if v < 120.0 {
         format!("{v:.0} s")
-    } else if v < 7200.0 {
+    } else if v < 10_800.0 {
         format!("{:.1} min", v / 60.0)
     } else {
         format!("{:.1} h", v / 3600.0)
@@ -234,7 +364,12 @@ pub fn chart_svg(trials: &[TrialPoint], baseline: Option<f64>) -> String {
         Some(at) if !at.is_empty() => (at, true),
         _ => ((0..trials.len()).map(|i| i as f64).collect(), false),
     };
-    let hi = position.iter().copied().fold(0.0_f64, f64::max);
+    let last = position.iter().copied().fold(0.0_f64, f64::max);
+    let (ticks, hi) = if timed {
+        time_ticks(last)
+    } else {
+        (Vec::new(), last)
+    };
     let x_at = |v: f64| left + if hi <= 0.0 { pw / 2.0 } else { pw * v / hi };
     let x = |i: f64| x_at(position.get(i as usize).copied().unwrap_or(0.0));
     let y = |s: f64| top + ph * (1.0 - s.clamp(0.0, 1.0));
@@ -264,14 +399,13 @@ pub fn chart_svg(trials: &[TrialPoint], baseline: Option<f64>) -> String {
         top + ph
     );
     if timed {
-        for k in 0..=5 {
-            let v = hi * f64::from(k) / 5.0;
+        for (at, label) in &ticks {
             let _ = writeln!(
                 s,
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-                x_at(v),
+                "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+                x_at(*at),
                 top + ph + 16.0,
-                seconds_label(v)
+                esc(label)
             );
         }
     } else {
@@ -653,6 +787,44 @@ mod tests {
         assert_eq!(xs.len(), 3);
         assert!(xs[1] - xs[0] < (xs[2] - xs[1]) / 4.0, "{xs:?}");
         assert!(svg.contains("<title>trial 2 at 10 s:"));
+    }
+
+    fn labels(span: f64) -> (Vec<String>, f64) {
+        let (ticks, end) = time_ticks(span);
+        (ticks.into_iter().map(|(_, l)| l).collect(), end)
+    }
+
+    #[test]
+    fn time_axis_labels_read_well_at_any_length() {
+        // A 0.1 s simulated run: milliseconds, every label its own.
+        let (l, end) = labels(0.1);
+        assert_eq!(l, ["0 ms", "20 ms", "40 ms", "60 ms", "80 ms", "100 ms"]);
+        assert!((end - 0.1).abs() < 1e-9);
+        // A 9.3 s run: whole seconds, the axis ends at the first tick past the run.
+        let (l, end) = labels(9.3);
+        assert_eq!(l, ["0 s", "2 s", "4 s", "6 s", "8 s", "10 s"]);
+        assert!((end - 10.0).abs() < 1e-9);
+        // A 2-hour run reads in minutes.
+        let (l, _) = labels(7200.0);
+        assert_eq!(
+            l,
+            [
+                "0 min", "20 min", "40 min", "60 min", "80 min", "100 min", "120 min"
+            ]
+        );
+        // A day: hours.
+        let (l, _) = labels(86_400.0);
+        assert_eq!(l.last().map(String::as_str), Some("25 h"));
+        // Fractions when the step needs them, and never a repeated label.
+        for span in [0.0, 0.004, 0.7, 1.5, 3.0, 59.0, 130.0, 1000.0, 20_000.0] {
+            let (l, end) = labels(span);
+            assert!(l.len() >= 2 && l.len() <= 8, "{span}: {l:?}");
+            assert!(end >= span, "{span}: {end}");
+            let mut unique = l.clone();
+            unique.dedup();
+            assert_eq!(unique, l, "{span}");
+        }
+        assert_eq!(labels(1.5).0, ["0.0 s", "0.5 s", "1.0 s", "1.5 s"]);
     }
 
     #[test]

@@ -109,6 +109,8 @@ pub struct Program {
     pub path: PathBuf,
     /// Its text.
     pub text: String,
+    /// `[program] description`: what the program does, in a sentence.
+    pub description: Option<String>,
     /// The stages, in run order.
     pub stages: Vec<Stage>,
     /// `[lm.*]` tables, by name.
@@ -371,6 +373,7 @@ impl Program {
         let program = Program {
             path: path.to_owned(),
             text: text.to_owned(),
+            description: file.program.description,
             stages,
             lms: file.lm.into_iter().collect(),
             default_lm: file.program.lm,

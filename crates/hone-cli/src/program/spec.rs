@@ -51,6 +51,9 @@ pub struct EnumSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProgramSpec {
+    /// What the program does, in a sentence: the first line of `hone report`.
+    #[serde(default)]
+    pub description: Option<String>,
     /// The default LM of the stages (default `task`, or the only LM defined).
     #[serde(default)]
     pub lm: Option<Spanned<String>>,
