@@ -3,6 +3,7 @@
 //! misplaced key is an error at its line, naming the closest valid key), and `concurrency`.
 
 use hone_core::Example;
+use hone_core::adapter::AdapterKind;
 use hone_core::state::ProgramState;
 use hone_optimize::{Catalogue, ConfigError, Form, Inputs, Optimizer, OptimizerKind};
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,12 @@ pub struct OptimizerChoice {
     pub kind: String,
     /// LM-calling work in flight at once.
     pub concurrency: usize,
+    /// The adapter of the optimizer's own calls (proposed instructions, reflections, rules):
+    /// `proposal_adapter` in `[optimizer]`; DSPy's `ChatAdapter` when unset. A small model
+    /// that cannot follow the chat adapter's `[[ ## field ## ]]` format answers the JSON
+    /// adapter's structured outputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal_adapter: Option<AdapterKind>,
     /// The optimizer's parameters (its config keys) as the file gives them.
     pub params: Map<String, Value>,
 }
@@ -69,6 +76,7 @@ pub fn optimizer_choice(program: &Program) -> Result<OptimizerChoice> {
         return Ok(OptimizerChoice {
             kind: DEFAULT_OPTIMIZER.into(),
             concurrency: DEFAULT_CONCURRENCY,
+            proposal_adapter: None,
             params: Map::new(),
         });
     };
@@ -96,9 +104,26 @@ pub fn optimizer_choice(program: &Program) -> Result<OptimizerChoice> {
         .map_err(|e| config_error(program, &e))?;
     let mut params = Map::new();
     let mut concurrency = DEFAULT_CONCURRENCY;
+    let mut proposal_adapter = None;
     for (key, value) in table {
         match key.as_str() {
             "kind" => {}
+            "proposal_adapter" => {
+                let kinds = AdapterKind::all().map(AdapterKind::as_str).join(", ");
+                match value.as_str().map(str::parse::<AdapterKind>) {
+                    Some(Ok(kind)) => proposal_adapter = Some(kind),
+                    _ => {
+                        return Err(program
+                            .error_at_key(
+                                "optimizer",
+                                key,
+                                format!("`proposal_adapter` must be one of {kinds}"),
+                            )
+                            .hint("e.g. proposal_adapter = \"json\" for a model that follows structured outputs")
+                            .into());
+                    }
+                }
+            }
             "concurrency" => match value.as_integer() {
                 Some(n) if n >= 1 => concurrency = n as usize,
                 _ => {
@@ -131,6 +156,7 @@ pub fn optimizer_choice(program: &Program) -> Result<OptimizerChoice> {
     Ok(OptimizerChoice {
         kind: kind.name().to_owned(),
         concurrency,
+        proposal_adapter,
         params,
     })
 }
@@ -173,7 +199,7 @@ pub fn is_module(choice: &OptimizerChoice) -> bool {
 /// description and, when `params` is set, its parameters with type, default and description.
 pub fn optimizers_help(params: bool) -> String {
     let mut out = String::from(
-        "Optimizers ([optimizer] kind = \"NAME\", then any of its parameters; concurrency = N for every kind):\n",
+        "Optimizers ([optimizer] kind = \"NAME\", then any of its parameters; for every kind, concurrency = N and proposal_adapter = \"chat\" | \"json\" | \"xml\" for the optimizer's own LM calls):\n",
     );
     for kind in Catalogue::builtin().kinds() {
         out.push('\n');
@@ -238,5 +264,31 @@ mod tests {
         assert!(
             long.contains("      - teacher_lm: \"task\" | \"teacher\" | \"proposer\" = \"task\". ")
         );
+    }
+
+    fn program_with(optimizer: &str) -> Result<Program> {
+        Program::parse(
+            std::path::Path::new("p.toml"),
+            &format!(
+                "[program]\n[[program.stages]]\nname = \"a\"\nsignature = \"q -> a\"\n\n[optimizer]\n{optimizer}\n"
+            ),
+        )
+    }
+
+    #[test]
+    fn proposal_adapter_names_the_adapter_of_the_optimizers_own_calls() {
+        let program = program_with("kind = \"mipro_v2\"\nproposal_adapter = \"json\"").unwrap();
+        let choice = optimizer_choice(&program).unwrap();
+        assert_eq!(choice.proposal_adapter, Some(AdapterKind::Json));
+        assert!(!choice.params.contains_key("proposal_adapter"));
+        let program = program_with("kind = \"mipro_v2\"").unwrap();
+        assert_eq!(optimizer_choice(&program).unwrap().proposal_adapter, None);
+        let program = program_with("kind = \"mipro_v2\"\nproposal_adapter = \"jsno\"").unwrap();
+        let message = optimizer_choice(&program).unwrap_err().to_string();
+        assert!(
+            message.contains("`proposal_adapter` must be one of chat, json, xml"),
+            "{message}"
+        );
+        assert!(message.contains("p.toml:8"), "{message}");
     }
 }

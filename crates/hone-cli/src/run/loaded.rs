@@ -60,7 +60,8 @@ impl Loaded {
 
     /// The executor that runs an optimizer's jobs on this program: the pipeline as template,
     /// the default LM as task LM, the `proposer` LM (the task LM when none is named) and the
-    /// `teacher` LM when the program names one.
+    /// `teacher` LM when the program names one, and `[optimizer] proposal_adapter` for the
+    /// optimizer's own calls.
     pub fn executor(
         &self,
         metric: Arc<dyn hone_eval::metric::Metric>,
@@ -74,6 +75,9 @@ impl Loaded {
         .with_lm(LmRole::Proposer, lms.role("proposer")?);
         if lms.handles.contains_key("teacher") {
             executor = executor.with_lm(LmRole::Teacher, lms.get("teacher")?);
+        }
+        if let Some(kind) = crate::optimizer::optimizer_choice(&self.program)?.proposal_adapter {
+            executor = executor.with_proposal_adapter(Arc::from(kind.adapter()));
         }
         Ok(executor)
     }
