@@ -86,7 +86,10 @@ impl Reader {
             // whole schema or a `$defs` entry. A titled `enum` inside `properties` is a
             // `Literal` field with its field title.
             if let Some(title) = obj.get("title").and_then(Value::as_str)
-                && (ptr.is_empty() || ptr.starts_with("/$defs/"))
+                && (ptr.is_empty()
+                    || ptr
+                        .strip_prefix("/$defs/")
+                        .is_some_and(|name| !name.contains('/')))
             {
                 return Ok(FieldType::enumeration(EnumType {
                     name: title.to_owned(),
@@ -303,6 +306,24 @@ mod tests {
                 "{schema}"
             );
         }
+    }
+
+    #[test]
+    fn a_literal_inside_a_referenced_model_stays_a_literal() {
+        let address = FieldType::model(ModelType::new(
+            "Address",
+            vec![ModelField::with_default(
+                "country",
+                FieldType::literal(["US", "CA"]),
+                json!("US"),
+            )],
+        ));
+        let holder = FieldType::model(ModelType::new(
+            "Holder",
+            vec![ModelField::required("at", address)],
+        ));
+        let schema = holder.json_schema();
+        assert_eq!(FieldType::from_json_schema(&schema), Ok(holder), "{schema}");
     }
 
     #[test]
