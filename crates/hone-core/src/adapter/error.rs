@@ -99,6 +99,20 @@ pub enum AdapterError {
         /// The whole completion.
         response: String,
     },
+    /// The BAML adapter cannot write the schema of an output type that holds the same model
+    /// more than once (DSPy's BAMLAdapter raises `ValueError` for recursive models, and for a
+    /// model repeated inside one output type).
+    #[error(
+        "{adapter} cannot render the type of output field `{field}`: the model `{model}` appears          more than once inside it (a recursive or repeated model). Use another adapter (json or          chat) for this signature, or give each place its own model class."
+    )]
+    RepeatedModel {
+        /// The adapter.
+        adapter: &'static str,
+        /// The output field whose type repeats a model.
+        field: String,
+        /// The model's class name.
+        model: String,
+    },
     /// A conversation history input is not shaped like DSPy's `History`.
     #[error(
         "input field `{field}` must be a conversation history: an object \
@@ -116,13 +130,17 @@ impl AdapterError {
     /// Whether this is a failure to parse an LM answer (DSPy's `AdapterParseError`), as opposed
     /// to a problem with the call's inputs.
     pub fn is_parse_error(&self) -> bool {
-        !matches!(self, AdapterError::InvalidHistory { .. })
+        !matches!(
+            self,
+            AdapterError::InvalidHistory { .. } | AdapterError::RepeatedModel { .. }
+        )
     }
 
     /// The name of the exception DSPy raises in the same situation.
     pub fn dspy_exception(&self) -> &'static str {
         match self {
             AdapterError::InvalidHistory { .. } => "ValidationError",
+            AdapterError::RepeatedModel { .. } => "ValueError",
             _ => "AdapterParseError",
         }
     }

@@ -55,17 +55,7 @@ impl Render for JsonAdapter {
         prefix: &str,
         main_request: bool,
     ) -> String {
-        let reminder = main_request.then(|| {
-            let fields: Vec<String> = sig
-                .outputs
-                .iter()
-                .map(|f| format!("`{}`{}", f.name, type_reminder(f)))
-                .collect();
-            format!(
-                "Respond with a JSON object in the following order of fields: {}.",
-                fields.join(", then ")
-            )
-        });
+        let reminder = main_request.then(|| json_reminder(sig));
         section_user_content(sig, values, prefix, reminder)
     }
 
@@ -88,6 +78,51 @@ impl Render for JsonAdapter {
             .collect();
         json_dumps_indent2(&Value::Object(obj))
     }
+}
+
+/// The JSON adapters' output-format reminder at the end of the last user message.
+pub(super) fn json_reminder(sig: &Signature) -> String {
+    let fields: Vec<String> = sig
+        .outputs
+        .iter()
+        .map(|f| format!("`{}`{}", f.name, type_reminder(f)))
+        .collect();
+    format!(
+        "Respond with a JSON object in the following order of fields: {}.",
+        fields.join(", then ")
+    )
+}
+
+/// DSPy's `JSONAdapter.parse`, for the JSON adapter and those built on it: the completion (or
+/// the first balanced `{...}` in it) repaired into a JSON object, its output fields converted to
+/// their types. `adapter` names the adapter in errors.
+pub(super) fn parse_json_completion(
+    adapter: &'static str,
+    signature: &Signature,
+    completion: &str,
+) -> Result<Prediction, AdapterError> {
+    let mut response = completion;
+    let mut parsed = repair_json(completion);
+    if !matches!(parsed, Some(Value::Object(_)))
+        && let Some(obj) = first_balanced_object(completion)
+    {
+        response = obj;
+        parsed = repair_json(obj);
+    }
+    let Some(Value::Object(obj)) = parsed else {
+        return Err(AdapterError::NotAnObject {
+            adapter,
+            expected: signature.outputs.iter().map(|f| f.name.clone()).collect(),
+            response: response.to_owned(),
+        });
+    };
+    let mut found = Map::new();
+    for (k, v) in &obj {
+        if let Some(field) = signature.outputs.iter().find(|f| &f.name == k) {
+            found.insert(k.clone(), parse_field(adapter, field, v, response)?);
+        }
+    }
+    finish_parse(adapter, signature, &found, response)
 }
 
 /// The first balanced `{...}` in the text (what the regex `\{(?:[^{}]|(?R))*\}` DSPy searches
@@ -135,28 +170,7 @@ impl Adapter for JsonAdapter {
     }
 
     fn parse(&self, signature: &Signature, completion: &str) -> Result<Prediction, AdapterError> {
-        let mut response = completion;
-        let mut parsed = repair_json(completion);
-        if !matches!(parsed, Some(Value::Object(_)))
-            && let Some(obj) = first_balanced_object(completion)
-        {
-            response = obj;
-            parsed = repair_json(obj);
-        }
-        let Some(Value::Object(obj)) = parsed else {
-            return Err(AdapterError::NotAnObject {
-                adapter: self.name(),
-                expected: signature.outputs.iter().map(|f| f.name.clone()).collect(),
-                response: response.to_owned(),
-            });
-        };
-        let mut found = Map::new();
-        for (k, v) in &obj {
-            if let Some(field) = signature.outputs.iter().find(|f| &f.name == k) {
-                found.insert(k.clone(), parse_field(self.name(), field, v, response)?);
-            }
-        }
-        finish_parse(self.name(), signature, &found, response)
+        parse_json_completion(self.name(), signature, completion)
     }
 
     /// DSPy's structured-output request: `{"type": "json_object"}` when an output is an

@@ -4,7 +4,8 @@
 //!
 //! * [`ChatAdapter`]: `[[ ## field ## ]]` sections (DSPy's default);
 //! * [`JsonAdapter`]: a JSON object answer, with a structured-output `response_format`;
-//! * [`XmlAdapter`]: `<field>...</field>` tags, nested XML for lists, dicts and models.
+//! * [`XmlAdapter`]: `<field>...</field>` tags, nested XML for lists, dicts and models;
+//! * [`BamlAdapter`]: the JSON adapter with a compact BAML-style schema of each output type.
 //!
 //! Adapters do no IO. A call is: [`Adapter::format`] → send the messages (with
 //! [`Adapter::response_format`], if any) → [`Adapter::parse`] the completion. When parsing
@@ -25,6 +26,7 @@
 //! assert_eq!(out.get("answer"), Some(&json!(4)));
 //! ```
 
+mod baml;
 mod chat;
 mod describe;
 mod error;
@@ -37,6 +39,7 @@ mod xml;
 mod xml_tree;
 mod xml_value;
 
+pub use baml::{BamlAdapter, baml_type_string};
 pub use chat::ChatAdapter;
 pub use describe::{field_description_string, format_field_value};
 pub use error::AdapterError;
@@ -52,7 +55,8 @@ use crate::signature::Signature;
 
 /// Turns signatures, demos and inputs into messages, and completions into predictions.
 pub trait Adapter: Send + Sync + std::fmt::Debug {
-    /// The adapter's name as DSPy spells the class (`ChatAdapter`, `JSONAdapter`, `XMLAdapter`).
+    /// The adapter's name as DSPy spells the class (`ChatAdapter`, `JSONAdapter`, `XMLAdapter`,
+    /// `BAMLAdapter`).
     fn name(&self) -> &'static str;
 
     /// The messages for a call: system message, demos, then the inputs with the output-format
@@ -113,6 +117,8 @@ pub enum AdapterKind {
     Json,
     /// [`XmlAdapter`].
     Xml,
+    /// [`BamlAdapter`].
+    Baml,
 }
 
 impl AdapterKind {
@@ -122,20 +128,27 @@ impl AdapterKind {
             AdapterKind::Chat => Box::new(ChatAdapter::new()),
             AdapterKind::Json => Box::new(JsonAdapter::new()),
             AdapterKind::Xml => Box::new(XmlAdapter::new()),
+            AdapterKind::Baml => Box::new(BamlAdapter::new()),
         }
     }
 
-    /// All kinds, in the order `chat`, `json`, `xml`.
-    pub fn all() -> [AdapterKind; 3] {
-        [AdapterKind::Chat, AdapterKind::Json, AdapterKind::Xml]
+    /// All kinds, in the order `chat`, `json`, `xml`, `baml`.
+    pub fn all() -> [AdapterKind; 4] {
+        [
+            AdapterKind::Chat,
+            AdapterKind::Json,
+            AdapterKind::Xml,
+            AdapterKind::Baml,
+        ]
     }
 
-    /// The short name: `chat`, `json` or `xml`.
+    /// The short name: `chat`, `json`, `xml` or `baml`.
     pub fn as_str(self) -> &'static str {
         match self {
             AdapterKind::Chat => "chat",
             AdapterKind::Json => "json",
             AdapterKind::Xml => "xml",
+            AdapterKind::Baml => "baml",
         }
     }
 }
@@ -154,7 +167,10 @@ impl std::str::FromStr for AdapterKind {
             "chat" | "chatadapter" => Ok(AdapterKind::Chat),
             "json" | "jsonadapter" => Ok(AdapterKind::Json),
             "xml" | "xmladapter" => Ok(AdapterKind::Xml),
-            other => Err(format!("unknown adapter `{other}`: use chat, json or xml")),
+            "baml" | "bamladapter" => Ok(AdapterKind::Baml),
+            other => Err(format!(
+                "unknown adapter `{other}`: use chat, json, xml or baml"
+            )),
         }
     }
 }
