@@ -7,7 +7,7 @@ Usage:  "$VENV/bin/python" scripts/check-dspy-export.py      (needs `pip install
 testdata/export-proof/dspy.json is written by crates/hone-export/tests/export_proof.rs (which
 fails when it is out of date): for each program of testdata/hone-saved, its `dspy` export and,
 for several inputs per predictor (including `{{`, `[[ ## x ## ]]` and Jinja syntax), the
-messages hone's ChatAdapter, JSONAdapter and XMLAdapter produce. This loads
+messages hone's ChatAdapter, JSONAdapter, XMLAdapter and BAMLAdapter produce. This loads
 each export into a fresh DSPy program of the same structure (testdata/dspy-programs/programs.py)
 with `program.load(path)` and compares DSPy's rendering. Exits with status 1 on the first mismatch.
 """
@@ -24,9 +24,10 @@ sys.path.insert(0, str(ROOT / "testdata" / "dspy-programs"))
 
 import dspy  # noqa: E402
 import programs  # noqa: E402
+from dspy.adapters.baml_adapter import BAMLAdapter  # noqa: E402
 
 FIXTURE = ROOT / "testdata" / "export-proof" / "dspy.json"
-ADAPTERS = {"chat": dspy.ChatAdapter, "json": dspy.JSONAdapter, "xml": dspy.XMLAdapter}
+ADAPTERS = {"chat": dspy.ChatAdapter, "json": dspy.JSONAdapter, "xml": dspy.XMLAdapter, "baml": BAMLAdapter}
 
 
 def show(value):

@@ -50,6 +50,20 @@ pub enum ExportError {
         /// The image input.
         field: String,
     },
+    /// Under the BAML adapter, a model-typed input is written as indented JSON, which the
+    /// exports' value rules do not cover.
+    #[error(
+        "predictor `{predictor}`: input `{field}` is a model, which the baml adapter writes as \
+         indented JSON (pydantic's model_dump_json) while exported prompts fill slots by the \
+         other adapters' rules; export this predictor with the json adapter, or make the input \
+         a dict"
+    )]
+    BamlModelInput {
+        /// The predictor name.
+        predictor: String,
+        /// The model-typed input.
+        field: String,
+    },
     /// A field name that Jinja reads as something other than a variable.
     #[error(
         "predictor `{predictor}`: input field `{field}` cannot be a Jinja variable (Jinja reads \

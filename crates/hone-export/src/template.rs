@@ -9,7 +9,7 @@
 //! Only the last message holds slots. The system message and the demo turns do not depend on
 //! the inputs.
 
-use hone_core::adapter::{AdapterKind, History, format_field_value};
+use hone_core::adapter::{AdapterKind, BamlAdapter, History, format_field_value};
 use hone_core::message::{Message, Role};
 use hone_core::state::PredictorState;
 use hone_core::{Example, Field, Signature};
@@ -110,6 +110,16 @@ impl PromptTemplate {
             .collect();
         if let Some(f) = slot_fields.iter().find(|f| f.ty.has_image()) {
             return Err(ExportError::ImageInput {
+                predictor: predictor.to_owned(),
+                field: f.name.clone(),
+            });
+        }
+        if adapter == AdapterKind::Baml
+            && let Some(f) = slot_fields
+                .iter()
+                .find(|f| BamlAdapter::writes_model_json(f))
+        {
+            return Err(ExportError::BamlModelInput {
                 predictor: predictor.to_owned(),
                 field: f.name.clone(),
             });

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use hone_core::adapter::AdapterKind;
 use hone_core::message::Message;
 use hone_core::state::ProgramState;
-use hone_core::{Example, Signature};
+use hone_core::{Example, Field, FieldType, ModelField, ModelType, Signature};
 use hone_export::{JinjaExport, OpenAiExport, PromptTemplate, format_input_value};
 use indexmap::IndexMap;
 use minijinja::{Environment, UndefinedBehavior};
@@ -131,7 +131,7 @@ proptest! {
     fn arbitrary_inputs_render_exactly(
         seed_values in proptest::collection::vec(value_strategy(), 8),
         program_index in 0usize..6,
-        adapter_index in 0usize..3,
+        adapter_index in 0usize..4,
     ) {
         let programs = common::programs();
         let (label, program) = &programs[program_index % programs.len()];
@@ -189,6 +189,29 @@ fn openai_slots_are_filled_once() {
     let messages = p.fill(&values);
     let last = &messages.last().expect("messages").content;
     assert!(last.contains("[[ ## question ## ]]\n{{question}}\n"));
+}
+
+#[test]
+fn baml_exports_refuse_model_inputs_with_a_reason() {
+    let person = FieldType::model(ModelType::new(
+        "Person",
+        vec![ModelField::required("name", FieldType::Str)],
+    ));
+    let sig = Signature::builder()
+        .input(Field::new("who", FieldType::optional(person)))
+        .output(Field::new("greeting", FieldType::Str))
+        .build()
+        .expect("signature");
+    let state = hone_core::state::PredictorState::new(sig);
+    let e = PromptTemplate::new("greet", &state, AdapterKind::Baml).expect_err("model input");
+    assert!(
+        e.to_string()
+            .starts_with("predictor `greet`: input `who` is a model, which the baml adapter"),
+        "{e}"
+    );
+    for kind in [AdapterKind::Chat, AdapterKind::Json, AdapterKind::Xml] {
+        PromptTemplate::new("greet", &state, kind).expect("other adapters export model inputs");
+    }
 }
 
 #[test]

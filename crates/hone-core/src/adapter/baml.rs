@@ -48,6 +48,13 @@ impl BamlAdapter {
     pub fn new() -> Self {
         BamlAdapter
     }
+
+    /// Whether this adapter writes an object value of the input `field` as indented JSON
+    /// (pydantic's `model_dump_json(indent=2)`) rather than as every other adapter does: true
+    /// when the field's type is a model or an optional model.
+    pub fn writes_model_json(field: &Field) -> bool {
+        matches!(unwrap_optional(&field.ty), FieldType::Model(_))
+    }
 }
 
 /// The BAML-style rendering of a type, as DSPy's `_render_type_str`, nested `indent` levels
