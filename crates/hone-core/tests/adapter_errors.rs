@@ -1,7 +1,7 @@
 //! Bad completions give clear errors; a few rendered prompts and errors are pinned as snapshots.
 
 use hone_core::adapter::{
-    Adapter, AdapterError, AdapterKind, ChatAdapter, History, JsonAdapter, XmlAdapter,
+    Adapter, AdapterError, AdapterKind, BamlAdapter, ChatAdapter, History, JsonAdapter, XmlAdapter,
 };
 use hone_core::{Example, Field, FieldType, Signature};
 use serde_json::{Map, Value, json};
@@ -10,7 +10,7 @@ fn qa() -> Signature {
     Signature::parse("question -> answer, confidence: float").expect("valid signature")
 }
 
-fn all() -> [Box<dyn Adapter>; 3] {
+fn all() -> [Box<dyn Adapter>; 4] {
     AdapterKind::all().map(AdapterKind::adapter)
 }
 
@@ -114,6 +114,7 @@ fn fallbacks_follow_dspy() {
     assert_eq!(ChatAdapter::new().fallback(), Some(AdapterKind::Json));
     assert_eq!(XmlAdapter::new().fallback(), Some(AdapterKind::Json));
     assert_eq!(JsonAdapter::new().fallback(), None);
+    assert_eq!(BamlAdapter::new().fallback(), None);
     let no_fallback = ChatAdapter {
         use_json_adapter_fallback: false,
     };
@@ -210,4 +211,42 @@ fn rendered_prompts_snapshot() {
             .collect();
         insta::assert_snapshot!(format!("prompt_{}", adapter.name()), rendered.join("\n"));
     }
+}
+
+#[test]
+fn baml_refuses_a_model_repeated_inside_an_output_type() {
+    let address = FieldType::from_json_schema(&json!({
+        "properties": {"city": {"title": "City", "type": "string"}},
+        "required": ["city"], "title": "Address", "type": "object"
+    }))
+    .expect("model schema");
+    let pair = hone_core::ModelType::new(
+        "Pair",
+        vec![
+            hone_core::ModelField::required("home", address.clone()),
+            hone_core::ModelField::required("work", address),
+        ],
+    );
+    let sig = Signature::builder()
+        .input(Field::new("text", FieldType::Str))
+        .output(Field::new("pair", FieldType::model(pair)))
+        .build()
+        .expect("valid signature");
+    let inputs = Example::from_json(json!({"text": "x"})).expect("object");
+    let e = BamlAdapter::new()
+        .format(&sig, &[], &inputs)
+        .expect_err("Address appears twice");
+    assert!(!e.is_parse_error());
+    assert_eq!(e.dspy_exception(), "ValueError");
+    assert_eq!(
+        e.to_string(),
+        "BAMLAdapter cannot render the type of output field `pair`: the model `Address` appears \
+         more than once inside it (a recursive or repeated model). Use another adapter (json or \
+         chat) for this signature, or give each place its own model class."
+    );
+    assert!(JsonAdapter::new().format(&sig, &[], &inputs).is_ok());
+    assert_eq!(
+        BamlAdapter::new().response_format(&sig),
+        JsonAdapter::new().response_format(&sig)
+    );
 }

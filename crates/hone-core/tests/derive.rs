@@ -399,6 +399,10 @@ mod enum_classes {
             .collect();
         let inputs = hone_core::Example::from_json(read("inputs.json")).expect("object");
         for kind in hone_core::adapter::AdapterKind::all() {
+            // The case is rendered by the adapters make_golden.py uses by default.
+            if !dir.join(format!("{kind}.messages.json")).exists() {
+                continue;
+            }
             let msgs = kind
                 .adapter()
                 .format(&sig, &demos, &inputs)

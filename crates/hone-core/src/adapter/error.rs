@@ -103,7 +103,9 @@ pub enum AdapterError {
     /// more than once (DSPy's BAMLAdapter raises `ValueError` for recursive models, and for a
     /// model repeated inside one output type).
     #[error(
-        "{adapter} cannot render the type of output field `{field}`: the model `{model}` appears          more than once inside it (a recursive or repeated model). Use another adapter (json or          chat) for this signature, or give each place its own model class."
+        "{adapter} cannot render the type of output field `{field}`: the model `{model}` appears \
+         more than once inside it (a recursive or repeated model). Use another adapter (json or \
+         chat) for this signature, or give each place its own model class."
     )]
     RepeatedModel {
         /// The adapter.
