@@ -9,7 +9,7 @@ import dspy
 import pydantic
 
 # Every case here is rendered by these adapters (make_golden.py's default is chat, json, xml).
-ADAPTERS = ["baml", "json", "chat"]
+ADAPTERS = ["chat", "json", "xml", "baml"]
 
 
 class Address(pydantic.BaseModel):

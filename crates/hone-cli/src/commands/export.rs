@@ -48,7 +48,7 @@ pub struct ExportArgs {
     /// The export format.
     #[arg(long, short = 'f', value_enum)]
     format: Format,
-    /// The adapter whose prompts to export: chat, json or xml.
+    /// The adapter whose prompts to export: chat, json, xml or baml.
     #[arg(long, default_value = "chat")]
     adapter: AdapterKind,
     /// Where to write: a file (stdout if absent), or for `bundle` a directory (required).

@@ -66,7 +66,14 @@ pub fn parse_system(text: &str) -> Option<SystemInfo> {
 }
 
 fn detect_adapter(structure: &str, outputs: &[FieldSpec]) -> AdapterKind {
-    if structure.contains(JSON_OUTPUTS_HEAD) {
+    // The BAML adapter (a JSON adapter) writes `Output field `x` should be of type: ...`.
+    let baml = outputs.iter().any(|f| {
+        structure.contains(&format!(
+            "[[ ## {0} ## ]]\nOutput field `{0}` should be of type: ",
+            f.name
+        ))
+    });
+    if baml || structure.contains(JSON_OUTPUTS_HEAD) {
         return AdapterKind::Json;
     }
     let xml = outputs
