@@ -21,7 +21,7 @@ pub struct PyCtx {
     pub(crate) inner: CallContext,
 }
 
-/// An adapter named as the Python layer names it: `chat`, `json` or `xml`.
+/// An adapter named as the Python layer names it: `chat`, `json`, `xml` or `baml`.
 pub fn adapter_kind(name: &str) -> Result<AdapterKind, Error> {
     name.parse::<AdapterKind>().map_err(Error::Value)
 }
@@ -65,7 +65,7 @@ pub fn lm_config(config: Option<&Bound<'_, PyDict>>) -> Result<Sampling, Error> 
 #[pymethods]
 impl PyCtx {
     /// A call context: `lm` for every predictor the call reaches (before their own), an
-    /// adapter by name (`chat`, `json`, `xml`), the response cache on or off, sampling settings.
+    /// adapter by name (`chat`, `json`, `xml`, `baml`), the response cache on or off, sampling settings.
     #[new]
     #[pyo3(signature = (*, lm=None, adapter=None, cache=true, config=None, trace=false))]
     fn new(

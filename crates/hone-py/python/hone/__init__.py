@@ -28,7 +28,7 @@ from ._hone import (
     SignatureError,
     StateError,
 )
-from .adapters import Adapter, ChatAdapter, JSONAdapter, XMLAdapter
+from .adapters import Adapter, BAMLAdapter, ChatAdapter, JSONAdapter, XMLAdapter
 from .call_time import Embedder, Ensemble, KNNFewShot, majority
 from .evaluate import Evaluate, EvaluationResult
 from .export import Diff, diff, export
@@ -85,6 +85,7 @@ __all__ = [
     "optimizers",
     "Adapter",
     "AdapterParseError",
+    "BAMLAdapter",
     "BestOfN",
     "ChainOfThought",
     "ChatAdapter",

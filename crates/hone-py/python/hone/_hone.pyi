@@ -62,7 +62,7 @@ class Ctx:
         self,
         *,
         lm: Lm | None = None,
-        adapter: Literal["chat", "json", "xml"] | None = None,
+        adapter: Literal["chat", "json", "xml", "baml"] | None = None,
         cache: bool = True,
         config: dict[str, Any] | None = None,
         trace: bool = False,

@@ -28,3 +28,10 @@ class XMLAdapter(Adapter):
     """DSPy's XMLAdapter: ``<field>`` elements."""
 
     name = "xml"
+
+
+class BAMLAdapter(Adapter):
+    """DSPy's BAMLAdapter: a JSON object answer, each output type shown as a compact BAML-style
+    schema with field descriptions as ``#`` comments; model-typed inputs as indented JSON."""
+
+    name = "baml"

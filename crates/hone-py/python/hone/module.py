@@ -45,7 +45,7 @@ def _adapter_name(adapter: Any) -> str | None:
     name = getattr(adapter, "name", None)
     if isinstance(name, str):
         return name
-    raise TypeError(f"unknown adapter {adapter!r}; use hone.ChatAdapter(), hone.JSONAdapter() or hone.XMLAdapter()")
+    raise TypeError(f"unknown adapter {adapter!r}; use hone.ChatAdapter(), hone.JSONAdapter(), hone.XMLAdapter() or hone.BAMLAdapter()")
 
 
 def _jsonable(value: Any) -> Any:
