@@ -59,7 +59,7 @@ const TWO_STEP: &str = "testdata/hone-saved/two_step_optimized.json";
 #[test]
 fn exports_every_format() {
     for format in ["openai", "jinja", "markdown", "dspy"] {
-        for adapter in ["chat", "json", "xml"] {
+        for adapter in ["chat", "json", "xml", "baml"] {
             let out = hone(&[
                 "export",
                 TWO_STEP,

@@ -81,6 +81,26 @@ tool_timeout_secs = 5
 }
 
 #[test]
+fn a_stage_with_the_baml_adapter_gets_typed_outputs() {
+    let sim = Sim::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let program = write_program(
+        dir.path(),
+        "baml.toml",
+        r#"[[program.stages]]
+name = "answer"
+module = "predict"
+adapter = "baml"
+signature = "question -> answer: int, steps: list[str]"
+"#,
+    );
+    let (out, value) = run_json(&program, &sim, "question=What is 2 + 2?");
+    let p = prediction(&out, value);
+    assert!(p["answer"].is_i64(), "{p}");
+    assert!(p["steps"].is_array(), "{p}");
+}
+
+#[test]
 fn best_of_n_and_refine_stages_return_a_rewarded_answer() {
     let sim = Sim::start(&[]);
     let dir = tempfile::tempdir().expect("tempdir");

@@ -2,12 +2,13 @@
 //!
 //! A reference case is a directory of JSON files written by `make_golden.py` (see
 //! `testdata/dspy-golden/README.md`): `signature.json`, `inputs.json`, `demos.json`,
-//! `{chat,json,xml}.messages.json` and `parse.json`. This module does no IO: the caller reads
+//! `{chat,json,xml,baml}.messages.json` (those the case was rendered with) and `parse.json`. This module does no IO: the caller reads
 //! the files and hands their contents over as a [`CaseFiles`]; [`check_case`] rebuilds the
 //! signature, formats and parses with each adapter and compares byte for byte.
 //!
-//! Checks are named `chat.format`, `json.format`, `xml.format` and `parse[i].chat` (row `i` of
-//! `parse.json`, parsed with the adapter it names).
+//! Checks are named `chat.format`, `json.format`, `xml.format`, `baml.format` and
+//! `parse[i].chat` (row `i` of `parse.json`, parsed with the adapter it names: `chat`, `json`,
+//! `xml` or `baml`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
