@@ -3,7 +3,8 @@ output types, with field descriptions and model docstrings as `#` comments.
 
     python make_golden.py OUT_DIR cases_adapters.py
 """
-from typing import Literal, Optional
+import enum
+from typing import Any, Literal, Optional
 
 import dspy
 import pydantic
@@ -46,6 +47,34 @@ class Empty(pydantic.BaseModel):
 class Pair(pydantic.BaseModel):
     home: Address
     work: Address
+
+
+class Level(enum.Enum):
+    """How urgent a ticket is."""
+
+    LOW = "low"
+    HIGH = "high"
+
+
+class Fix(pydantic.BaseModel):
+    """A proposed fix."""
+
+    level: Level = pydantic.Field(description="how urgent the fix is")
+    steps: list[str]
+    extra: dict[str, Any] = {}
+
+
+class Triage(dspy.Signature):
+    """Triage the ticket and write a patch."""
+
+    ticket: str = dspy.InputField()
+    meta: dict[str, int] = dspy.InputField()
+    fix: Optional[Fix] = dspy.InputField(desc="an earlier fix, if any")
+    level: Level = dspy.OutputField()
+    levels: list[Optional[Level]] = dspy.OutputField()
+    patch: dspy.Code["python"] = dspy.OutputField(desc="the patch")
+    anything: Any = dspy.OutputField()
+    proposal: Fix = dspy.OutputField()
 
 
 class QA(dspy.Signature):
@@ -168,6 +197,22 @@ CASES = [
             ("baml", '{"label": "ham", "reason": "looks fine"}'),
             ("baml", '{"label": "eggs", "reason": null, "urgency": null}'),
             ("baml", '{"label": "spam", "reason": null, "urgency": 7}'),
+        ],
+    },
+    {
+        "name": "baml_enum_code_any",
+        "signature": Triage,
+        "demos": [
+            dspy.Example(ticket="Crash", meta={"n": 1}, fix=Fix(level=Level.HIGH, steps=["restart"]),
+                         level=Level.HIGH, levels=[Level.LOW, None], patch="x = 1", anything={"k": [1]},
+                         proposal=Fix(level=Level.LOW, steps=[], extra={"a": None})),
+        ],
+        "inputs": {"ticket": "Slow page", "meta": {"views": 3}, "fix": None},
+        "completions": [
+            ("baml", '{"level": "HIGH", "levels": ["low", null], "patch": "```python\\ny = 2\\n```", '
+                     '"anything": [1, "a"], "proposal": {"level": "high", "steps": ["a"]}}'),
+            ("baml", '{"level": "medium", "levels": [], "patch": "", "anything": null, '
+                     '"proposal": {"level": "low", "steps": []}}'),
         ],
     },
     {
