@@ -397,11 +397,11 @@ mod tests {
     fn models_show_descriptions_and_docstrings() {
         let addr = FieldType::model(address());
         assert_eq!(
-            baml_type_string(&addr).unwrap(),
+            baml_type_string(&addr).expect("renders"),
             "# A postal address.\n# Two lines.\n{\n  # street and number\n  street: string,\n  city: string,\n}"
         );
         assert_eq!(
-            baml_type_string(&FieldType::list(addr.clone())).unwrap(),
+            baml_type_string(&FieldType::list(addr.clone())).expect("renders"),
             "[\n  {\n    # street and number\n    street: string,\n    city: string,\n  }\n]"
         );
         let holder = FieldType::model(ModelType::new(
@@ -409,7 +409,7 @@ mod tests {
             vec![ModelField::required("at", FieldType::optional(addr))],
         ));
         assert_eq!(
-            baml_type_string(&holder).unwrap(),
+            baml_type_string(&holder).expect("renders"),
             "{\n  # A postal address.\n  # Two lines.\n  at:   {\n    # street and number\n    street: string,\n    city: string,\n  } or null,\n}"
         );
     }
