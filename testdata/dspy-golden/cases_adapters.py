@@ -77,6 +77,18 @@ class Triage(dspy.Signature):
     proposal: Fix = dspy.OutputField()
 
 
+class Describe(dspy.Signature):
+    """Describe the pictures."""
+
+    photo: dspy.Image = dspy.InputField()
+    gallery: list[dspy.Image] = dspy.InputField(desc="more pictures")
+    extra: Optional[dspy.Image] = dspy.InputField()
+    caption: str = dspy.OutputField()
+
+
+PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+
+
 class QA(dspy.Signature):
     """Answer the question."""
 
@@ -214,6 +226,19 @@ CASES = [
             ("baml", '{"level": "medium", "levels": [], "patch": "", "anything": null, '
                      '"proposal": {"level": "low", "steps": []}}'),
         ],
+    },
+    {
+        # A dspy.Image input is a pydantic instance: BAML writes its model_dump_json, the JSON
+        # string of its marked-up content parts (still split into an image part).
+        "name": "baml_image_inputs",
+        "signature": Describe,
+        "demos": [
+            dspy.Example(photo=dspy.Image("https://example.com/cat.jpg"), gallery=[], extra=None,
+                         caption="A cat."),
+        ],
+        "inputs": {"photo": dspy.Image(PNG), "gallery": [dspy.Image("https://example.com/b.webp")],
+                   "extra": dspy.Image("https://example.com/e.gif")},
+        "completions": [("baml", '{"caption": "A red pixel."}')],
     },
     {
         # A model used twice inside one output type: BAMLAdapter refuses to format the call.

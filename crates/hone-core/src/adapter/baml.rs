@@ -3,9 +3,10 @@
 //!
 //! A model renders as `{ field: type, ... }` with its fields' descriptions (and the docstrings
 //! of models held by fields) as `#` comments; `list[T]` renders as `T[]` (a list of models as
-//! `[ {...} ]`), `Optional[T]` as `T or null`, `Literal['a', 1]` as `"a" or 1`. Model-typed
-//! input values are written as indented JSON (pydantic's `model_dump_json(indent=2)`); the
-//! answer is one JSON object, parsed as [`JsonAdapter`] parses it.
+//! `[ {...} ]`), `Optional[T]` as `T or null`, `Literal['a', 1]` as `"a" or 1`. An object given
+//! to a model-typed input is taken as an instance of the model and written as indented JSON
+//! (pydantic's `model_dump_json(indent=2)`); the answer is one JSON object, parsed as
+//! [`JsonAdapter`] parses it.
 
 use serde_json::{Map, Value};
 
@@ -13,6 +14,7 @@ use super::describe::format_field_value;
 use super::error::AdapterError;
 use super::history::History;
 use super::json::{json_reminder, parse_json_completion};
+use super::parts::mark_images;
 use super::pyfmt::{py_number, py_strip};
 use super::render::{Render, format_messages};
 use super::{Adapter, AdapterKind, JsonAdapter};
@@ -49,11 +51,14 @@ impl BamlAdapter {
         BamlAdapter
     }
 
-    /// Whether this adapter writes an object value of the input `field` as indented JSON
-    /// (pydantic's `model_dump_json(indent=2)`) rather than as every other adapter does: true
-    /// when the field's type is a model or an optional model.
+    /// Whether this adapter writes a value of the input `field` as pydantic's
+    /// `model_dump_json` rather than as every other adapter does: true when the field's type is
+    /// a model or an image (or an optional one).
     pub fn writes_model_json(field: &Field) -> bool {
-        matches!(unwrap_optional(&field.ty), FieldType::Model(_))
+        matches!(
+            unwrap_optional(&field.ty),
+            FieldType::Model(_) | FieldType::Image
+        )
     }
 }
 
@@ -227,14 +232,29 @@ fn output_types(sig: &Signature) -> Result<Vec<String>, AdapterError> {
         .collect()
 }
 
-/// An input value as BAML writes it: a model instance (an object value of a model-typed
-/// field) as pydantic's `model_dump_json(indent=2)`, anything else as every adapter does.
+/// An input value as BAML writes it: a pydantic instance as its `model_dump_json(indent=2)`,
+/// anything else as every adapter does. hone's values are JSON, so an object given to an input
+/// whose type is a model (or an optional model) stands for an instance of that model, and so
+/// does an image given to an `Image` (or optional `Image`) input: DSPy's `dspy.Image` dumps as
+/// the JSON string of its marked-up content parts.
 fn format_input_value(field: &Field, value: &Value) -> String {
-    if let (FieldType::Model(m), Value::Object(_)) = (unwrap_optional(&field.ty), value)
-        && let Ok(dumped) = validate(value, &FieldType::Model(m.clone()))
-        && let Ok(text) = serde_json::to_string_pretty(&dumped)
-    {
-        return text;
+    match (unwrap_optional(&field.ty), value) {
+        (FieldType::Model(m), Value::Object(_)) => {
+            if let Ok(dumped) = validate(value, &FieldType::Model(m.clone()))
+                && let Ok(text) = serde_json::to_string_pretty(&dumped)
+            {
+                return text;
+            }
+        }
+        (FieldType::Image, Value::String(_)) => {
+            let marked = mark_images(value, &FieldType::Image);
+            if marked.is_string()
+                && let Ok(text) = serde_json::to_string(&marked)
+            {
+                return text;
+            }
+        }
+        _ => {}
     }
     format_field_value(field, value)
 }
