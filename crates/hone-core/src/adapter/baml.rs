@@ -62,21 +62,15 @@ impl BamlAdapter {
     }
 }
 
-/// The BAML-style rendering of a type, as DSPy's `_render_type_str`, nested `indent` levels
-/// deep. `seen` holds the models already rendered around this point; as in DSPy, a model
-/// starts a fresh record when it is not inside another model, and a model found again in
-/// the record is an error (its class name).
-///
-/// ```
-/// use hone_core::adapter::baml_type_string;
-/// use hone_core::FieldType;
-/// let ty = FieldType::optional(FieldType::list(FieldType::literal(["a", "b"])));
-/// assert_eq!(baml_type_string(&ty).unwrap(), r#""a" or "b"[] or null"#);
-/// ```
-pub fn baml_type_string(ty: &FieldType) -> Result<String, String> {
+/// The BAML-style rendering of an output type, as DSPy's `_render_type_str` writes it
+/// (`Optional[list[Literal['a', 'b']]]` is `"a" or "b"[] or null`). The error is the class
+/// name of a model found again inside a model that holds it (DSPy refuses such types).
+pub(crate) fn baml_type_string(ty: &FieldType) -> Result<String, String> {
     render_type(ty, 0, &mut Vec::new())
 }
 
+/// `ty` rendered `indent` levels deep. `seen` holds the models around this point; as in DSPy,
+/// a model not inside another model starts a fresh record.
 fn render_type(ty: &FieldType, indent: usize, seen: &mut Vec<ModelType>) -> Result<String, String> {
     Ok(match ty {
         FieldType::Str => "string".into(),
@@ -386,6 +380,10 @@ mod tests {
                 "dict[string, float[]]",
             ),
             (FieldType::optional(level.clone()), "Level or null"),
+            (
+                FieldType::optional(FieldType::list(FieldType::literal(["a", "b"]))),
+                "\"a\" or \"b\"[] or null",
+            ),
             (
                 FieldType::list(FieldType::optional(FieldType::Int)),
                 "int or null[]",

@@ -39,7 +39,7 @@ mod xml;
 mod xml_tree;
 mod xml_value;
 
-pub use baml::{BamlAdapter, baml_type_string};
+pub use baml::BamlAdapter;
 pub use chat::ChatAdapter;
 pub use describe::{field_description_string, format_field_value};
 pub use error::AdapterError;
