@@ -199,7 +199,7 @@ pub fn is_module(choice: &OptimizerChoice) -> bool {
 /// description and, when `params` is set, its parameters with type, default and description.
 pub fn optimizers_help(params: bool) -> String {
     let mut out = String::from(
-        "Optimizers ([optimizer] kind = \"NAME\", then any of its parameters; for every kind, concurrency = N and proposal_adapter = \"chat\" | \"json\" | \"xml\" for the optimizer's own LM calls):\n",
+        "Optimizers ([optimizer] kind = \"NAME\", then any of its parameters; for every kind, concurrency = N and proposal_adapter = \"chat\" | \"json\" | \"xml\" | \"baml\" for the optimizer's own LM calls):\n",
     );
     for kind in Catalogue::builtin().kinds() {
         out.push('\n');
@@ -286,7 +286,7 @@ mod tests {
         let program = program_with("kind = \"mipro_v2\"\nproposal_adapter = \"jsno\"").unwrap();
         let message = optimizer_choice(&program).unwrap_err().to_string();
         assert!(
-            message.contains("`proposal_adapter` must be one of chat, json, xml"),
+            message.contains("`proposal_adapter` must be one of chat, json, xml, baml"),
             "{message}"
         );
         assert!(message.contains("p.toml:8"), "{message}");

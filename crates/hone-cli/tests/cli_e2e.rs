@@ -88,6 +88,34 @@ fn optimize_report_export_and_diff_from_the_shell() {
     let html = read(&run_dir.join("report.html"));
     assert!(html.contains("<polyline class=\"best-so-far\""));
     assert_eq!(html.matches("<circle class=\"trial\"").count(), trials);
+    // Its first lines: the task (the stages' signatures, as the program has no description),
+    // the model and the gain.
+    let lead = html
+        .split("<p id=\"lead\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</p>").next())
+        .unwrap_or_else(|| panic!("no lead paragraph: {html}"));
+    assert!(
+        lead.contains(
+            "summarize (review -&gt; summary); classify (review, summary -&gt; sentiment)"
+        ),
+        "{lead}"
+    );
+    assert!(lead.contains("<strong>Model:</strong> sim-model"), "{lead}");
+    assert!(
+        lead.contains("bootstrap_few_shot_with_random_search raised the dev score from 40.00% to "),
+        "{lead}"
+    );
+    // The wall-time axis: a short run's ticks each read differently.
+    let ticks: Vec<&str> = html
+        .split("<text class=\"tick\"")
+        .skip(1)
+        .filter_map(|t| t.split('>').nth(1)?.split('<').next())
+        .collect();
+    assert!(ticks.len() >= 2, "{ticks:?}");
+    let mut unique = ticks.clone();
+    unique.dedup();
+    assert_eq!(unique, ticks, "every tick has its own label");
     assert!(html.contains("Summarize the review in one short sentence."));
     assert!(html.contains("data-predictor=\"classify.predict\""));
     assert!(
