@@ -172,6 +172,68 @@ def python_section(rows):
     return out
 
 
+def real_section(rows):
+    """The real-model section (bench/real/bench.py): lines of markdown, or none if it did not run."""
+    opt = {s.removeprefix("real-optimize-"): s for (s, _) in rows if s.startswith("real-optimize-")}
+    levels = sorted({int(s.split("-c")[1]) for (s, _) in rows if s.startswith("real-throughput-c")})
+    if not opt and not levels:
+        return []
+    out = []
+    w = out.append
+    last = lambda section, side: (rows.get((section, side)) or [None])[-1]  # noqa: E731
+    w("## The real local model: hone and DSPy on llama-server with Gemma 3 270M\n")
+    w("The shipped orders task (`testdata/tasks/orders`: find the order id a customer's message refers to, "
+      "in the house format `ORD-` and six digits; 40 train, 50 dev, 50 held-out test messages) against "
+      "llama.cpp's `llama-server` (`scripts/local-lm`: Gemma 3 270M Q4_K_M, 2 threads, 4 slots, restarted "
+      "before each row), temperature 0, cache off. Both sides read the program, the LM settings and the "
+      "optimizer's parameters from the same file (`testdata/programs/orders.toml`: few-shot random "
+      "search with 2 candidates, 2 + 4 demos; `orders-mipro.toml`: MIPROv2 `auto=\"light\"`, the local "
+      "model proposing instructions too) and run 4 calls at once. `wall` is what `hone optimize` does: "
+      "score the baseline on dev, search, score the best on dev (DSPy: `Evaluate`, `compile`, `Evaluate`). "
+      "`LM calls` counts the search's calls and, after the slash, all of them; `parse failures` the "
+      "answers that did not parse in that work. The test split is scored afterwards, untimed. DSPy's "
+      "JSONAdapter sends a JSON schema (`response_format`) because the server is declared to it as a "
+      "provider whose models follow response schemas; its ChatAdapter retries a reply it cannot parse "
+      "with the JSONAdapter, as DSPy does; hone's proposals use the JSON adapter "
+      "(`proposal_adapter = \"json\"`).\n")
+    if opt:
+        w("| program | side | wall (s) | LM calls (search / all) | parse failures | dev before → after | test before → after | side ÷ hone wall |")
+        w("|---|---|---:|---:|---:|---|---|---:|")
+        labels = [("hone", "hone (JSON adapter)"), ("dspy-json", "DSPy JSONAdapter"), ("dspy-chat", "DSPy ChatAdapter")]
+        for program, section in opt.items():
+            hone = last(section, "hone")
+            for side, label in labels:
+                r = last(section, side)
+                if r is None:
+                    continue
+                pct = lambda x: "—" if x is None else f"{100 * x:.0f} %"  # noqa: E731
+                w(f"| `{program}.toml` ({r['optimizer']}) | {label} | {r['wall_s']:.1f} | {r['search_lm_calls']} / {r['lm_calls']} | "
+                  f"{r['parse_failures']} | {pct(r['dev_before'])} → {pct(r['dev_after'])} | "
+                  f"{pct(r['test_before'])} → {pct(r['test_after'])} | {fmt(ratio(r['wall_s'], hone and hone['wall_s']), 2)} |")
+        w("")
+    if levels:
+        one = last(f"real-throughput-c{levels[0]}", "hone")
+        single = one["wall_s"] / one["lm_calls"] if one and one["lm_calls"] else None
+        w("### What concurrency buys on this machine\n")
+        w(f"`hone eval testdata/programs/orders.toml --concurrency C` over the 50 dev messages (the baseline "
+          f"program), against a server started with C slots: the server decodes the requests in flight in one "
+          f"batch. `L` is one call's latency, measured at concurrency {levels[0]} "
+          f"({fmt(single, 3)} s); `wall ÷ (calls × L ÷ C)` is 1.0 when C calls at once each take as long as "
+          f"one alone, and grows as the two cores saturate.\n")
+        w("| concurrency = slots | wall (s) | calls | calls per second | tokens per second (prompt + completion) | completion tokens per second | wall ÷ (calls × L ÷ C) |")
+        w("|---:|---:|---:|---:|---:|---:|---:|")
+        for c in levels:
+            r = last(f"real-throughput-c{c}", "hone")
+            if r is None:
+                continue
+            tokens = (r.get("prompt_tokens") or 0) + (r.get("completion_tokens") or 0)
+            bound = None if single is None else r["lm_calls"] * single / min(c, r["slots"])
+            w(f"| {c} | {r['wall_s']:.2f} | {r['lm_calls']} | {r['lm_calls'] / r['wall_s']:.2f} | {tokens / r['wall_s']:.0f} | "
+              f"{(r.get('completion_tokens') or 0) / r['wall_s']:.1f} | {fmt(ratio(r['wall_s'], bound), 2)} |")
+        w("")
+    return out
+
+
 def splice(path, section):
     """Replaces the Python section of the markdown file at `path` (up to the next `## ` heading),
     or puts it before the cold-start section if the file has none."""
@@ -182,6 +244,7 @@ def splice(path, section):
     if start is None:
         start = next((i for i, line in enumerate(lines) if line.startswith("## Cold start")), len(lines))
         end = start
+        section = section + [""]
     else:
         end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
     with open(path, "w") as f:
@@ -207,13 +270,13 @@ def main():
     p.add_argument("--instruction-opt")
     p.add_argument("--distributed")
     p.add_argument("--command", required=True)
-    p.add_argument("--only", choices=["python"], help="render only this section")
+    p.add_argument("--only", choices=["python", "real"], help="render only this section")
     p.add_argument("--splice", help="with --only: put the section into this markdown file in place")
     a = p.parse_args()
     rows = load(a.raw)
     if a.only:
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        section = python_section(rows)
+        section = (python_section if a.only == "python" else real_section)(rows)
         if not section:
             raise SystemExit(f"report.py: {a.raw} has no lines of the {a.only} section")
         section[1:1] = [f"Measured {now} by `{a.command.strip()}` in {a.elapsed // 60} min {a.elapsed % 60} s "
@@ -325,6 +388,8 @@ def main():
             w("")
 
     for line in python_section(rows):
+        w(line)
+    for line in real_section(rows):
         w(line)
 
     w("## Cold start and install size\n")
