@@ -281,8 +281,18 @@ pub(super) const GEPA: &[ParamSpec] = &[
     ),
     p(
         "candidate_selection_strategy",
-        "\"pareto\" | \"current_best\"",
-        "Parent selection.",
+        "\"pareto\" | \"current_best\" | \"epsilon_greedy\" | \"top_k_pareto\"",
+        "Parent selection: Pareto sampling, the best candidate, epsilon-greedy, or Pareto sampling among the `top_k` best.",
+    ),
+    p(
+        "epsilon",
+        "float",
+        "With `epsilon_greedy`, the probability of a uniformly drawn parent instead of the best (0 to 1).",
+    ),
+    p(
+        "top_k",
+        "integer",
+        "With `top_k_pareto`, how many of the best candidates Pareto sampling keeps.",
     ),
     p(
         "skip_perfect_score",

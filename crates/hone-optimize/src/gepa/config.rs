@@ -66,6 +66,14 @@ pub enum CandidateSelection {
     Pareto,
     /// Always the candidate with the best mean validation score.
     CurrentBest,
+    /// gepa's `EpsilonGreedyCandidateSelector`: with probability
+    /// [`epsilon`](GepaConfig::epsilon) any candidate of the pool, uniformly; otherwise the one
+    /// with the best mean validation score.
+    EpsilonGreedy,
+    /// gepa's `TopKParetoCandidateSelector`: Pareto sampling among the
+    /// [`top_k`](GepaConfig::top_k) candidates with the best mean validation scores (the best
+    /// candidate when none of them stands on a front).
+    TopKPareto,
 }
 
 /// Which components a reflective mutation rewrites (DSPy's `component_selector`).
@@ -90,6 +98,12 @@ pub struct GepaConfig {
     pub reflection_minibatch_size: usize,
     /// Parent selection (default Pareto).
     pub candidate_selection_strategy: CandidateSelection,
+    /// With [`CandidateSelection::EpsilonGreedy`], the probability of exploring a uniformly
+    /// drawn candidate instead of the best one (default 0.1, gepa's; between 0 and 1).
+    pub epsilon: f64,
+    /// With [`CandidateSelection::TopKPareto`], how many of the best candidates Pareto sampling
+    /// keeps (default 5, gepa's; at least 1).
+    pub top_k: usize,
     /// Skip reflecting on a minibatch where the parent is already perfect (default true).
     pub skip_perfect_score: bool,
     /// The score counted as perfect (default 1.0).
@@ -135,6 +149,8 @@ impl Default for GepaConfig {
             budget: GepaBudget::Auto(AutoLevel::Light),
             reflection_minibatch_size: 3,
             candidate_selection_strategy: CandidateSelection::Pareto,
+            epsilon: 0.1,
+            top_k: 5,
             skip_perfect_score: true,
             perfect_score: 1.0,
             component_selector: ComponentSelection::RoundRobin,
@@ -147,5 +163,27 @@ impl Default for GepaConfig {
             overlap_full_evals: false,
             seed: 0,
         }
+    }
+}
+
+impl GepaConfig {
+    /// Checks the settings that have a valid range; the error says which key is wrong and
+    /// what it accepts.
+    pub fn check(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.epsilon) {
+            return Err(format!(
+                "`epsilon` is {}; it is a probability, so set it between 0 and 1 (gepa's default \
+                 is 0.1)",
+                self.epsilon
+            ));
+        }
+        if self.top_k == 0 {
+            return Err(
+                "`top_k` is 0; top_k_pareto keeps at least one candidate, so set it to \
+                        1 or more (gepa's default is 5)"
+                    .into(),
+            );
+        }
+        Ok(())
     }
 }

@@ -1,6 +1,8 @@
 //! The start of an iteration: the budget check, parent and component selection, minibatch
 //! sampling, merge proposals, and the end of the run.
 
+use std::collections::BTreeSet;
+
 use super::Gepa;
 use super::config::{CandidateSelection, ComponentSelection};
 use super::merge::{MergeView, Merged, attempt_merge, merge_subsample};
@@ -36,6 +38,26 @@ impl Gepa {
                 .sample(&scores, &mut self.rng)
                 .or_else(|| self.best_index())
                 .unwrap_or(0),
+            CandidateSelection::EpsilonGreedy => {
+                if self.rng.next_f64() < self.config.epsilon {
+                    self.rng.below(self.programs.len())
+                } else {
+                    self.best_index().unwrap_or(0)
+                }
+            }
+            CandidateSelection::TopKPareto => {
+                // The best `top_k` by mean score, ties in discovery order (Python's stable
+                // `sorted(..., reverse=True)`).
+                let mut order: Vec<usize> = (0..scores.len()).collect();
+                order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+                let keep: BTreeSet<usize> =
+                    order.into_iter().take(self.config.top_k.max(1)).collect();
+                self.front
+                    .restricted_to(&keep)
+                    .sample(&scores, &mut self.rng)
+                    .or_else(|| self.best_index())
+                    .unwrap_or(0)
+            }
         }
     }
 

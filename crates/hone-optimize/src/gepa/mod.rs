@@ -127,6 +127,10 @@ impl Gepa {
         valset: Option<&[Example]>,
         config: GepaConfig,
     ) -> Result<Self, OptimizerError> {
+        config.check().map_err(|message| OptimizerError::Config {
+            optimizer: NAME,
+            message,
+        })?;
         if trainset.is_empty() {
             return Err(OptimizerError::Config {
                 optimizer: NAME,

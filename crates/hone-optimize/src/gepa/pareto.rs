@@ -53,6 +53,19 @@ impl ParetoFront {
         &self.members
     }
 
+    /// The front restricted to the candidates in `keep` (gepa's `TopKParetoCandidateSelector`
+    /// filters its mapping so): instances whose front holds none of them have an empty front.
+    pub fn restricted_to(&self, keep: &BTreeSet<usize>) -> ParetoFront {
+        ParetoFront {
+            best: self.best.clone(),
+            members: self
+                .members
+                .iter()
+                .map(|front| front.intersection(keep).copied().collect())
+                .collect(),
+        }
+    }
+
     /// gepa's `remove_dominated_programs`: repeatedly drops a candidate (weakest aggregate
     /// score first) when every front it stands on also holds another surviving candidate.
     pub fn without_dominated(&self, scores: &[f64]) -> Vec<BTreeSet<usize>> {

@@ -219,3 +219,5 @@ fn a_run_restored_mid_way_ends_as_the_uninterrupted_one() {
         assert_eq!(resumed.best_candidate(), whole.best_candidate());
     }
 }
+
+mod controls;
