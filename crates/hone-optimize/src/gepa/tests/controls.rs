@@ -170,3 +170,162 @@ fn selection_settings_out_of_range_are_refused_with_what_to_do() {
         "{err}"
     );
 }
+
+/// A two-predictor student, `a` and `b`, both at `v0`.
+fn two_predictors() -> ProgramState {
+    use hone_core::Signature;
+    use hone_core::state::ProgramStructure;
+    let sig = || {
+        let mut sig = Signature::parse("question -> answer").expect("parses");
+        sig.instructions = STUDENT.into();
+        sig
+    };
+    let structure = ProgramStructure::new()
+        .with_predictor("a", sig())
+        .with_predictor("b", sig());
+    ProgramState::from_structure(&structure)
+}
+
+/// The scripted executor of [`two_predictors`]: a program whose instructions are `vA` and
+/// `vB` scores `(min(A, 2) + min(B, 2)) / 4` on every example, with a trace of both
+/// predictors when asked; a reflection answers the next version.
+fn answer_two(job: &Job) -> JobResult {
+    let JobSpec::Evaluate {
+        program,
+        examples,
+        capture_traces,
+        ..
+    } = &job.spec
+    else {
+        return answer(job);
+    };
+    let v = |name: &str| version(&program.predictors[name].signature.instructions).min(2);
+    let score = (v("a") + v("b")) as f64 / 4.0;
+    let JobOutput::Evaluated { mut outcomes } = evaluated(examples, *capture_traces, score, |q| {
+        Some(format!("feedback on {q}"))
+    }) else {
+        unreachable!()
+    };
+    for outcome in &mut outcomes {
+        if let Some(step) = outcome.trace.first().cloned() {
+            outcome.trace = ["a", "b"]
+                .iter()
+                .map(|&p| crate::protocol::TraceStep {
+                    predictor: p.into(),
+                    ..step.clone()
+                })
+                .collect();
+        }
+    }
+    JobResult {
+        id: job.id,
+        output: JobOutput::Evaluated { outcomes },
+        lm_calls: 1,
+    }
+}
+
+fn two_predictor_run(selector: ComponentSelection) -> Gepa {
+    let mut config = config(60);
+    config.component_selector = selector;
+    Gepa::new(
+        &two_predictors(),
+        &examples(8, "t"),
+        Some(&examples(4, "v")),
+        config,
+    )
+    .expect("a valid run")
+}
+
+/// The reflections' proposals in order: (predictor, new text).
+fn proposals(opt: &Gepa) -> Vec<(String, String)> {
+    opt.log()
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            crate::log::LogEvent::Proposal {
+                predictor, text, ..
+            } => Some((predictor.clone(), text.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn pair(a: &str, b: &str) -> (String, String) {
+    (a.to_owned(), b.to_owned())
+}
+
+#[test]
+fn round_robin_rewrites_one_component_per_mutation_in_turn() {
+    let mut opt = two_predictor_run(ComponentSelection::RoundRobin);
+    let jobs = drive(&mut opt, None, answer_two);
+    // Every reflection step holds one call.
+    let reflections = jobs
+        .iter()
+        .filter(|j| matches!(j.spec, JobSpec::Predict { .. }))
+        .count();
+    assert_eq!(reflections, proposals(&opt).len());
+    // a, then b of the child (which inherits its parent's turn), then a, then b.
+    assert_eq!(
+        proposals(&opt),
+        [
+            pair("a", "v1"),
+            pair("b", "v1"),
+            pair("a", "v2"),
+            pair("b", "v2")
+        ]
+    );
+    let texts: Vec<(String, String)> = opt
+        .candidates()
+        .iter()
+        .map(|c| (c.texts["a"].clone(), c.texts["b"].clone()))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            pair("v0", "v0"),
+            pair("v1", "v0"),
+            pair("v1", "v1"),
+            pair("v2", "v1"),
+            pair("v2", "v2")
+        ]
+    );
+}
+
+#[test]
+fn all_rewrites_every_component_in_one_mutation() {
+    let mut opt = two_predictor_run(ComponentSelection::All);
+    let mut first_reflection = None;
+    for _ in 0..3 {
+        let jobs = opt.ask();
+        if jobs
+            .iter()
+            .all(|j| matches!(j.spec, JobSpec::Predict { .. }))
+        {
+            first_reflection = Some(jobs.len());
+        }
+        for job in jobs {
+            assert_eq!(opt.tell(answer_two(&job)), Ok(Told::Accepted));
+        }
+    }
+    // The seed's valset, the parent's minibatch, then both components' reflections at once.
+    assert_eq!(first_reflection, Some(2));
+    drive(&mut opt, None, answer_two);
+    let texts: Vec<(String, String)> = opt
+        .candidates()
+        .iter()
+        .map(|c| (c.texts["a"].clone(), c.texts["b"].clone()))
+        .collect();
+    assert_eq!(
+        texts,
+        [pair("v0", "v0"), pair("v1", "v1"), pair("v2", "v2")]
+    );
+    assert_eq!(
+        proposals(&opt)[..4],
+        [
+            pair("a", "v1"),
+            pair("b", "v1"),
+            pair("a", "v2"),
+            pair("b", "v2")
+        ]
+    );
+}
