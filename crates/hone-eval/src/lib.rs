@@ -48,7 +48,7 @@ pub mod slots;
 pub use checkpoint::Checkpoint;
 pub use driver::{
     Applied, DriverConfig, DriverCore, DriverProgress, Next, RunLimits, RunReport, StopReason,
-    TellEvent, resume, run_optimizer,
+    TellEvent, resume, run_optimizer, run_signals,
 };
 pub use ensemble::{Ensemble, ensemble_subset, majority, majority_index};
 pub use error::{DriverError, EvalError};

@@ -54,7 +54,7 @@ pub use log::{LogEvent, RunLog};
 pub use mipro::{MiproConfig, MiproV2};
 pub use protocol::{
     CallSettings, ExampleOutcome, Job, JobExample, JobId, JobOutput, JobResult, JobSpec, LmRole,
-    Optimizer, OptimizerError, Split, Told, TraceStep,
+    Optimizer, OptimizerError, RunSignals, Split, Told, TraceStep,
 };
 pub use pyrandom::PyRandom;
 pub use random_search::{BootstrapFewShotWithRandomSearch, CandidateProgram, RandomSearchConfig};

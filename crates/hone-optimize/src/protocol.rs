@@ -406,6 +406,20 @@ impl OptimizerError {
     }
 }
 
+/// What a driver observed outside the jobs, handed to [`Optimizer::observe`]: optimizers do no
+/// IO and have no clock, so stop conditions on wall time or on an outside request read these.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunSignals {
+    /// Wall-clock seconds the run has taken so far by the driver's clock, earlier sessions of
+    /// a resumed run included.
+    #[serde(default)]
+    pub elapsed_secs: f64,
+    /// Whether a stop was requested from outside (the driver found the optimizer's
+    /// [`stop_file`](Optimizer::stop_file)).
+    #[serde(default)]
+    pub stop_requested: bool,
+}
+
 /// A sans-IO optimizer: a state machine fed job results and asked for jobs.
 ///
 /// A driver loop looks like this (the driver owns all IO and concurrency):
@@ -452,6 +466,20 @@ pub trait Optimizer: Send {
 
     /// The record of trials and proposals, for reports and diffs.
     fn log(&self) -> &RunLog;
+
+    /// Hands the optimizer what the driver observed (the run's wall time, a stop request).
+    /// Drivers call it before each [`tell`](Self::tell); the optimizer reads the latest signals
+    /// where its stop conditions are checked. Optimizers without such conditions ignore them
+    /// (the default).
+    fn observe(&mut self, signals: RunSignals) {
+        let _ = signals;
+    }
+
+    /// A file whose existence requests a stop: the driver checks for it and reports it as
+    /// [`RunSignals::stop_requested`]. `None` (the default) when the optimizer has none.
+    fn stop_file(&self) -> Option<&std::path::Path> {
+        None
+    }
 }
 
 /// Serializes a [`ProgramState`] in hone's own program format.

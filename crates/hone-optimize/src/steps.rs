@@ -16,7 +16,7 @@ use crate::book::JobBook;
 use crate::log::RunLog;
 use crate::protocol::{
     CallSettings, ExampleOutcome, Job, JobExample, JobOutput, JobResult, JobSpec, LmRole,
-    Optimizer, OptimizerError, Told, TraceStep,
+    Optimizer, OptimizerError, RunSignals, Told, TraceStep,
 };
 use crate::restore::{Restore, from_state, to_state};
 
@@ -73,6 +73,14 @@ pub(crate) trait StepMachine: Serialize + DeserializeOwned + Send + 'static {
     fn best_program(&self) -> Option<ProgramState>;
     /// The run log.
     fn run_log(&self) -> &RunLog;
+    /// [`Optimizer::observe`]: ignored unless the machine has stop conditions that read it.
+    fn observe_signals(&mut self, signals: RunSignals) {
+        let _ = signals;
+    }
+    /// [`Optimizer::stop_file`].
+    fn stop_file_path(&self) -> Option<&std::path::Path> {
+        None
+    }
 }
 
 /// The [`StepMachine`] methods over the fields every step machine has alike: `book` (its
@@ -161,6 +169,14 @@ impl<T: StepMachine> Optimizer for T {
 
     fn log(&self) -> &RunLog {
         self.run_log()
+    }
+
+    fn observe(&mut self, signals: RunSignals) {
+        self.observe_signals(signals);
+    }
+
+    fn stop_file(&self) -> Option<&std::path::Path> {
+        self.stop_file_path()
     }
 }
 

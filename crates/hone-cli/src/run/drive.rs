@@ -66,6 +66,7 @@ async fn coordinate(
     config.cancel = options.cancel.clone();
     config.max_queued = (s.choice.concurrency * 2).max(16);
     config.max_errors = Some(options.max_errors());
+    config.elapsed_before = earlier_sessions(s.record.elapsed_secs);
     config.serves = Some(s.loaded.serves(metric));
     if let Some(lease) = options.lease {
         config.lease = lease;
@@ -97,6 +98,12 @@ async fn coordinate(
     ))
 }
 
+/// The wall time of a run's earlier sessions, as run.json records it (none when the record
+/// holds no valid duration).
+fn earlier_sessions(secs: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(secs).unwrap_or_default()
+}
+
 pub(super) async fn drive(
     mut s: Session,
     options: &Options,
@@ -109,6 +116,7 @@ pub(super) async fn drive(
         .checkpoint(s.dir.join(files::CHECKPOINT));
     config.cancel = options.cancel.clone();
     config.max_errors = Some(options.max_errors());
+    config.elapsed_before = earlier_sessions(s.record.elapsed_secs);
     s.record.status = "running".into();
     s.record.error = None;
     let clock = Arc::new(RunClock {

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hone_core::state::ProgramState;
-use hone_optimize::{Job, Optimizer, Registry, Told};
+use hone_optimize::{Job, Optimizer, Registry, RunSignals, Told};
 use serde_json::Value;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -63,6 +63,17 @@ pub struct TellEvent<'a> {
     pub log_events: usize,
 }
 
+/// What a driver hands an optimizer before each result ([`Optimizer::observe`]): the run's
+/// wall time, `elapsed_secs`, and whether the optimizer's stop file exists (a relative path is
+/// taken from this process's working directory). The optimizers do no IO, so this is where a
+/// stop file is looked for.
+pub fn run_signals(opt: &dyn Optimizer, elapsed_secs: f64) -> RunSignals {
+    RunSignals {
+        elapsed_secs,
+        stop_requested: opt.stop_file().is_some_and(Path::exists),
+    }
+}
+
 /// How [`run_optimizer`] runs.
 #[derive(Clone)]
 pub struct DriverConfig {
@@ -82,6 +93,10 @@ pub struct DriverConfig {
     /// Stop with [`DriverError::TooManyErrors`] once this many examples or jobs in a row
     /// failed (see [`FailureWatch`](crate::FailureWatch)); `None` never stops.
     pub max_errors: Option<usize>,
+    /// Wall time earlier sessions of this run took (a resumed run's), so that the run's
+    /// elapsed time handed to the optimizer ([`RunSignals::elapsed_secs`]) counts the whole
+    /// run.
+    pub elapsed_before: Duration,
 }
 
 impl std::fmt::Debug for DriverConfig {
@@ -92,6 +107,7 @@ impl std::fmt::Debug for DriverConfig {
             .field("stop_after_tells", &self.stop_after_tells)
             .field("metadata", &self.metadata)
             .field("max_errors", &self.max_errors)
+            .field("elapsed_before", &self.elapsed_before)
             .finish_non_exhaustive()
     }
 }
@@ -106,6 +122,7 @@ impl Default for DriverConfig {
             metadata: Value::Null,
             progress: None,
             max_errors: None,
+            elapsed_before: Duration::ZERO,
         }
     }
 }
@@ -227,6 +244,10 @@ async fn drive<E: Executor + ?Sized>(
                 message: e.to_string(),
             })?;
             // A result that ends the run is not in a checkpoint: resuming runs its job again.
+            opt.observe(run_signals(
+                &*opt,
+                (config.elapsed_before + started.elapsed()).as_secs_f64(),
+            ));
             let applied = core.on_result(opt, result)?;
             if applied.checkpoint
                 && let Some(w) = &mut writer

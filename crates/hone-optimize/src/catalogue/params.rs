@@ -275,6 +275,31 @@ pub(super) const GEPA: &[ParamSpec] = &[
         "Exactly one of `{ auto = \"light\" | \"medium\" | \"heavy\" }`, `{ max_full_evals = N }`, `{ max_metric_calls = N }`.",
     ),
     p(
+        "timeout_secs",
+        "float (optional)",
+        "Stop before the next iteration once the run took this many wall-clock seconds (the driver's clock, resumed sessions included).",
+    ),
+    p(
+        "no_improvement_iterations",
+        "integer (optional)",
+        "Stop after this many iterations in a row did not raise the best mean validation score.",
+    ),
+    p(
+        "score_threshold",
+        "float (optional)",
+        "Stop once the best mean validation score is at least this.",
+    ),
+    p(
+        "max_candidates",
+        "integer (optional)",
+        "Stop once the pool holds this many candidates, the seed included.",
+    ),
+    p(
+        "stop_file",
+        "path (optional)",
+        "Stop before the next iteration once this file exists (relative to the working directory of the process driving the run).",
+    ),
+    p(
         "reflection_minibatch_size",
         "integer",
         "Training examples per reflection.",

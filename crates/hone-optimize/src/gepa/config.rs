@@ -94,6 +94,24 @@ pub struct GepaConfig {
     /// The budget (DSPy requires exactly one of `auto`, `max_full_evals`, `max_metric_calls`;
     /// hone's default is `auto="light"`).
     pub budget: GepaBudget,
+    /// Stop once the run has taken this many wall-clock seconds (gepa's
+    /// `TimeoutStopCondition`). The optimizer has no clock: the time is the driver's, handed in
+    /// with [`Optimizer::observe`](crate::Optimizer::observe) and checked before each iteration;
+    /// a driver that passes none never times out.
+    pub timeout_secs: Option<f64>,
+    /// Stop after this many iterations in a row did not raise the best mean validation score
+    /// (gepa's `NoImprovementStopper`).
+    pub no_improvement_iterations: Option<usize>,
+    /// Stop once the best mean validation score is at least this (gepa's
+    /// `ScoreThresholdStopper`).
+    pub score_threshold: Option<f64>,
+    /// Stop once the pool holds this many candidates, the seed included (gepa's
+    /// `MaxTrackedCandidatesStopper`).
+    pub max_candidates: Option<usize>,
+    /// Stop once this file exists (gepa's `FileStopper`). The driver checks for it — a relative
+    /// path from the driving process's working directory — and tells the optimizer a stop was
+    /// requested; the optimizer itself reads no files.
+    pub stop_file: Option<std::path::PathBuf>,
     /// Training examples per reflection (default 3).
     pub reflection_minibatch_size: usize,
     /// Parent selection (default Pareto).
@@ -147,6 +165,11 @@ impl Default for GepaConfig {
     fn default() -> Self {
         GepaConfig {
             budget: GepaBudget::Auto(AutoLevel::Light),
+            timeout_secs: None,
+            no_improvement_iterations: None,
+            score_threshold: None,
+            max_candidates: None,
+            stop_file: None,
             reflection_minibatch_size: 3,
             candidate_selection_strategy: CandidateSelection::Pareto,
             epsilon: 0.1,
@@ -181,6 +204,46 @@ impl GepaConfig {
             return Err(
                 "`top_k` is 0; top_k_pareto keeps at least one candidate, so set it to \
                         1 or more (gepa's default is 5)"
+                    .into(),
+            );
+        }
+        if let Some(t) = self.timeout_secs
+            && !(t.is_finite() && t > 0.0)
+        {
+            return Err(format!(
+                "`timeout_secs` is {t}; set it to a positive number of seconds, or leave it out \
+                 to run without a time limit"
+            ));
+        }
+        if self.no_improvement_iterations == Some(0) {
+            return Err(
+                "`no_improvement_iterations` is 0; set it to 1 or more iterations, or \
+                        leave it out to never stop for a lack of improvement"
+                    .into(),
+            );
+        }
+        if let Some(t) = self.score_threshold
+            && !t.is_finite()
+        {
+            return Err(format!(
+                "`score_threshold` is {t}; set it to a finite score, or leave it out"
+            ));
+        }
+        if self.max_candidates == Some(0) {
+            return Err(
+                "`max_candidates` is 0; the seed is a candidate, so set it to 1 or \
+                        more, or leave it out"
+                    .into(),
+            );
+        }
+        if self
+            .stop_file
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return Err(
+                "`stop_file` is empty; name the file whose existence stops the run, \
+                        or leave it out"
                     .into(),
             );
         }

@@ -64,7 +64,8 @@ impl Gepa {
     /// The start of gepa's loop body, once candidates scored in the background (if any) have
     /// joined the pool.
     pub(super) fn next_iteration(&mut self) {
-        let spent = self.metric_calls + self.background_calls() >= self.max_metric_calls;
+        let spent = self.metric_calls + self.background_calls() >= self.max_metric_calls
+            || self.stop.reason.is_some();
         if !self.absorb_due(spent) {
             self.phase = Phase::Waiting;
             return;
@@ -72,12 +73,13 @@ impl Gepa {
         self.begin_iteration();
     }
 
-    /// The loop body proper: the budget check (counting the background scorings' calls), a
-    /// scheduled merge, or a reflective mutation. Candidates still scored in the background
+    /// The loop body proper: the budget check (counting the background scorings' calls) and
+    /// the other stop conditions, a scheduled merge, or a reflective mutation. Candidates still scored in the background
     /// are not in the pool yet.
     pub(super) fn begin_iteration(&mut self) {
-        if self.metric_calls + self.background_calls() >= self.max_metric_calls {
-            // The budget is spent: the background candidates join the pool, then the run ends.
+        if self.should_stop() {
+            // The budget is spent or another stop condition holds: the background candidates
+            // join the pool, then the run ends.
             if self.absorb_due(true) {
                 self.finish();
             } else {
@@ -244,8 +246,11 @@ impl Gepa {
         let best = self.best_index();
         self.log.push(LogEvent::Note {
             message: format!(
-                "GEPA finished after {} iteration(s) and {} metric call(s): {} candidate(s), best \
-                 #{} with {:.4}",
+                "GEPA finished ({}) after {} iteration(s) and {} metric call(s): {} candidate(s), \
+                 best #{} with {:.4}",
+                self.stop
+                    .reason
+                    .map_or_else(|| "no stop reason".to_owned(), |r| r.to_string()),
                 self.iteration + 1,
                 self.metric_calls,
                 self.programs.len(),

@@ -55,6 +55,7 @@ mod pipeline;
 mod pool;
 pub mod reflective;
 mod state;
+mod stop;
 #[cfg(test)]
 mod tests;
 
@@ -75,11 +76,13 @@ use merge::MergeHistory;
 use pareto::ParetoFront;
 use reflective::BatchSampler;
 use state::{BackgroundEval, Child, Phase};
+use stop::StopProgress;
 
 pub use config::{
     AutoLevel, CandidateSelection, ComponentSelection, GepaBudget, GepaConfig, auto_budget,
 };
 pub use state::GepaCandidate;
+pub use stop::GepaStopReason;
 
 const NAME: &str = "gepa";
 
@@ -113,6 +116,9 @@ pub struct Gepa {
     /// The iteration whose results are being read, for log notes (pipeline).
     #[serde(skip)]
     noting: Option<i64>,
+    /// The stop conditions' progress and the reason the run stopped.
+    #[serde(default)]
+    stop: StopProgress,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     failure: Option<String>,
     log: RunLog,
@@ -179,6 +185,7 @@ impl Gepa {
             backgrounds: Vec::new(),
             next_group: 0,
             noting: None,
+            stop: StopProgress::default(),
             failure: None,
             log: RunLog::new(),
         };
@@ -396,6 +403,14 @@ impl StepMachine for Gepa {
             }
             _ => {}
         }
+    }
+
+    fn observe_signals(&mut self, signals: crate::protocol::RunSignals) {
+        self.stop.signals = signals;
+    }
+
+    fn stop_file_path(&self) -> Option<&std::path::Path> {
+        self.config.stop_file.as_deref()
     }
 
     fn best_program(&self) -> Option<ProgramState> {

@@ -138,7 +138,7 @@ impl Gepa {
             }
             return;
         }
-        if self.merge_due() {
+        if self.merge_due() || self.should_stop() {
             if idle {
                 self.next_iteration();
             }

@@ -100,6 +100,9 @@ pub struct CoordinatorConfig {
     /// The fingerprint every job carries (see [`JobMessage::serves`](crate::message::JobMessage::serves)); workers serving another
     /// refuse the run's jobs.
     pub serves: Option<String>,
+    /// Wall time earlier sessions of this run took (a resumed run's), so that the elapsed
+    /// time handed to the optimizer ([`hone_optimize::RunSignals`]) counts the whole run.
+    pub elapsed_before: Duration,
 }
 
 impl std::fmt::Debug for CoordinatorConfig {
@@ -115,6 +118,7 @@ impl std::fmt::Debug for CoordinatorConfig {
             .field("keep_streams", &self.keep_streams)
             .field("lease", &self.lease)
             .field("max_errors", &self.max_errors)
+            .field("elapsed_before", &self.elapsed_before)
             .finish_non_exhaustive()
     }
 }
@@ -138,6 +142,7 @@ impl CoordinatorConfig {
             lease: Duration::from_secs(10),
             max_errors: None,
             serves: None,
+            elapsed_before: Duration::ZERO,
         }
     }
 

@@ -205,12 +205,10 @@ impl RedisDriver {
             stop_after_tells: self.config.stop_after_tells,
             max_errors: self.config.max_errors,
         };
-        let mut state = RunState::new(DriverCore::new(
-            self.opt.name(),
-            limits,
-            self.base_tells,
-            self.base_calls,
-        ));
+        let mut state = RunState::new(
+            DriverCore::new(self.opt.name(), limits, self.base_tells, self.base_calls),
+            started,
+        );
         self.setup(&mut state).await?;
         let outcome = self.drive(&reader, &mut state, lease).await;
         let stop = match outcome {
@@ -351,12 +349,15 @@ pub(super) struct RunState {
     pub(super) dead: u64,
     /// Worker usage of this run's accepted results.
     pub(super) usage: JobUsage,
+    /// When this session began, for the run's elapsed time.
+    pub(super) started: Instant,
 }
 
 impl RunState {
-    fn new(core: DriverCore) -> Self {
+    fn new(core: DriverCore, started: Instant) -> Self {
         RunState {
             core,
+            started,
             held: VecDeque::new(),
             published: HashMap::new(),
             republished: HashMap::new(),

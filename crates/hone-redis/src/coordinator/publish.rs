@@ -76,6 +76,9 @@ impl RedisDriver {
             let id = message.result.id;
             let usage = std::mem::take(&mut message.usage);
             let worker = message.worker.as_deref();
+            let elapsed = self.config.elapsed_before + state.started.elapsed();
+            self.opt
+                .observe(hone_eval::run_signals(&*self.opt, elapsed.as_secs_f64()));
             let applied = match state.core.on_result(&mut *self.opt, message.result) {
                 Ok(applied) => applied,
                 Err(DriverError::Optimizer(OptimizerError::BadResult { message: why, .. })) => {

@@ -108,6 +108,9 @@ impl RedisDriver {
                     times - 1,
                     self.redis.keys().dead(&run)
                 );
+                let elapsed = self.config.elapsed_before + state.started.elapsed();
+                self.opt
+                    .observe(hone_eval::run_signals(&*self.opt, elapsed.as_secs_f64()));
                 let applied = state.core.on_lost(&mut *self.opt, id, error)?;
                 self.emit(CoordinatorEvent::Told {
                     job: id,

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::*;
+use crate::protocol::RunSignals;
 
 /// A run whose config is [`config`]`(budget)` changed by `change`.
 fn gepa_with(budget: u64, change: impl FnOnce(&mut GepaConfig)) -> Gepa {
@@ -328,4 +329,221 @@ fn all_rewrites_every_component_in_one_mutation() {
             pair("b", "v2")
         ]
     );
+}
+
+/// Runs `opt` to its end one job at a time like [`drive`], handing it `signals(k)` before its
+/// `k`-th result (from 1): the driver's clock and stop requests.
+fn drive_observing(opt: &mut Gepa, signals: impl Fn(usize) -> RunSignals) -> usize {
+    let mut tells = 0;
+    while !opt.is_done() {
+        let jobs = opt.ask();
+        assert!(!jobs.is_empty(), "not done but nothing to run");
+        for job in jobs {
+            tells += 1;
+            opt.observe(signals(tells));
+            assert_eq!(opt.tell(answer(&job)), Ok(Told::Accepted));
+        }
+    }
+    tells
+}
+
+/// The log's notes.
+fn notes(opt: &Gepa) -> Vec<String> {
+    opt.log()
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            crate::log::LogEvent::Note { message } => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The run's iterations, as its final note counts them.
+fn iterations(opt: &Gepa) -> i64 {
+    opt.iteration + 1
+}
+
+/// The scripted run (see [`score_of`]): the seed scores 0 on the valset (4 calls); the first
+/// iteration accepts v1 (0.25; 2 + 2 + 4 calls), the second v2 (0.5), later ones reject v3
+/// (2 + 2 calls each).
+fn stopping(change: impl FnOnce(&mut GepaConfig)) -> Gepa {
+    let mut opt = gepa_with(1000, change);
+    drive(&mut opt, None, answer);
+    opt
+}
+
+#[test]
+fn the_budget_is_the_recorded_stop_reason_when_nothing_else_stops_the_run() {
+    let mut opt = gepa(30);
+    drive(&mut opt, None, answer);
+    assert_eq!(opt.stop_reason(), Some(GepaStopReason::MaxMetricCalls));
+    assert_eq!(opt.metric_calls(), 32);
+    let notes = notes(&opt);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("GEPA stops (max_metric_calls): the budget of 30")),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .last()
+            .is_some_and(|n| n.starts_with("GEPA finished (max_metric_calls) after 5 iteration(s)")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn no_improvement_stops_after_n_iterations_without_a_better_best() {
+    let opt = stopping(|c| c.no_improvement_iterations = Some(2));
+    // Iterations 1 and 2 raise the best score; 3 and 4 do not: the check before the fifth
+    // stops the run.
+    assert_eq!(opt.stop_reason(), Some(GepaStopReason::NoImprovement));
+    assert_eq!(iterations(&opt), 4);
+    assert_eq!(opt.metric_calls(), 4 + 8 + 8 + 4 + 4);
+    assert_eq!(opt.candidates().len(), 3);
+    assert!(
+        notes(&opt).iter().any(|n| n
+            == "GEPA stops (no_improvement_iterations): 2 iteration(s) in a row did not raise \
+                the best score 0.5"),
+        "{:?}",
+        notes(&opt)
+    );
+}
+
+#[test]
+fn score_threshold_stops_once_the_best_valset_score_reaches_it() {
+    let opt = stopping(|c| c.score_threshold = Some(0.5));
+    assert_eq!(opt.stop_reason(), Some(GepaStopReason::ScoreThreshold));
+    assert_eq!(iterations(&opt), 2);
+    assert_eq!(opt.metric_calls(), 20);
+    assert_eq!(opt.best_candidate()["self"], "v2");
+
+    let opt = stopping(|c| c.score_threshold = Some(0.25));
+    assert_eq!(opt.stop_reason(), Some(GepaStopReason::ScoreThreshold));
+    assert_eq!(iterations(&opt), 1);
+    assert_eq!(opt.metric_calls(), 12);
+    assert_eq!(opt.best_candidate()["self"], "v1");
+}
+
+#[test]
+fn max_candidates_stops_once_the_pool_is_full() {
+    let opt = stopping(|c| c.max_candidates = Some(2));
+    assert_eq!(opt.stop_reason(), Some(GepaStopReason::MaxCandidates));
+    assert_eq!(iterations(&opt), 1);
+    assert_eq!(opt.candidates().len(), 2);
+    // The seed alone fills a pool of one: no iteration runs.
+    let opt = stopping(|c| c.max_candidates = Some(1));
+    assert_eq!(opt.stop_reason(), Some(GepaStopReason::MaxCandidates));
+    assert_eq!(iterations(&opt), 0);
+    assert_eq!(opt.metric_calls(), 4);
+}
+
+#[test]
+fn timeout_stops_by_the_time_the_driver_hands_in() {
+    // The driver's clock says 10 s per result. The checks before iterations 1 to 4 come with
+    // results 1, 5, 9 and 12 (10, 50, 90 and 120 s): 120 > 100 stops the run before the
+    // fourth iteration.
+    let mut opt = gepa_with(1000, |c| c.timeout_secs = Some(100.0));
+    drive_observing(&mut opt, |k| RunSignals {
+        elapsed_secs: 10.0 * k as f64,
+        stop_requested: false,
+    });
+    assert_eq!(opt.stop_reason(), Some(GepaStopReason::Timeout));
+    assert_eq!(iterations(&opt), 3);
+    assert_eq!(opt.metric_calls(), 24);
+    assert!(
+        notes(&opt).iter().any(|n| n
+            == "GEPA stops (timeout_secs): 120.0 s of wall time passed, over timeout_secs = 100"),
+        "{:?}",
+        notes(&opt)
+    );
+    // A driver that hands in no time never times out: the budget ends the run.
+    let opt = stopping(|c| {
+        c.timeout_secs = Some(100.0);
+        c.budget = GepaBudget::MaxMetricCalls(30);
+    });
+    assert_eq!(opt.stop_reason(), Some(GepaStopReason::MaxMetricCalls));
+}
+
+#[test]
+fn a_stop_request_stops_before_the_next_iteration_and_names_the_stop_file() {
+    let mut opt = gepa_with(1000, |c| c.stop_file = Some("run/gepa.stop".into()));
+    assert_eq!(opt.stop_file(), Some(std::path::Path::new("run/gepa.stop")));
+    // The file appears with the fifth result, the one that ends the first iteration.
+    drive_observing(&mut opt, |k| RunSignals {
+        elapsed_secs: 0.0,
+        stop_requested: k >= 5,
+    });
+    assert_eq!(opt.stop_reason(), Some(GepaStopReason::StopRequested));
+    assert_eq!(iterations(&opt), 1);
+    assert_eq!(opt.metric_calls(), 12);
+    assert!(
+        notes(&opt)
+            .iter()
+            .any(|n| n == "GEPA stops (stop_file): the stop file run/gepa.stop exists"),
+        "{:?}",
+        notes(&opt)
+    );
+}
+
+#[test]
+fn stop_conditions_compose_and_the_first_to_hold_stops_the_run() {
+    // max_candidates = 3 holds after iteration 2, before no_improvement = 2 would (after 4).
+    let opt = stopping(|c| {
+        c.no_improvement_iterations = Some(2);
+        c.max_candidates = Some(3);
+    });
+    assert_eq!(opt.stop_reason(), Some(GepaStopReason::MaxCandidates));
+    assert_eq!(iterations(&opt), 2);
+    // A budget smaller than the threshold's needs stops first.
+    let opt = stopping(|c| {
+        c.score_threshold = Some(0.5);
+        c.budget = GepaBudget::MaxMetricCalls(12);
+    });
+    assert_eq!(opt.stop_reason(), Some(GepaStopReason::MaxMetricCalls));
+    assert_eq!(iterations(&opt), 1);
+}
+
+#[test]
+fn stop_conditions_end_a_pipelined_run_cleanly() {
+    let opt = stopping(|c| {
+        c.overlap_full_evals = true;
+        c.score_threshold = Some(0.5);
+    });
+    assert_eq!(opt.stop_reason(), Some(GepaStopReason::ScoreThreshold));
+    assert!(opt.best_candidate()["self"] == "v2");
+    assert!(opt.pending().is_empty());
+}
+
+#[test]
+fn stop_settings_out_of_range_are_refused_with_what_to_do() {
+    let make = |change: fn(&mut GepaConfig)| {
+        let mut config = config(100);
+        change(&mut config);
+        Gepa::new(&student(STUDENT), &examples(2, "t"), None, config)
+            .expect_err("an invalid setting")
+            .to_string()
+    };
+    for (change, expected) in [
+        (
+            (|c: &mut GepaConfig| c.timeout_secs = Some(-1.0)) as fn(&mut GepaConfig),
+            "`timeout_secs` is -1",
+        ),
+        (
+            |c| c.no_improvement_iterations = Some(0),
+            "`no_improvement_iterations` is 0",
+        ),
+        (
+            |c| c.score_threshold = Some(f64::NAN),
+            "`score_threshold` is NaN",
+        ),
+        (|c| c.max_candidates = Some(0), "`max_candidates` is 0"),
+        (|c| c.stop_file = Some("".into()), "`stop_file` is empty"),
+    ] {
+        let err = make(change);
+        assert!(err.contains(expected), "{err}");
+        assert!(err.contains("leave it out"), "{err}");
+    }
 }
