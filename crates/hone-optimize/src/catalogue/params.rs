@@ -361,6 +361,11 @@ pub(super) const GEPA: &[ParamSpec] = &[
         "boolean",
         "Pipeline the iterations and score candidates on the valset in the background.",
     ),
+    p(
+        "track_best_outputs",
+        "boolean",
+        "Keep each validation example's best output and the candidate that produced it (in the state's `best_outputs`).",
+    ),
     p("seed", "integer", "Seed."),
 ];
 

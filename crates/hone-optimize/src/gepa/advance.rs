@@ -30,7 +30,8 @@ impl Gepa {
                     merge: None,
                     seed: false,
                 };
-                self.add_program(&seed, scores, steps::errors(&outcomes));
+                let outputs = self.outputs_of(&outcomes);
+                self.add_program(&seed, scores, outputs, steps::errors(&outcomes));
                 self.next_iteration();
             }
             Phase::MergeEval { child, parent_sums } => {

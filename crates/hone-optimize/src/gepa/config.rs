@@ -157,6 +157,11 @@ pub struct GepaConfig {
     /// issued minibatch evaluations count as spent — and the run ends where gepa's sequential
     /// budget check ends it.
     pub overlap_full_evals: bool,
+    /// Keep, for every validation example, the best output any candidate produced and which
+    /// candidate produced it — all of them when several tie (DSPy's `track_best_outputs`,
+    /// default false); read them with [`Gepa::best_outputs`](super::Gepa::best_outputs) or
+    /// from the state's `best_outputs`.
+    pub track_best_outputs: bool,
     /// Seed (default 0).
     pub seed: u64,
 }
@@ -184,6 +189,7 @@ impl Default for GepaConfig {
             num_parallel_proposals: 1,
             eval_batch_size: 16,
             overlap_full_evals: false,
+            track_best_outputs: false,
             seed: 0,
         }
     }

@@ -81,7 +81,7 @@ use stop::StopProgress;
 pub use config::{
     AutoLevel, CandidateSelection, ComponentSelection, GepaBudget, GepaConfig, auto_budget,
 };
-pub use state::GepaCandidate;
+pub use state::{BestOutput, GepaCandidate};
 pub use stop::GepaStopReason;
 
 const NAME: &str = "gepa";
@@ -116,6 +116,9 @@ pub struct Gepa {
     /// The iteration whose results are being read, for log notes (pipeline).
     #[serde(skip)]
     noting: Option<i64>,
+    /// Per validation example, the best outputs and their candidates (`track_best_outputs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    best_outputs: Option<Vec<Vec<BestOutput>>>,
     /// The stop conditions' progress and the reason the run stopped.
     #[serde(default)]
     stop: StopProgress,
@@ -162,6 +165,9 @@ impl Gepa {
             }
             GepaBudget::MaxMetricCalls(n) => n,
         };
+        let best_outputs = config
+            .track_best_outputs
+            .then(|| vec![Vec::new(); val.len()]);
         let mut gepa = Gepa {
             optimizer: NAME.into(),
             rng: OptRng::new(config.seed),
@@ -169,6 +175,7 @@ impl Gepa {
             student: StoredProgram(student.clone()),
             components,
             front: ParetoFront::new(val.len()),
+            best_outputs,
             trainset: train,
             valset: val,
             max_metric_calls,
@@ -266,6 +273,13 @@ impl Gepa {
         &self.front
     }
 
+    /// With `track_best_outputs`, per validation example (in valset order) the best outputs
+    /// any candidate produced there, with the candidates that produced them (several when
+    /// they tie); `None` without it.
+    pub fn best_outputs(&self) -> Option<&[Vec<BestOutput>]> {
+        self.best_outputs.as_deref()
+    }
+
     /// The index of the candidate with the highest mean validation score (ties: the earlier).
     pub fn best_index(&self) -> Option<usize> {
         let mut best: Option<(usize, f64)> = None;
@@ -329,6 +343,14 @@ impl Gepa {
                 }
             })
             .collect()
+    }
+
+    /// The outcomes' predictions when best outputs are tracked (else none).
+    fn outputs_of(&self, outcomes: &[Scored]) -> Vec<Option<hone_core::Prediction>> {
+        if self.best_outputs.is_none() {
+            return Vec::new();
+        }
+        outcomes.iter().map(|o| o.prediction.clone()).collect()
     }
 
     fn tracked_scores(&self) -> Vec<f64> {

@@ -2,21 +2,26 @@
 //! scoring accepted candidates on the valset — in the step, or in the background beside the
 //! iterations that follow.
 
+use hone_core::Prediction;
 use serde_json::json;
 
 use super::Gepa;
-use super::state::{BackgroundEval, Child, GepaCandidate, ITERATIONS_BESIDE_BACKGROUND, Phase};
+use super::state::{
+    BackgroundEval, BestOutput, Child, GepaCandidate, ITERATIONS_BESIDE_BACKGROUND, Phase,
+};
 use crate::log::LogEvent;
 use crate::protocol::JobResult;
 use crate::steps::{self, mean};
 
 impl Gepa {
     /// Adds a scored candidate to the pool (a seed already in it, scored in the background,
-    /// gets its scores) and returns its index.
+    /// gets its scores) and returns its index. `outputs` are its predictions per validation
+    /// example when best outputs are tracked.
     pub(super) fn add_program(
         &mut self,
         child: &Child,
         val_scores: Vec<f64>,
+        outputs: Vec<Option<Prediction>>,
         errors: usize,
     ) -> usize {
         let parents: Vec<usize> = match child.merge {
@@ -35,6 +40,7 @@ impl Gepa {
             self.best_index().map(|i| self.programs[i].score())
         };
         let index = if child.seed { 0 } else { self.programs.len() };
+        self.track_outputs(index, &val_scores, outputs);
         self.front.add(index, &val_scores);
         let score = mean(&val_scores);
         let trial = self.log.next_trial();
@@ -69,6 +75,31 @@ impl Gepa {
         index
     }
 
+    /// Updates the best outputs with candidate `index`'s, before its scores join the front
+    /// (gepa's `_update_pareto_front_for_val_id`): a higher score than the front's replaces the
+    /// example's best outputs, an equal one joins them. An example without a prediction (its
+    /// run failed) keeps its outputs.
+    fn track_outputs(&mut self, index: usize, scores: &[f64], outputs: Vec<Option<Prediction>>) {
+        let Some(best) = &mut self.best_outputs else {
+            return;
+        };
+        let fronts = self.front.best_scores();
+        for (i, (&score, output)) in scores.iter().zip(outputs).enumerate() {
+            let (Some(prediction), Some(kept)) = (output, best.get_mut(i)) else {
+                continue;
+            };
+            let output = BestOutput {
+                candidate: index,
+                prediction,
+            };
+            match fronts.get(i).copied().flatten() {
+                Some(front) if score < front => {}
+                Some(front) if score == front => kept.push(output),
+                _ => *kept = vec![output],
+            }
+        }
+    }
+
     /// Adds candidates scored on the valset (their results next in `results`) to the pool.
     pub(super) fn add_scored(
         &mut self,
@@ -81,7 +112,8 @@ impl Gepa {
             let outcomes = self.collect_full(results, n);
             let scores = self.scores_of(&outcomes);
             self.metric_calls += scores.len() as u64;
-            self.add_program(&child, scores, steps::errors(&outcomes));
+            let outputs = self.outputs_of(&outcomes);
+            self.add_program(&child, scores, outputs, steps::errors(&outcomes));
             if child.seed {
                 continue;
             }

@@ -2,6 +2,7 @@
 //! tasks and children of an iteration, background valset scorings, the pipeline's iterations
 //! in flight and the [`Phase`] the run is in.
 
+use hone_core::Prediction;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,16 @@ impl GepaCandidate {
     pub fn score(&self) -> f64 {
         mean(&self.val_scores)
     }
+}
+
+/// A best output on one validation example (`track_best_outputs`, gepa's
+/// `best_outputs_valset`): the candidate that produced it and what the program answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BestOutput {
+    /// The candidate's index in the pool.
+    pub candidate: usize,
+    /// Its outputs on the example.
+    pub prediction: Prediction,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -547,3 +547,194 @@ fn stop_settings_out_of_range_are_refused_with_what_to_do() {
         assert!(err.contains("leave it out"), "{err}");
     }
 }
+
+/// [`answer`], with each evaluated example's answer naming the instruction that produced it,
+/// and validation example `v0` scored 1 by every instruction (so candidates tie there).
+fn answer_naming(job: &Job) -> JobResult {
+    let mut result = answer(job);
+    if let (JobSpec::Evaluate { program, .. }, JobOutput::Evaluated { outcomes }) =
+        (&job.spec, &mut result.output)
+    {
+        let text = instructions(program).to_owned();
+        for outcome in outcomes {
+            outcome.prediction = Some(Prediction::new(Map::from_iter([(
+                "answer".to_owned(),
+                json!(text),
+            )])));
+            if outcome.split == crate::protocol::Split::Val && outcome.index == 0 {
+                outcome.score = Some(1.0);
+            }
+        }
+    }
+    result
+}
+
+/// Per validation example, (candidate, answer) of its best outputs.
+fn best_outputs(opt: &Gepa) -> Vec<Vec<(usize, String)>> {
+    opt.best_outputs()
+        .expect("tracked")
+        .iter()
+        .map(|outputs| {
+            outputs
+                .iter()
+                .map(|o| {
+                    let answer = o.prediction.fields()["answer"].as_str().expect("text");
+                    (o.candidate, answer.to_owned())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn track_best_outputs_keeps_each_examples_best_outputs_and_their_candidates() {
+    let mut opt = gepa_with(30, |c| c.track_best_outputs = true);
+    drive(&mut opt, None, answer_naming);
+    let texts: Vec<&str> = opt
+        .candidates()
+        .iter()
+        .map(|c| c.texts["self"].as_str())
+        .collect();
+    assert_eq!(texts, ["v0", "v1", "v2"]);
+    let tied = |c: usize| (c, format!("v{c}"));
+    assert_eq!(
+        best_outputs(&opt),
+        [
+            // Every candidate scores 1 on `v0`: all three outputs are kept.
+            vec![tied(0), tied(1), tied(2)],
+            // Elsewhere v2 (0.5) replaced v1 (0.25), which replaced the seed (0).
+            vec![tied(2)],
+            vec![tied(2)],
+            vec![tied(2)],
+        ]
+    );
+    // They are in the state.
+    let state = Optimizer::state(&opt).expect("a state");
+    let text = state.to_string();
+    assert!(text.contains("\"best_outputs\""), "{text}");
+    // Without the option nothing is kept.
+    let mut plain = gepa(30);
+    drive(&mut plain, None, answer_naming);
+    assert!(plain.best_outputs().is_none());
+    assert!(
+        !Optimizer::state(&plain)
+            .expect("a state")
+            .to_string()
+            .contains("\"best_outputs\"")
+    );
+}
+
+/// Runs `make()` handing it `signals(k)` before its `k`-th result, stops after `cut` results,
+/// saves and restores its state, answers the jobs it had pending and drives it to its end
+/// with the same signals (the count of results going on across the cut).
+fn cut_observing(
+    make: impl Fn() -> Gepa,
+    cut: Option<usize>,
+    signals: impl Fn(usize) -> RunSignals,
+    answer: impl Fn(&Job) -> JobResult,
+) -> (Gepa, usize) {
+    let mut opt = make();
+    let mut tells = 0;
+    let step = |opt: &mut Gepa, job: &Job, tells: &mut usize| {
+        *tells += 1;
+        opt.observe(signals(*tells));
+        assert_eq!(opt.tell(answer(job)), Ok(Told::Accepted));
+    };
+    'first: while !opt.is_done() {
+        for job in opt.ask() {
+            if cut.is_some_and(|c| tells >= c) {
+                break 'first;
+            }
+            step(&mut opt, &job, &mut tells);
+        }
+    }
+    if cut.is_none() {
+        return (opt, tells);
+    }
+    let text = serde_json::to_string(&Optimizer::state(&opt).expect("a state")).expect("json");
+    let mut resumed =
+        <Gepa as crate::restore::Restore>::restore(serde_json::from_str(&text).expect("parses"))
+            .expect("restores");
+    for job in resumed.pending() {
+        step(&mut resumed, &job, &mut tells);
+    }
+    while !resumed.is_done() {
+        let jobs = resumed.ask();
+        assert!(!jobs.is_empty(), "not done but nothing to run");
+        for job in jobs {
+            step(&mut resumed, &job, &mut tells);
+        }
+    }
+    (resumed, tells)
+}
+
+/// What a run ended with, to compare a resumed run with the uninterrupted one.
+fn ending(opt: &Gepa) -> String {
+    serde_json::to_string(&json!({
+        "candidates": opt.candidates(),
+        "metric_calls": opt.metric_calls(),
+        "iterations": iterations(opt),
+        "stop": opt.stop_reason(),
+        "best_outputs": opt.best_outputs(),
+        "log": opt.log(),
+    }))
+    .expect("serializes")
+}
+
+#[test]
+fn runs_with_the_new_controls_resumed_from_any_checkpoint_end_as_uninterrupted_ones() {
+    type Change = fn(&mut GepaConfig);
+    let runs: [(Change, GepaStopReason); 3] = [
+        (
+            // Two predictors' worth of settings on one: epsilon-greedy parents, every
+            // component at once, best outputs, and the no-improvement count across the cut.
+            |c| {
+                c.candidate_selection_strategy = CandidateSelection::EpsilonGreedy;
+                c.epsilon = 0.5;
+                c.component_selector = ComponentSelection::All;
+                c.track_best_outputs = true;
+                c.no_improvement_iterations = Some(3);
+                c.max_candidates = Some(10);
+                c.timeout_secs = Some(1e6);
+            },
+            GepaStopReason::NoImprovement,
+        ),
+        (
+            |c| {
+                c.candidate_selection_strategy = CandidateSelection::TopKPareto;
+                c.top_k = 2;
+                c.track_best_outputs = true;
+                c.timeout_secs = Some(150.0);
+            },
+            GepaStopReason::Timeout,
+        ),
+        (
+            |c| {
+                c.overlap_full_evals = true;
+                c.track_best_outputs = true;
+                c.stop_file = Some("gepa.stop".into());
+            },
+            GepaStopReason::StopRequested,
+        ),
+    ];
+    for (change, reason) in runs {
+        let make = || gepa_with(1000, change);
+        let signals = |k: usize| RunSignals {
+            elapsed_secs: 10.0 * k as f64,
+            stop_requested: k >= 25,
+        };
+        let (whole, total) = cut_observing(make, None, signals, answer_naming);
+        assert_eq!(whole.stop_reason(), Some(reason));
+        let expected = ending(&whole);
+        assert!(total > 10, "{total} results");
+        for cut in 1..total {
+            let (resumed, tells) = cut_observing(make, Some(cut), signals, answer_naming);
+            assert_eq!(tells, total, "{reason:?}: cut after {cut} results");
+            assert_eq!(
+                ending(&resumed),
+                expected,
+                "{reason:?}: cut after {cut} results"
+            );
+        }
+    }
+}
