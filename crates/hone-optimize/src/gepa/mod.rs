@@ -4,14 +4,18 @@
 //! A *candidate* maps each component (predictor name) to its instruction text. Starting from the
 //! student's instructions, every iteration:
 //!
-//! 1. picks a parent from the **Pareto front** over per-instance validation scores (a candidate
-//!    is drawn with probability proportional to the number of validation examples on which it
-//!    is best, after removing dominated candidates) and a training minibatch
-//!    (`reflection_minibatch_size`, epoch-shuffled);
+//! 1. picks a parent (`candidate_selection_strategy`, gepa's selectors): by default from the
+//!    **Pareto front** over per-instance validation scores (a candidate is drawn with
+//!    probability proportional to the number of validation examples on which it is best, after
+//!    removing dominated candidates); or the best candidate (`current_best`); or, with
+//!    probability `epsilon`, a uniformly drawn one and else the best (`epsilon_greedy`); or
+//!    from the front restricted to the `top_k` best candidates (`top_k_pareto`) — and a
+//!    training minibatch (`reflection_minibatch_size`, epoch-shuffled);
 //! 2. runs the parent on the minibatch with traces, and asks the **reflection LM** (the
 //!    [`LmRole::Proposer`](crate::LmRole::Proposer) role, distinct from the task LM) to rewrite
-//!    one component's instruction (round robin over components) from the inputs, outputs and the
-//!    metric's **textual feedback** (DSPy's `ProposeInstruction` signature);
+//!    one component's instruction (`component_selector = "round_robin"`: in turn per candidate,
+//!    a child inheriting its parent's turn) or every component's (`"all"`) from the inputs,
+//!    outputs and the metric's **textual feedback** (DSPy's `ProposeInstruction` signature);
 //! 3. runs the child on the same minibatch; if its sum of scores is strictly higher, scores it on
 //!    the whole valset and adds it to the pool and the Pareto front.
 //!
@@ -22,8 +26,16 @@
 //!
 //! The budget is counted in metric calls (one per example run), exactly as gepa counts them:
 //! parent and child minibatches, merge subsamples and full validation runs. The run stops at the
-//! start of the first iteration once the budget is spent. The best candidate is the one with the
-//! highest mean validation score; [`Gepa::best_candidate`] returns its texts.
+//! start of the first iteration once the budget is spent — or once any of gepa's other stop
+//! conditions holds: `timeout_secs`, `no_improvement_iterations`, `score_threshold`,
+//! `max_candidates`, `stop_file`. The optimizer has no clock and reads no files: the driver
+//! hands it the run's wall time and whether the stop file exists with
+//! [`Optimizer::observe`](crate::Optimizer::observe) before each result, and the conditions
+//! are checked against the latest of these. [`Gepa::stop_reason`] and the log say why the run
+//! stopped. The best candidate is the one with the highest mean validation score;
+//! [`Gepa::best_candidate`] returns its texts; with `track_best_outputs`,
+//! [`Gepa::best_outputs`] holds each validation example's best outputs and the candidates
+//! that produced them.
 //!
 //! # Concurrency
 //!
@@ -45,6 +57,9 @@
 //!   executor's adapter (DSPy renders it with its `JSONAdapter`).
 //! * Random draws come from a seeded generator stored in the state, not Python's `random`, so
 //!   runs are reproducible in hone but do not replay DSPy's exact choices.
+//! * With `overlap_full_evals`, the stop conditions are checked when a pipelined iteration
+//!   would begin, so they see the pool as it stands then (candidates still scored in the
+//!   background are not in it yet).
 
 mod advance;
 mod config;
