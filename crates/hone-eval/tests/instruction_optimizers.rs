@@ -12,8 +12,8 @@ use hone_eval::{DriverConfig, InProcessExecutor, StopReason, resume, run_optimiz
 use hone_lm::{CacheStore, HttpLm, LmBuilder, MemoryCache};
 use hone_modules::Module;
 use hone_optimize::{
-    BootstrapConfig, BootstrapFewShot, Copro, CoproConfig, Gepa, GepaBudget, GepaConfig, LmRole,
-    MiproConfig, MiproV2, Optimizer, Simba, SimbaConfig,
+    BootstrapConfig, BootstrapFewShot, Copro, CoproConfig, Gepa, GepaBudget, GepaConfig,
+    GepaStopReason, LmRole, MiproConfig, MiproV2, Optimizer, Simba, SimbaConfig,
 };
 
 fn exec(sim: &hone_sim::SimHandle) -> InProcessExecutor {
@@ -229,4 +229,62 @@ async fn resumed_instruction_runs_end_with_the_uninterrupted_program() {
             assert_eq!(got, expected, "{}: resumed after {k} tells", opt.name());
         }
     }
+}
+
+/// GEPA's stop file and timeout, through the in-process driver: the driver looks for the file
+/// and hands the run's wall time (earlier sessions included) to the optimizer, which stops
+/// before its first iteration, after scoring the seed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gepa_stops_on_its_stop_file_and_its_timeout_through_the_driver() {
+    let sim = sim(Duration::ZERO).await;
+    let train = arithmetic(12, 21);
+    let val = arithmetic(8, 22);
+    let student = program().state();
+    let exec = exec(&sim);
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let stop_file = dir.path().join("gepa.stop");
+
+    let mut gepa = Gepa::new(
+        &student,
+        &train,
+        Some(&val),
+        GepaConfig {
+            stop_file: Some(stop_file.clone()),
+            ..gepa_config()
+        },
+    )
+    .expect("valid");
+    std::fs::write(&stop_file, "").expect("writes the stop file");
+    let report = run_optimizer(&mut gepa, &exec, &DriverConfig::with_concurrency(4))
+        .await
+        .expect("runs");
+    assert_eq!(report.stop, StopReason::Done);
+    assert_eq!(gepa.stop_reason(), Some(GepaStopReason::StopRequested));
+    assert_eq!(
+        gepa.metric_calls(),
+        val.len() as u64,
+        "only the seed was scored"
+    );
+    assert!(gepa.best().is_some());
+
+    let mut gepa = Gepa::new(
+        &student,
+        &train,
+        Some(&val),
+        GepaConfig {
+            timeout_secs: Some(60.0),
+            ..gepa_config()
+        },
+    )
+    .expect("valid");
+    let config = DriverConfig {
+        elapsed_before: Duration::from_secs(3600),
+        ..DriverConfig::with_concurrency(4)
+    };
+    let report = run_optimizer(&mut gepa, &exec, &config)
+        .await
+        .expect("runs");
+    assert_eq!(report.stop, StopReason::Done);
+    assert_eq!(gepa.stop_reason(), Some(GepaStopReason::Timeout));
+    assert_eq!(gepa.metric_calls(), val.len() as u64);
 }

@@ -47,7 +47,10 @@ pub use catalogue::{CallTimeModule, Catalogue, ConfigError, Form, Inputs, Optimi
 pub use copro::{Copro, CoproConfig};
 pub use ensemble::EnsembleConfig;
 pub use eval_run::{EvalRun, EvalScore};
-pub use gepa::{AutoLevel, Gepa, GepaBudget, GepaConfig};
+pub use gepa::{
+    AutoLevel, BestOutput, CandidateSelection, ComponentSelection, Gepa, GepaBudget, GepaConfig,
+    GepaStopReason,
+};
 pub use knn::KnnFewShotConfig;
 pub use labeled::{LabeledFewShot, LabeledFewShotConfig, labeled_few_shot};
 pub use log::{LogEvent, RunLog};
