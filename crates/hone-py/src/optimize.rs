@@ -301,6 +301,21 @@ impl PyRun {
         })
     }
 
+    /// Hands the run what a loop of your own observed, before a `tell`: the run's wall-clock
+    /// seconds so far and whether a stop was requested — by default, whether the optimizer's
+    /// stop file exists. GEPA's `timeout_secs` and `stop_file` read them (`drive` passes them
+    /// itself).
+    #[pyo3(signature = (elapsed_secs, stop_requested=None))]
+    fn observe(&self, elapsed_secs: f64, stop_requested: Option<bool>) -> PyResult<()> {
+        self.with(|o| {
+            let mut signals = hone_eval::run_signals(&*o, elapsed_secs);
+            if let Some(requested) = stop_requested {
+                signals.stop_requested = requested;
+            }
+            o.observe(signals);
+        })
+    }
+
     /// Whether the run is over.
     fn is_done(&self) -> PyResult<bool> {
         self.with(|o| o.is_done())

@@ -67,6 +67,13 @@ class Run:
         ``"unknown"`` (never issued) or ``"stale"`` (no longer needed)."""
         return self._run.tell(result)
 
+    def observe(self, elapsed_secs: float, stop_requested: bool | None = None) -> None:
+        """Hands the run what your loop observed, before a ``tell``: the run's wall-clock
+        seconds so far and whether a stop was requested (by default, whether the optimizer's
+        ``stop_file`` exists). GEPA's ``timeout_secs`` and ``stop_file`` read them; ``compile``
+        passes them itself."""
+        self._run.observe(elapsed_secs, stop_requested)
+
     def is_done(self) -> bool:
         """Whether the run is over."""
         return self._run.is_done()
