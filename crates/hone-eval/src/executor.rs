@@ -217,6 +217,7 @@ impl InProcessExecutor {
                         prediction: run.prediction,
                         score: run.score,
                         feedback: run.feedback,
+                        objectives: Some(run.objectives).filter(|o| !o.is_empty()),
                         error: run.error,
                         trace,
                     });

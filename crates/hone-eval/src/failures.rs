@@ -116,6 +116,7 @@ pub(crate) fn scored_result(id: u64, errors: &[Option<&str>], lm_calls: u64) -> 
                     prediction: None,
                     score: e.is_none().then_some(1.0),
                     feedback: None,
+                    objectives: None,
                     error: e.map(str::to_owned),
                     trace: Vec::new(),
                 })

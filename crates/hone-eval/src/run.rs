@@ -116,6 +116,7 @@ pub(crate) struct ExampleRun {
     pub prediction: Option<Prediction>,
     pub score: Option<f64>,
     pub feedback: Option<String>,
+    pub objectives: std::collections::BTreeMap<String, f64>,
     pub error: Option<String>,
     pub trace: Vec<TraceEntry>,
     pub usage: RunUsage,
@@ -139,6 +140,7 @@ pub(crate) async fn run_example(
         prediction: None,
         score: None,
         feedback: None,
+        objectives: std::collections::BTreeMap::new(),
         error: None,
         trace,
         usage,
@@ -155,6 +157,7 @@ pub(crate) async fn run_example(
                 Ok(value) => {
                     run.score = Some(value.score);
                     run.feedback = value.feedback;
+                    run.objectives = value.objectives;
                 }
                 Err(e) => run.error = Some(e.to_string()),
             }

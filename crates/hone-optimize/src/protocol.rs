@@ -254,6 +254,10 @@ pub struct ExampleOutcome {
     /// The metric's textual feedback (GEPA reflects on it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback: Option<String>,
+    /// The metric's named scores of several objectives, when it gives any (GEPA's
+    /// `frontier_type` keeps Pareto fronts over them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objectives: Option<std::collections::BTreeMap<String, f64>>,
     /// What failed, if anything (the program or the metric).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

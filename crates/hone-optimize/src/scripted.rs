@@ -49,6 +49,7 @@ pub(crate) fn evaluated(
                 prediction: Some(prediction.clone()),
                 score: Some(score),
                 feedback: feedback(question.unwrap_or("?")),
+                objectives: None,
                 error: None,
                 trace: if capture_traces {
                     vec![TraceStep {

@@ -6,6 +6,8 @@
 //! next step. Nothing it decides depends on the order results arrived in or on the executor's
 //! concurrency.
 
+use std::collections::BTreeMap;
+
 use hone_core::state::ProgramState;
 use hone_core::{Example, Prediction, Signature};
 use serde::de::DeserializeOwned;
@@ -240,6 +242,9 @@ pub(crate) struct Scored {
     /// The metric's feedback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback: Option<String>,
+    /// The metric's finite objective scores (none on failure).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub objectives: BTreeMap<String, f64>,
     /// What failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -254,11 +259,21 @@ fn scored(outcome: ExampleOutcome) -> Scored {
         (Some(e), _) => (0.0, Some(e)),
         (None, _) => (0.0, Some("the metric returned no score".to_owned())),
     };
+    let objectives = match &error {
+        None => outcome
+            .objectives
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, s)| s.is_finite())
+            .collect(),
+        Some(_) => BTreeMap::new(),
+    };
     Scored {
         index: outcome.index,
         score,
         prediction: outcome.prediction,
         feedback: outcome.feedback,
+        objectives,
         error,
         trace: outcome.trace,
     }
@@ -288,6 +303,7 @@ fn failed(index: usize, error: &str) -> Scored {
         score: 0.0,
         prediction: None,
         feedback: None,
+        objectives: BTreeMap::new(),
         error: Some(error.to_owned()),
         trace: Vec::new(),
     }

@@ -17,6 +17,8 @@ pub use json_field::JsonFieldMatch;
 pub use judge::LlmJudge;
 pub use text::{exact_match_score, normalize_text, token_f1_score};
 
+use std::collections::BTreeMap;
+
 use hone_core::{Example, Prediction};
 use hone_lm::BoxFuture;
 use hone_modules::{ModuleError, TraceEntry};
@@ -29,6 +31,9 @@ pub struct MetricValue {
     pub score: f64,
     /// Why, in words (optional; reflective optimizers read it).
     pub feedback: Option<String>,
+    /// Named scores of several objectives, beside the score (optional; GEPA's
+    /// `frontier_type` keeps Pareto fronts over them).
+    pub objectives: BTreeMap<String, f64>,
 }
 
 impl MetricValue {
@@ -37,7 +42,14 @@ impl MetricValue {
         MetricValue {
             score,
             feedback: None,
+            objectives: BTreeMap::new(),
         }
+    }
+
+    /// Adds the score of objective `name`.
+    pub fn with_objective(mut self, name: impl Into<String>, score: f64) -> Self {
+        self.objectives.insert(name.into(), score);
+        self
     }
 
     /// Adds feedback.

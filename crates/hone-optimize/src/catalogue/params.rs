@@ -330,6 +330,11 @@ pub(super) const GEPA: &[ParamSpec] = &[
         "\"round_robin\" | \"all\"",
         "Which components a mutation rewrites.",
     ),
+    p(
+        "frontier_type",
+        "\"instance\" | \"objective\" | \"hybrid\" | \"cartesian\"",
+        "The Pareto fronts parents are drawn from: per validation example, per metric objective, both, or per (example, objective); all but `instance` need a metric returning `objectives`.",
+    ),
     p("use_merge", "boolean", "Try merges."),
     p(
         "max_merge_invocations",

@@ -14,13 +14,14 @@ use crate::steps::{self, eval_spec, mean, predict_failure, predict_spec, predict
 
 impl Gepa {
     pub(super) fn advance_step(&mut self, results: Vec<JobResult>) -> Result<(), OptimizerError> {
+        // A seed scored in the background joined the pool since the last step.
+        self.check_objectives()?;
         let phase = std::mem::replace(&mut self.phase, Phase::Done);
         let mut results = results.into_iter();
         match phase {
             Phase::SeedEval { jobs } => {
                 let outcomes = self.collect_full(&mut results, jobs);
-                let scores = self.scores_of(&outcomes);
-                self.metric_calls += scores.len() as u64;
+                self.metric_calls += outcomes.len() as u64;
                 let seed = Child {
                     parent: 0,
                     texts: self.best_candidate(),
@@ -30,8 +31,8 @@ impl Gepa {
                     merge: None,
                     seed: false,
                 };
-                let outputs = self.outputs_of(&outcomes);
-                self.add_program(&seed, scores, outputs, steps::errors(&outcomes));
+                self.add_program(&seed, &outcomes);
+                self.check_objectives()?;
                 self.next_iteration();
             }
             Phase::MergeEval { child, parent_sums } => {

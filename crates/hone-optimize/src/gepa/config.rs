@@ -76,6 +76,29 @@ pub enum CandidateSelection {
     TopKPareto,
 }
 
+/// What the Pareto fronts that parents and merges are drawn from are kept over (gepa's
+/// `frontier_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FrontierType {
+    /// One front per validation example, over its score (default).
+    #[default]
+    Instance,
+    /// One front per objective the metric scores, over the candidates' mean objective scores.
+    Objective,
+    /// The per-example fronts and the per-objective fronts together.
+    Hybrid,
+    /// One front per (validation example, objective) pair.
+    Cartesian,
+}
+
+impl FrontierType {
+    /// Whether the fronts need the metric's objective scores.
+    pub fn needs_objectives(self) -> bool {
+        self != FrontierType::Instance
+    }
+}
+
 /// Which components a reflective mutation rewrites (DSPy's `component_selector`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -128,6 +151,9 @@ pub struct GepaConfig {
     pub perfect_score: f64,
     /// Component selection (default round robin).
     pub component_selector: ComponentSelection,
+    /// What the Pareto fronts are kept over (default per validation example). The other
+    /// kinds need a metric that returns objective scores (`objectives`) beside its score.
+    pub frontier_type: FrontierType,
     /// Try merges (default true).
     pub use_merge: bool,
     /// Merges accepted at most (default 5).
@@ -182,6 +208,7 @@ impl Default for GepaConfig {
             skip_perfect_score: true,
             perfect_score: 1.0,
             component_selector: ComponentSelection::RoundRobin,
+            frontier_type: FrontierType::Instance,
             use_merge: true,
             max_merge_invocations: 5,
             merge_val_overlap_floor: 5,

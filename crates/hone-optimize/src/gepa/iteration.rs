@@ -31,10 +31,15 @@ impl Gepa {
             return 0;
         }
         let scores = self.tracked_scores();
+        let front = super::frontier::fronts(
+            self.config.frontier_type,
+            &self.programs,
+            &self.front,
+            self.valset.len(),
+        );
         match self.config.candidate_selection_strategy {
             CandidateSelection::CurrentBest => self.best_index().unwrap_or(0),
-            CandidateSelection::Pareto => self
-                .front
+            CandidateSelection::Pareto => front
                 .sample(&scores, &mut self.rng)
                 .or_else(|| self.best_index())
                 .unwrap_or(0),
@@ -52,7 +57,7 @@ impl Gepa {
                 order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
                 let keep: BTreeSet<usize> =
                     order.into_iter().take(self.config.top_k.max(1)).collect();
-                self.front
+                front
                     .restricted_to(&keep)
                     .sample(&scores, &mut self.rng)
                     .or_else(|| self.best_index())
@@ -174,7 +179,7 @@ impl Gepa {
 
     pub(super) fn propose_merge(&mut self) -> Option<Merged> {
         let scores = self.tracked_scores();
-        let pool = self.front.dominators(&scores);
+        let pool = self.selection_front().dominators(&scores);
         let floor = self.config.merge_val_overlap_floor;
         let val_len = self.valset.len();
         let view = MergeView {

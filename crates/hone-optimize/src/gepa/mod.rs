@@ -63,6 +63,7 @@
 
 mod advance;
 mod config;
+mod frontier;
 mod iteration;
 mod merge;
 pub mod pareto;
@@ -94,7 +95,8 @@ use state::{BackgroundEval, Child, Phase};
 use stop::StopProgress;
 
 pub use config::{
-    AutoLevel, CandidateSelection, ComponentSelection, GepaBudget, GepaConfig, auto_budget,
+    AutoLevel, CandidateSelection, ComponentSelection, FrontierType, GepaBudget, GepaConfig,
+    auto_budget,
 };
 pub use state::{BestOutput, GepaCandidate};
 pub use stop::GepaStopReason;
@@ -245,6 +247,7 @@ impl Gepa {
             texts: texts.clone(),
             parents: Vec::new(),
             val_scores: Vec::new(),
+            val_objectives: Vec::new(),
             discovered_at: 0,
             next_component: 0,
         });

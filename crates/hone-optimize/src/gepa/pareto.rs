@@ -43,6 +43,25 @@ impl ParetoFront {
         }
     }
 
+    /// Adds one score of a candidate: on front `key` only (fronts over other keys than
+    /// validation examples: objectives, or (example, objective) pairs).
+    pub fn add_at(&mut self, program: usize, key: usize, score: f64) {
+        let (Some(best), Some(members)) = (self.best.get_mut(key), self.members.get_mut(key))
+        else {
+            return;
+        };
+        match *best {
+            Some(b) if score < b => {}
+            Some(b) if score == b => {
+                members.insert(program);
+            }
+            _ => {
+                *best = Some(score);
+                *members = BTreeSet::from([program]);
+            }
+        }
+    }
+
     /// The best score of each instance (`None` before any candidate was added).
     pub fn best_scores(&self) -> &[Option<f64>] {
         &self.best

@@ -2,6 +2,8 @@
 //! scoring accepted candidates on the valset — in the step, or in the background beside the
 //! iterations that follow.
 
+use std::collections::BTreeMap;
+
 use hone_core::Prediction;
 use serde_json::json;
 
@@ -11,19 +13,21 @@ use super::state::{
 };
 use crate::log::LogEvent;
 use crate::protocol::JobResult;
-use crate::steps::{self, mean};
+use crate::steps::{self, Scored, mean};
 
 impl Gepa {
-    /// Adds a scored candidate to the pool (a seed already in it, scored in the background,
-    /// gets its scores) and returns its index. `outputs` are its predictions per validation
-    /// example when best outputs are tracked.
-    pub(super) fn add_program(
-        &mut self,
-        child: &Child,
-        val_scores: Vec<f64>,
-        outputs: Vec<Option<Prediction>>,
-        errors: usize,
-    ) -> usize {
+    /// Adds a candidate scored on the valset (`outcomes`, in valset order) to the pool (a
+    /// seed already in it, scored in the background, gets its scores) and returns its index.
+    pub(super) fn add_program(&mut self, child: &Child, outcomes: &[Scored]) -> usize {
+        let val_scores = self.scores_of(outcomes);
+        let outputs = self.outputs_of(outcomes);
+        let errors = steps::errors(outcomes);
+        let val_objectives: Vec<BTreeMap<String, f64>> =
+            if outcomes.iter().any(|o| !o.objectives.is_empty()) {
+                outcomes.iter().map(|o| o.objectives.clone()).collect()
+            } else {
+                Vec::new()
+            };
         let parents: Vec<usize> = match child.merge {
             Some((a, b, _)) => vec![a, b],
             None if self.programs.is_empty() || child.seed => Vec::new(),
@@ -62,6 +66,7 @@ impl Gepa {
         if child.seed && !self.programs.is_empty() {
             let seed = &mut self.programs[0];
             seed.val_scores = val_scores;
+            seed.val_objectives = val_objectives;
             seed.discovered_at = self.metric_calls;
             return 0;
         }
@@ -69,6 +74,7 @@ impl Gepa {
             texts: child.texts.clone(),
             parents,
             val_scores,
+            val_objectives,
             discovered_at: self.metric_calls,
             next_component,
         });
@@ -110,10 +116,8 @@ impl Gepa {
         let mut reflective_accepted = false;
         for (child, n) in children.into_iter().zip(jobs) {
             let outcomes = self.collect_full(results, n);
-            let scores = self.scores_of(&outcomes);
-            self.metric_calls += scores.len() as u64;
-            let outputs = self.outputs_of(&outcomes);
-            self.add_program(&child, scores, outputs, steps::errors(&outcomes));
+            self.metric_calls += outcomes.len() as u64;
+            self.add_program(&child, &outcomes);
             if child.seed {
                 continue;
             }

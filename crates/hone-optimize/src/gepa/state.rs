@@ -2,6 +2,8 @@
 //! tasks and children of an iteration, background valset scorings, the pipeline's iterations
 //! in flight and the [`Phase`] the run is in.
 
+use std::collections::BTreeMap;
+
 use hone_core::Prediction;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -17,6 +19,10 @@ pub struct GepaCandidate {
     pub parents: Vec<usize>,
     /// Per-validation-example scores.
     pub val_scores: Vec<f64>,
+    /// Per-validation-example objective scores, when the metric gives them (empty maps for
+    /// examples without; empty when none has).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub val_objectives: Vec<BTreeMap<String, f64>>,
     /// Metric calls spent when it was found.
     pub discovered_at: u64,
     pub(super) next_component: usize,
@@ -26,6 +32,23 @@ impl GepaCandidate {
     /// The mean validation score.
     pub fn score(&self) -> f64 {
         mean(&self.val_scores)
+    }
+
+    /// The mean of each objective over the validation examples that scored it (gepa's
+    /// `_aggregate_objective_scores`).
+    pub fn objective_scores(&self) -> BTreeMap<String, f64> {
+        let mut totals: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+        for scores in &self.val_objectives {
+            for (name, &score) in scores {
+                let entry = totals.entry(name.clone()).or_insert((0.0, 0));
+                entry.0 += score;
+                entry.1 += 1;
+            }
+        }
+        totals
+            .into_iter()
+            .map(|(name, (total, n))| (name, total / n as f64))
+            .collect()
     }
 }
 

@@ -101,6 +101,7 @@ fn outcome(ex: &JobExample, p: f64, demos: &str, settings: &str, traces: bool) -
         prediction: None,
         score: None,
         feedback: None,
+        objectives: None,
         error: None,
         trace: vec![],
     };

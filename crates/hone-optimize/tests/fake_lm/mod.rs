@@ -266,6 +266,7 @@ fn outcome(
         } else {
             format!("The answer is incorrect. Expected {truth}.")
         }),
+        objectives: None,
         error: None,
         trace,
     }

@@ -29,6 +29,7 @@ fn pool(change: impl FnOnce(&mut GepaConfig), scores: &[[f64; 4]]) -> Gepa {
             texts: IndexMap::from([("self".to_owned(), format!("v{i}"))]),
             parents: Vec::new(),
             val_scores: s.to_vec(),
+            val_objectives: Vec::new(),
             discovered_at: 0,
             next_component: 0,
         });
@@ -736,5 +737,134 @@ fn runs_with_the_new_controls_resumed_from_any_checkpoint_end_as_uninterrupted_o
                 "{reason:?}: cut after {cut} results"
             );
         }
+    }
+}
+
+/// A pool over two validation examples with objective scores `accuracy` and `brevity`:
+/// candidate 0 is best on example 0, candidate 1 on example 1, candidate 2 on neither but the
+/// only brief one; all three tie on mean accuracy.
+fn objective_pool(frontier: FrontierType) -> Gepa {
+    let mut opt = Gepa::new(
+        &student(STUDENT),
+        &examples(8, "t"),
+        Some(&examples(2, "v")),
+        GepaConfig {
+            frontier_type: frontier,
+            ..config(100)
+        },
+    )
+    .expect("a valid run");
+    let objectives = |pairs: [(f64, f64); 2]| -> Vec<std::collections::BTreeMap<String, f64>> {
+        pairs
+            .iter()
+            .map(|&(a, b)| {
+                std::collections::BTreeMap::from([
+                    ("accuracy".to_owned(), a),
+                    ("brevity".to_owned(), b),
+                ])
+            })
+            .collect()
+    };
+    let pool = [
+        ([1.0, 0.0], objectives([(1.0, 0.0), (0.0, 0.0)])),
+        ([0.0, 1.0], objectives([(0.0, 0.0), (1.0, 0.0)])),
+        ([0.5, 0.5], objectives([(0.5, 1.0), (0.5, 1.0)])),
+    ];
+    for (i, (scores, objectives)) in pool.into_iter().enumerate() {
+        opt.programs.push(GepaCandidate {
+            texts: IndexMap::from([("self".to_owned(), format!("v{i}"))]),
+            parents: Vec::new(),
+            val_scores: scores.to_vec(),
+            val_objectives: objectives,
+            discovered_at: 0,
+            next_component: 0,
+        });
+        opt.front.add(i, &scores);
+    }
+    opt
+}
+
+fn parents_seen(opt: &mut Gepa, draws: usize) -> (BTreeSet<usize>, Vec<usize>) {
+    let picked = parents(opt, draws);
+    let seen = picked.iter().copied().collect();
+    (seen, picked)
+}
+
+#[test]
+fn frontier_types_draw_parents_from_fronts_over_examples_objectives_or_both() {
+    // Per example: 0 and 1 stand on a front, 2 on none.
+    let (seen, _) = parents_seen(&mut objective_pool(FrontierType::Instance), 200);
+    assert_eq!(seen, BTreeSet::from([0, 1]));
+    // Per objective: all tie on accuracy, 2 alone is best on brevity, so 0 and 1 are
+    // dominated by it.
+    let (seen, _) = parents_seen(&mut objective_pool(FrontierType::Objective), 200);
+    assert_eq!(seen, BTreeSet::from([2]));
+    // Both: each stands alone on some front.
+    let (seen, _) = parents_seen(&mut objective_pool(FrontierType::Hybrid), 300);
+    assert_eq!(seen, BTreeSet::from([0, 1, 2]));
+    // Per (example, objective): 0 leads (v0, accuracy), 1 (v1, accuracy), 2 both brevity
+    // pairs, so 2 is drawn about twice as often as either.
+    let (seen, picked) = parents_seen(&mut objective_pool(FrontierType::Cartesian), 400);
+    assert_eq!(seen, BTreeSet::from([0, 1, 2]));
+    let count = |c: usize| picked.iter().filter(|&&p| p == c).count();
+    assert!(count(2) > count(0) && count(2) > count(1), "{picked:?}");
+    assert_eq!(
+        objective_pool(FrontierType::Objective).candidates()[2].objective_scores(),
+        std::collections::BTreeMap::from([
+            ("accuracy".to_owned(), 0.5),
+            ("brevity".to_owned(), 1.0)
+        ])
+    );
+}
+
+/// [`answer`] with objective scores: `quality` (the score) and `length`, the same for all.
+fn answer_objectives(job: &Job) -> JobResult {
+    let mut result = answer(job);
+    if let JobOutput::Evaluated { outcomes } = &mut result.output {
+        for outcome in outcomes {
+            outcome.objectives = Some(std::collections::BTreeMap::from([
+                ("quality".to_owned(), outcome.score.unwrap_or_default()),
+                ("length".to_owned(), 1.0),
+            ]));
+        }
+    }
+    result
+}
+
+#[test]
+fn objective_fronts_run_on_the_metrics_objectives_and_refuse_a_metric_without() {
+    for frontier in [
+        FrontierType::Objective,
+        FrontierType::Hybrid,
+        FrontierType::Cartesian,
+    ] {
+        let mut opt = gepa_with(30, |c| c.frontier_type = frontier);
+        drive(&mut opt, None, answer_objectives);
+        let texts: Vec<&str> = opt
+            .candidates()
+            .iter()
+            .map(|c| c.texts["self"].as_str())
+            .collect();
+        assert_eq!(texts, ["v0", "v1", "v2"], "{frontier:?}");
+        assert_eq!(
+            opt.candidates()[2].objective_scores(),
+            std::collections::BTreeMap::from([
+                ("length".to_owned(), 1.0),
+                ("quality".to_owned(), 0.5)
+            ])
+        );
+        assert_eq!(opt.stop_reason(), Some(GepaStopReason::MaxMetricCalls));
+
+        // Without objectives, the seed's valset run ends the run with what to do.
+        let mut opt = gepa_with(30, |c| c.frontier_type = frontier);
+        let seed = opt.ask();
+        let err = opt.tell(answer(&seed[0])).expect_err("no objectives");
+        let message = err.to_string();
+        assert!(
+            message.contains("keeps fronts over objective scores")
+                && message.contains("frontier_type = \"instance\""),
+            "{message}"
+        );
+        assert!(opt.is_done());
     }
 }
