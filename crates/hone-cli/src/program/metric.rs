@@ -158,7 +158,8 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// A metric computed by a long-lived external process, speaking JSON lines (see
 /// `docs/command-metric.md`). For each prediction hone writes one line
 /// `{"id": N, "example": {...}, "prediction": {...}}` to its stdin and reads one line
-/// `{"id": N, "score": 0.0..1.0, "feedback": "..."}` (feedback optional) from its stdout.
+/// `{"id": N, "score": 0.0..1.0, "feedback": "...", "objectives": {"name": score}}` (feedback
+/// and objectives optional) from its stdout.
 ///
 /// - The answer echoes the request's `id`; an answer with another id (an extra line, a line
 ///   left over from an earlier request) is an error, never taken as the score of this one. A
@@ -284,6 +285,25 @@ impl CommandMetric {
         if let Some(f) = value.get("feedback").and_then(Value::as_str) {
             v = v.with_feedback(f);
         }
+        match value.get("objectives") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(objectives)) => {
+                for (name, score) in objectives {
+                    let score = score.as_f64().ok_or_else(|| {
+                        format!(
+                            "the answer {text} has a non-numeric objective `{name}`; write                              `objectives` as {{\"name\": score, ...}} with numbers"
+                        )
+                    })?;
+                    v = v.with_objective(name.clone(), score);
+                }
+            }
+            Some(_) => {
+                return Err(format!(
+                    "the answer {text} has `objectives` that is not an object; write it as \
+                     {{\"name\": score, ...}}"
+                ));
+            }
+        }
         Ok(v)
     }
 }
@@ -300,5 +320,51 @@ impl Metric for CommandMetric {
         _trace: Option<&'a [TraceEntry]>,
     ) -> BoxFuture<'a, Result<MetricValue, MetricError>> {
         Box::pin(self.ask(example, prediction))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metric() -> CommandMetric {
+        CommandMetric::new(vec!["true".into()], PathBuf::from("."))
+    }
+
+    #[test]
+    fn an_answer_may_carry_named_objective_scores() {
+        let v = metric()
+            .check(
+                1,
+                r#"{"id": 1, "score": 0.5, "objectives": {"accuracy": 1.0, "brevity": 0.25}}"#,
+            )
+            .expect("a valid answer");
+        assert_eq!(v.score, 0.5);
+        assert_eq!(
+            v.objectives,
+            std::collections::BTreeMap::from([
+                ("accuracy".to_owned(), 1.0),
+                ("brevity".to_owned(), 0.25)
+            ])
+        );
+        let plain = metric()
+            .check(1, r#"{"id": 1, "score": 1}"#)
+            .expect("a valid answer");
+        assert!(plain.objectives.is_empty());
+    }
+
+    #[test]
+    fn malformed_objectives_are_errors_that_say_how_to_write_them() {
+        let err = metric()
+            .check(
+                1,
+                r#"{"id": 1, "score": 0.5, "objectives": {"accuracy": "high"}}"#,
+            )
+            .expect_err("a text objective");
+        assert!(err.contains("non-numeric objective `accuracy`"), "{err}");
+        let err = metric()
+            .check(1, r#"{"id": 1, "score": 0.5, "objectives": [1, 2]}"#)
+            .expect_err("a list");
+        assert!(err.contains("`objectives` that is not an object"), "{err}");
     }
 }
