@@ -685,7 +685,7 @@ fn ending(opt: &Gepa) -> String {
 #[test]
 fn runs_with_the_new_controls_resumed_from_any_checkpoint_end_as_uninterrupted_ones() {
     type Change = fn(&mut GepaConfig);
-    let runs: [(Change, GepaStopReason); 3] = [
+    let runs: [(Change, GepaStopReason); 4] = [
         (
             // Two predictors' worth of settings on one: epsilon-greedy parents, every
             // component at once, best outputs, and the no-improvement count across the cut.
@@ -717,6 +717,15 @@ fn runs_with_the_new_controls_resumed_from_any_checkpoint_end_as_uninterrupted_o
             },
             GepaStopReason::StopRequested,
         ),
+        (
+            |c| {
+                c.frontier_type = FrontierType::Hybrid;
+                c.candidate_selection_strategy = CandidateSelection::TopKPareto;
+                c.top_k = 2;
+                c.no_improvement_iterations = Some(2);
+            },
+            GepaStopReason::NoImprovement,
+        ),
     ];
     for (change, reason) in runs {
         let make = || gepa_with(1000, change);
@@ -724,12 +733,24 @@ fn runs_with_the_new_controls_resumed_from_any_checkpoint_end_as_uninterrupted_o
             elapsed_secs: 10.0 * k as f64,
             stop_requested: k >= 25,
         };
-        let (whole, total) = cut_observing(make, None, signals, answer_naming);
+        let answer = |job: &Job| {
+            let mut result = answer_naming(job);
+            let objectives = answer_objectives(job).output;
+            if let (JobOutput::Evaluated { outcomes }, JobOutput::Evaluated { outcomes: scored }) =
+                (&mut result.output, objectives)
+            {
+                for (outcome, with) in outcomes.iter_mut().zip(scored) {
+                    outcome.objectives = with.objectives;
+                }
+            }
+            result
+        };
+        let (whole, total) = cut_observing(make, None, signals, answer);
         assert_eq!(whole.stop_reason(), Some(reason));
         let expected = ending(&whole);
         assert!(total > 10, "{total} results");
         for cut in 1..total {
-            let (resumed, tells) = cut_observing(make, Some(cut), signals, answer_naming);
+            let (resumed, tells) = cut_observing(make, Some(cut), signals, answer);
             assert_eq!(tells, total, "{reason:?}: cut after {cut} results");
             assert_eq!(
                 ending(&resumed),
