@@ -12,8 +12,8 @@ use hone_eval::{DriverConfig, InProcessExecutor, StopReason, resume, run_optimiz
 use hone_lm::{CacheStore, HttpLm, LmBuilder, MemoryCache};
 use hone_modules::Module;
 use hone_optimize::{
-    BootstrapConfig, BootstrapFewShot, Copro, CoproConfig, Gepa, GepaBudget, GepaConfig,
-    GepaStopReason, LmRole, MiproConfig, MiproV2, Optimizer, Simba, SimbaConfig,
+    BootstrapConfig, BootstrapFewShot, Copro, CoproConfig, FrontierType, Gepa, GepaBudget,
+    GepaConfig, GepaStopReason, LmRole, MiproConfig, MiproV2, Optimizer, Simba, SimbaConfig,
 };
 
 fn exec(sim: &hone_sim::SimHandle) -> InProcessExecutor {
@@ -287,4 +287,53 @@ async fn gepa_stops_on_its_stop_file_and_its_timeout_through_the_driver() {
     assert_eq!(report.stop, StopReason::Done);
     assert_eq!(gepa.stop_reason(), Some(GepaStopReason::Timeout));
     assert_eq!(gepa.metric_calls(), val.len() as u64);
+}
+
+/// A metric's objective scores reach GEPA through the in-process executor: with
+/// `frontier_type = "objective"` every candidate keeps them per validation example.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_metrics_objectives_reach_gepas_objective_fronts() {
+    use hone_eval::metric::{MetricValue, metric_fn};
+    let sim = sim(Duration::ZERO).await;
+    let train = arithmetic(12, 21);
+    let val = arithmetic(8, 22);
+    let student = program().state();
+    let metric = metric_fn(|ex, pred| {
+        let right = ex.get("answer") == pred.get("answer");
+        let score = if right { 1.0 } else { 0.0 };
+        Ok(MetricValue::new(score)
+            .with_objective("exact", score)
+            .with_objective(
+                "answered",
+                f64::from(u8::from(pred.get("answer").is_some())),
+            ))
+    });
+    let exec = InProcessExecutor::from_template(program(), lm(&sim), Arc::new(metric))
+        .with_lm(LmRole::Proposer, lm(&sim));
+    let mut gepa = Gepa::new(
+        &student,
+        &train,
+        Some(&val),
+        GepaConfig {
+            budget: GepaBudget::MaxMetricCalls(60),
+            frontier_type: FrontierType::Objective,
+            ..gepa_config()
+        },
+    )
+    .expect("valid");
+    let report = run_optimizer(&mut gepa, &exec, &DriverConfig::with_concurrency(4))
+        .await
+        .expect("runs");
+    assert_eq!(report.stop, StopReason::Done);
+    assert_eq!(gepa.stop_reason(), Some(GepaStopReason::MaxMetricCalls));
+    for candidate in gepa.candidates() {
+        assert_eq!(candidate.val_objectives.len(), val.len());
+        let means = candidate.objective_scores();
+        assert_eq!(
+            means.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["answered", "exact"]
+        );
+        // `exact` is the score itself.
+        assert!((means["exact"] - candidate.score()).abs() < 1e-12);
+    }
 }

@@ -48,8 +48,8 @@ pub use copro::{Copro, CoproConfig};
 pub use ensemble::EnsembleConfig;
 pub use eval_run::{EvalRun, EvalScore};
 pub use gepa::{
-    AutoLevel, BestOutput, CandidateSelection, ComponentSelection, Gepa, GepaBudget, GepaConfig,
-    GepaStopReason,
+    AutoLevel, BestOutput, CandidateSelection, ComponentSelection, FrontierType, Gepa, GepaBudget,
+    GepaConfig, GepaStopReason,
 };
 pub use knn::KnnFewShotConfig;
 pub use labeled::{LabeledFewShot, LabeledFewShotConfig, labeled_few_shot};
