@@ -2,6 +2,7 @@
 //! results, a confidence interval) over a module of hone's or a Python module, scored by a
 //! Python metric.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hone_core::{Example, Prediction};
@@ -20,8 +21,9 @@ use crate::lm::describe;
 use crate::module::module_of;
 use crate::pending::{IntoPython, Pending};
 
-/// A Python metric: `function(example: dict, prediction: dict) -> (score, feedback)`, the
-/// Python layer's wrapper around the user's `metric(example, pred, trace=None)`.
+/// A Python metric: `function(example: dict, prediction: dict) -> (score, feedback,
+/// objectives)` (or `(score, feedback)`), the Python layer's wrapper around the user's
+/// `metric(example, pred, trace=None)`.
 pub struct PyMetric {
     name: String,
     function: Arc<Py<PyAny>>,
@@ -61,13 +63,23 @@ impl Metric for PyMetric {
                     let out = function
                         .call1(py, (example, pred))
                         .map_err(|e| describe(py, &e))?;
-                    let (score, feedback): (f64, Option<String>) =
-                        out.extract(py).map_err(|e| describe(py, &e))?;
-                    let value = MetricValue::new(score);
-                    Ok(match feedback {
-                        Some(f) => value.with_feedback(f),
-                        None => value,
-                    })
+                    type Scored = (f64, Option<String>, Option<BTreeMap<String, f64>>);
+                    let (score, feedback, objectives): Scored = match out.extract(py) {
+                        Ok(scored) => scored,
+                        Err(_) => {
+                            let (score, feedback): (f64, Option<String>) =
+                                out.extract(py).map_err(|e| describe(py, &e))?;
+                            (score, feedback, None)
+                        }
+                    };
+                    let mut value = MetricValue::new(score);
+                    if let Some(f) = feedback {
+                        value = value.with_feedback(f);
+                    }
+                    for (name, score) in objectives.unwrap_or_default() {
+                        value = value.with_objective(name, score);
+                    }
+                    Ok(value)
                 })
             });
             let message = match run.await {

@@ -61,8 +61,32 @@ def _metric_name(metric: Callable[..., Any]) -> str:
     return getattr(metric, "__name__", type(metric).__name__)
 
 
-def wrap_metric(metric: Callable[..., Any]) -> Callable[[dict, dict], tuple[float, str | None]]:
-    """The metric as hone's core calls it: ``(example, prediction) -> (score, feedback)``."""
+def _objectives(name: str, objectives: Any) -> dict[str, float] | None:
+    """A metric's ``objectives``: a dict of names to numbers, or ``None``."""
+    if objectives is None:
+        return None
+    if not isinstance(objectives, dict):
+        raise TypeError(
+            f"metric `{name}` returned objectives={type(objectives).__name__}; return a dict "
+            f"of names to scores, e.g. objectives={{'accuracy': 1.0}}"
+        )
+    out = {}
+    for key, value in objectives.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(
+                f"metric `{name}` returned objective `{key}` = {value!r}; objective scores are "
+                f"numbers"
+            )
+        out[str(key)] = float(value)
+    return out
+
+
+def wrap_metric(
+    metric: Callable[..., Any],
+) -> Callable[[dict, dict], tuple[float, str | None, dict[str, float] | None]]:
+    """The metric as hone's core calls it: ``(example, prediction) -> (score, feedback,
+    objectives)``; ``objectives`` are the named scores of ``hone.Prediction(score=...,
+    objectives={"name": score})`` (GEPA's ``frontier_type`` reads them)."""
     name = _metric_name(metric)
     takes_trace = False
     try:
@@ -71,21 +95,23 @@ def wrap_metric(metric: Callable[..., Any]) -> Callable[[dict, dict], tuple[floa
     except (TypeError, ValueError):
         pass
 
-    def score(example: dict, prediction: dict) -> tuple[float, str | None]:
+    def score(example: dict, prediction: dict) -> tuple[float, str | None, dict[str, float] | None]:
         ex = Example(example)
         pred = Prediction(prediction)
         out = metric(ex, pred, None) if takes_trace else metric(ex, pred)
         feedback = None
+        objectives = None
         if isinstance(out, Prediction) or (isinstance(out, dict) and "score" in out):
             feedback = out.get("feedback")
+            objectives = _objectives(name, out.get("objectives"))
             out = out["score"]
         if isinstance(out, bool):
-            return (1.0 if out else 0.0, feedback)
+            return (1.0 if out else 0.0, feedback, objectives)
         if isinstance(out, (int, float)) and not isinstance(out, bool):
             value = float(out)
             if math.isnan(value):
                 raise ValueError(f"metric `{name}` returned NaN")
-            return (value, feedback)
+            return (value, feedback, objectives)
         raise TypeError(
             f"metric `{name}` must return a float, a bool or hone.Prediction(score=..., "
             f"feedback=...), not {type(out).__name__}"

@@ -118,7 +118,8 @@ class Example:
 
 class Prediction(Example):
     """A module's answer: its output fields by attribute (``pred.answer``). A metric may also
-    return one with ``score`` and ``feedback`` (GEPA's form)."""
+    return one with ``score`` and ``feedback`` (GEPA's form), and ``objectives``, a dict of
+    named scores (GEPA's ``frontier_type``)."""
 
     def __init__(self, base: Any = None, **kwargs: Any) -> None:
         super().__init__(base, **kwargs)
