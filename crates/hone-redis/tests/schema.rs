@@ -115,7 +115,11 @@ fn broken_messages_fail_the_schemas() {
         json!({"v": 1, "run": "r", "result": {"id": 1}}),
         json!({"v": 1, "run": "r", "result": {"id": 1, "output": {"kind": "failed"}}}),
         json!({"v": 1, "run": "r", "result": {"id": 1, "output": {"kind": "evaluated", "outcomes": [{"split": "val", "index": 0, "score": 2.0}]}}}),
+        json!({"v": 1, "run": "r", "result": {"id": 1, "output": {"kind": "evaluated", "outcomes": [{"split": "val", "index": 0, "score": 1.0, "objectives": {"accuracy": "high"}}]}}}),
     ] {
         assert!(!results_schema.is_valid(&bad), "accepted {bad}");
     }
+    // A metric's named objective scores are part of an outcome.
+    let with_objectives = json!({"v": 1, "run": "r", "result": {"id": 1, "output": {"kind": "evaluated", "outcomes": [{"split": "val", "index": 0, "score": 1.0, "objectives": {"accuracy": 1.0, "brevity": 0.25}}]}}});
+    assert_valid(&results_schema, &with_objectives);
 }
