@@ -142,9 +142,21 @@ pub fn optimizer_choice(program: &Program) -> Result<OptimizerChoice> {
                         )
                         .into());
                 }
-                let json = serde_json::to_value(value).map_err(|e| {
+                let mut json = serde_json::to_value(value).map_err(|e| {
                     program.error_at_key("optimizer", key, format!("cannot read the value: {e}"))
                 })?;
+                // A path parameter (GEPA's `stop_file`) is relative to the program file, as
+                // every path of the file is; made absolute so that a resumed run finds it
+                // from any directory.
+                let is_path = kind
+                    .params()
+                    .iter()
+                    .any(|p| p.name == key.as_str() && p.ty.starts_with("path"));
+                if is_path && let Value::String(text) = &json {
+                    let joined = program.dir().join(text);
+                    let absolute = std::path::absolute(&joined).unwrap_or(joined);
+                    json = Value::String(absolute.to_string_lossy().into_owned());
+                }
                 params.insert(key.clone(), json);
             }
         }
@@ -290,5 +302,30 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("p.toml:8"), "{message}");
+    }
+
+    #[test]
+    fn a_stop_file_is_relative_to_the_program_file_and_made_absolute() {
+        let text = "[lm.task]\nmodel = \"sim\"\n\n[[program.stages]]\nname = \"s\"\nsignature = \"q -> a\"\n\n\
+                    [optimizer]\nkind = \"gepa\"\nstop_file = \"runs/gepa.stop\"\n\
+                    timeout_secs = 30.0\n";
+        let program = Program::parse(std::path::Path::new("examples/p.toml"), text)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let choice = optimizer_choice(&program).unwrap_or_else(|e| panic!("{e}"));
+        let expected = std::path::absolute("examples/runs/gepa.stop").expect("absolute");
+        assert_eq!(
+            choice.params["stop_file"],
+            Value::String(expected.to_string_lossy().into_owned())
+        );
+        assert_eq!(choice.params["timeout_secs"], serde_json::json!(30.0));
+        // Other kinds' values are kept as written.
+        let text = text.replace(
+            "kind = \"gepa\"\nstop_file = \"runs/gepa.stop\"\n",
+            "kind = \"gepa\"\n",
+        );
+        let program = Program::parse(std::path::Path::new("examples/p.toml"), &text)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let choice = optimizer_choice(&program).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!choice.params.contains_key("stop_file"));
     }
 }

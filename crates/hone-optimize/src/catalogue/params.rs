@@ -297,7 +297,7 @@ pub(super) const GEPA: &[ParamSpec] = &[
     p(
         "stop_file",
         "path (optional)",
-        "Stop before the next iteration once this file exists (relative to the working directory of the process driving the run).",
+        "Stop before the next iteration once this file exists (in a program file, relative to the file's directory).",
     ),
     p(
         "reflection_minibatch_size",

@@ -132,7 +132,8 @@ pub struct GepaConfig {
     /// `MaxTrackedCandidatesStopper`).
     pub max_candidates: Option<usize>,
     /// Stop once this file exists (gepa's `FileStopper`). The driver checks for it — a relative
-    /// path from the driving process's working directory — and tells the optimizer a stop was
+    /// path from the driving process's working directory; `hone optimize` makes a program
+    /// file's path absolute from the file's directory — and tells the optimizer a stop was
     /// requested; the optimizer itself reads no files.
     pub stop_file: Option<std::path::PathBuf>,
     /// Training examples per reflection (default 3).
