@@ -263,3 +263,37 @@ fn ensemble_runs_from_a_program_file() {
         "{err}"
     );
 }
+
+/// GEPA's stop file (relative to the program file) and its timeout stop `hone optimize`
+/// before its first iteration: the seed is scored, the run ends as done, and the log says why.
+#[test]
+fn gepa_stops_on_its_stop_file_and_its_timeout_from_a_program_file() {
+    let sim = Sim::start(&[]);
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for (settings, reason) in [
+        (
+            "stop_file = \"gepa.stop\"",
+            "GEPA stops (stop_file): the stop file ",
+        ),
+        ("timeout_secs = 0.001", "GEPA stops (timeout_secs): "),
+    ] {
+        let optimizer = format!(
+            "[optimizer]\nkind = \"gepa\"\nbudget = {{ max_metric_calls = 400 }}\n{settings}"
+        );
+        let path = program(tmp.path(), &optimizer, "");
+        std::fs::write(tmp.path().join("gepa.stop"), "").unwrap_or_else(|e| panic!("{e}"));
+        let run_dir = tmp.path().join(format!("run-{}", reason.len()));
+        let out = optimize(&path, &run_dir, &sim.url);
+        let line = ok(&out);
+        let v: serde_json::Value =
+            serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(v["status"], "done", "{v}");
+        let log = record(&run_dir)["log"].to_string();
+        assert!(log.contains(reason), "{reason}: {log}");
+        assert!(
+            log.contains("after 0 iteration(s) and 20 metric call(s)"),
+            "only the seed was scored on the 20 dev examples: {log}"
+        );
+        std::fs::remove_file(tmp.path().join("gepa.stop")).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
