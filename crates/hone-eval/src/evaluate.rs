@@ -50,6 +50,9 @@ pub struct ExampleResult {
     /// The metric's feedback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback: Option<String>,
+    /// The metric's named objective scores, when it gives any.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub objectives: std::collections::BTreeMap<String, f64>,
     /// What failed, if anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -213,6 +216,7 @@ impl Evaluate {
                 prediction: run.prediction,
                 score,
                 feedback: run.feedback,
+                objectives: run.objectives,
                 error: run.error,
                 usage: run.usage,
             });
