@@ -289,14 +289,23 @@ mod tests {
 
     #[test]
     fn proposal_adapter_names_the_adapter_of_the_optimizers_own_calls() {
-        let program = program_with("kind = \"mipro_v2\"\nproposal_adapter = \"json\"").unwrap();
-        let choice = optimizer_choice(&program).unwrap();
+        let program =
+            program_with("kind = \"mipro_v2\"\nproposal_adapter = \"json\"").expect("parses");
+        let choice = optimizer_choice(&program).expect("a valid choice");
         assert_eq!(choice.proposal_adapter, Some(AdapterKind::Json));
         assert!(!choice.params.contains_key("proposal_adapter"));
-        let program = program_with("kind = \"mipro_v2\"").unwrap();
-        assert_eq!(optimizer_choice(&program).unwrap().proposal_adapter, None);
-        let program = program_with("kind = \"mipro_v2\"\nproposal_adapter = \"jsno\"").unwrap();
-        let message = optimizer_choice(&program).unwrap_err().to_string();
+        let program = program_with("kind = \"mipro_v2\"").expect("parses");
+        assert_eq!(
+            optimizer_choice(&program)
+                .expect("a valid choice")
+                .proposal_adapter,
+            None
+        );
+        let program =
+            program_with("kind = \"mipro_v2\"\nproposal_adapter = \"jsno\"").expect("parses");
+        let message = optimizer_choice(&program)
+            .expect_err("an unknown adapter")
+            .to_string();
         assert!(
             message.contains("`proposal_adapter` must be one of chat, json, xml, baml"),
             "{message}"
