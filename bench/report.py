@@ -199,11 +199,13 @@ def real_section(rows):
     if opt:
         w("| program | side | wall (s) | LM calls (search / all) | parse failures | dev before → after | test before → after | side ÷ hone wall |")
         w("|---|---|---:|---:|---:|---|---|---:|")
-        labels = [("hone", "hone (JSON adapter)"), ("dspy-json", "DSPy JSONAdapter"), ("dspy-chat", "DSPy ChatAdapter")]
+        # A row's own `side` is `hone` or `dspy`; DSPy's rows differ by their `adapter`.
+        labels = [("hone", "json", "hone (JSON adapter)"), ("dspy", "json", "DSPy JSONAdapter"),
+                  ("dspy", "chat", "DSPy ChatAdapter")]
         for program, section in opt.items():
             hone = last(section, "hone")
-            for side, label in labels:
-                r = last(section, side)
+            for side, adapter, label in labels:
+                r = next((r for r in reversed(rows.get((section, side), [])) if r.get("adapter") == adapter), None)
                 if r is None:
                     continue
                 pct = lambda x: "—" if x is None else f"{100 * x:.0f} %"  # noqa: E731

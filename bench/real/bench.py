@@ -157,9 +157,15 @@ def dspy_optimize(args) -> dict:
                 num_candidate_programs=optimizer["num_candidate_programs"], num_threads=concurrency,
             ).compile(baseline, trainset=train, valset=dev)
         elif kind == "mipro_v2":
-            best = dspy.MIPROv2(metric=metric, auto=optimizer.get("auto", "light"), num_threads=concurrency,
-                                prompt_model=lm, task_model=lm, seed=optimizer.get("seed", 9), verbose=False,
-                                ).compile(baseline, trainset=train, valset=dev)
+            # hone's MIPROv2 keys are DSPy's names: those of the constructor go there, the rest
+            # (num_trials, minibatch_size, ...) to compile. Without `auto`, DSPy needs auto=None.
+            init_keys = {"auto", "num_candidates", "max_bootstrapped_demos", "max_labeled_demos", "seed",
+                         "init_temperature", "metric_threshold", "max_errors"}
+            init = {k: v for k, v in optimizer.items() if k in init_keys}
+            init.setdefault("auto", None)
+            rest = {k: v for k, v in optimizer.items() if k not in init_keys}
+            best = dspy.MIPROv2(metric=metric, num_threads=concurrency, prompt_model=lm, task_model=lm,
+                                verbose=False, **init).compile(baseline, trainset=train, valset=dev, **rest)
         else:
             raise SystemExit(f"bench/real/bench.py: no DSPy counterpart for optimizer {kind!r}")
         search_calls = counter.calls - before_search
