@@ -176,7 +176,7 @@ pub(super) const MIPRO: &[ParamSpec] = &[
     p(
         "auto",
         "\"light\" | \"medium\" | \"heavy\" (optional)",
-        "Preset; when absent, `num_candidates` and `num_trials` are required.",
+        "Preset; leave it out and set `num_candidates` and `num_trials` for no preset (DSPy's `auto=None`).",
     ),
     p(
         "num_candidates",

@@ -10,7 +10,9 @@ use crate::protocol::LmRole;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MiproConfig {
-    /// Preset (default light); `None` requires `num_candidates` and `num_trials`.
+    /// Preset (default light); `None` requires `num_candidates` and `num_trials`. A table that
+    /// leaves `auto` out and sets either of those has no preset (TOML cannot write `None`).
+    #[serde(default)]
     pub auto: Option<AutoLevel>,
     /// Instruction and demo-set candidates per predictor (only without `auto`).
     pub num_candidates: Option<usize>,

@@ -179,7 +179,12 @@ impl MiproV2 {
         let zeroshot = config.max_bootstrapped_demos == 0 && config.max_labeled_demos == 0;
         let predictors = student.predictors.len();
         let mut rng = OptRng::new(config.seed);
-        let (num_trials, num_instruct, num_fewshot, val, minibatch) = match config.auto {
+        // `auto` left out: light, unless the counts are given (DSPy's `auto=None`).
+        let auto = config.auto.or_else(|| {
+            (config.num_candidates.is_none() && config.num_trials.is_none())
+                .then_some(AutoLevel::Light)
+        });
+        let (num_trials, num_instruct, num_fewshot, val, minibatch) = match auto {
             Some(level) => {
                 if config.num_candidates.is_some() || config.num_trials.is_some() {
                     return Err(OptimizerError::config(

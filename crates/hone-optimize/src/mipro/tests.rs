@@ -326,3 +326,30 @@ fn a_run_restored_mid_way_ends_as_the_uninterrupted_one() {
         );
     }
 }
+
+/// A table (TOML or JSON) that leaves `auto` out: the light preset, unless it sets
+/// `num_candidates` or `num_trials`, which then run without a preset (TOML has no `None`).
+#[test]
+fn auto_left_out_is_light_unless_the_counts_are_given() {
+    let read = |value: serde_json::Value| -> MiproConfig {
+        serde_json::from_value(value).expect("a valid table")
+    };
+    let build = |config: MiproConfig| {
+        MiproV2::new(
+            &student(STUDENT),
+            &examples(6, "t"),
+            Some(&examples(6, "v")),
+            config,
+        )
+    };
+    assert!(build(read(serde_json::json!({}))).is_ok());
+    let counted =
+        read(serde_json::json!({ "num_candidates": 3, "num_trials": 4, "minibatch_size": 3 }));
+    assert_eq!(counted.auto, None);
+    if let Err(e) = build(counted) {
+        panic!("{e}");
+    }
+    let both = read(serde_json::json!({ "auto": "light", "num_candidates": 3 }));
+    let message = build(both).expect_err("auto with counts").to_string();
+    assert!(message.contains("cannot be set"), "{message}");
+}
