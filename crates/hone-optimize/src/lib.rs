@@ -25,6 +25,7 @@ pub mod copro;
 pub mod ensemble;
 pub mod eval_run;
 pub mod gepa;
+pub mod infer_rules;
 pub mod knn;
 pub mod labeled;
 pub mod log;
@@ -51,6 +52,7 @@ pub use gepa::{
     AutoLevel, BestOutput, CandidateSelection, ComponentSelection, FrontierType, Gepa, GepaBudget,
     GepaConfig, GepaStopReason,
 };
+pub use infer_rules::{InferRules, InferRulesConfig};
 pub use knn::KnnFewShotConfig;
 pub use labeled::{LabeledFewShot, LabeledFewShotConfig, labeled_few_shot};
 pub use log::{LogEvent, RunLog};

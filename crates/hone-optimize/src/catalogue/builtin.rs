@@ -3,8 +3,8 @@
 use super::{CallTimeModule, OptimizerKind, boxed, check_as, config_as, defaults_of, params};
 use crate::{
     BootstrapConfig, BootstrapFewShot, BootstrapFewShotWithRandomSearch, Copro, CoproConfig, Gepa,
-    GepaConfig, LabeledFewShot, LabeledFewShotConfig, MiproConfig, MiproV2, RandomSearchConfig,
-    Simba, SimbaConfig,
+    GepaConfig, InferRules, InferRulesConfig, LabeledFewShot, LabeledFewShotConfig, MiproConfig,
+    MiproV2, RandomSearchConfig, Simba, SimbaConfig,
 };
 
 /// Every built-in entry.
@@ -67,6 +67,22 @@ pub(super) fn kinds() -> Vec<OptimizerKind> {
             }),
             module: None,
             restore: Some(boxed::<MiproV2>),
+        },
+        OptimizerKind {
+            name: "infer_rules",
+            aliases: &["inferrules"],
+            description: "Natural-language rules induced from the training examples and appended to the instructions; the best of several candidates wins (DSPy's InferRules).",
+            params: params::INFER_RULES,
+            defaults: defaults_of::<InferRulesConfig>,
+            check: check_as::<InferRulesConfig>,
+            build: Some(|i, p| {
+                let c = config_as("infer_rules", p)?;
+                Ok(Box::new(InferRules::new(
+                    i.student, i.trainset, i.valset, c,
+                )?))
+            }),
+            module: None,
+            restore: Some(boxed::<InferRules>),
         },
         OptimizerKind {
             name: "gepa",

@@ -98,6 +98,60 @@ pub(super) const BOOTSTRAP: &[ParamSpec] = &[
     ),
 ];
 
+/// [`crate::InferRulesConfig`].
+pub(super) const INFER_RULES: &[ParamSpec] = &[
+    p(
+        "num_candidates",
+        "integer",
+        "Candidate programs, each with freshly induced rules.",
+    ),
+    p("num_rules", "integer", "Rules asked for per predictor."),
+    p(
+        "metric_threshold",
+        "float (optional)",
+        "Accept a teacher run whose score is at least this; without it, any score above 0.",
+    ),
+    table(
+        "teacher",
+        "table (optional)",
+        "A separate teacher program `{ program, compiled }`; the student teaches when absent.",
+        TEACHER,
+    ),
+    p("teacher_lm", ROLE, "The LM the teacher runs on."),
+    table(
+        "teacher_settings",
+        "table",
+        "Sampling settings of teacher runs and rule calls: `temperature`, `rollout_id`, `no_cache`.",
+        SETTINGS,
+    ),
+    p(
+        "max_bootstrapped_demos",
+        "integer",
+        "Maximum bootstrapped demos per predictor.",
+    ),
+    p(
+        "max_labeled_demos",
+        "integer",
+        "Maximum demos per predictor in all, labeled ones filling up.",
+    ),
+    p("max_rounds", "integer", "Attempts per training example."),
+    p(
+        "max_errors",
+        "integer (optional)",
+        "Stop once this many program or metric failures happened (DSPy's default 10 when absent).",
+    ),
+    p(
+        "wave_size",
+        "integer (optional)",
+        "Training examples attempted at once (1 is DSPy's loop; absent: twice the demos still needed).",
+    ),
+    p(
+        "seed",
+        "integer",
+        "Seed of the bootstrap's samplers and of the rule calls' rollout ids (DSPy always uses 0).",
+    ),
+];
+
 /// [`crate::RandomSearchConfig`].
 pub(super) const RANDOM_SEARCH: &[ParamSpec] = &[
     p(
