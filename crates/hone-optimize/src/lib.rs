@@ -30,6 +30,7 @@ pub mod knn;
 pub mod labeled;
 pub mod log;
 pub mod mipro;
+pub mod optuna;
 pub mod program;
 pub mod protocol;
 pub mod pyrandom;
@@ -57,6 +58,7 @@ pub use knn::KnnFewShotConfig;
 pub use labeled::{LabeledFewShot, LabeledFewShotConfig, labeled_few_shot};
 pub use log::{LogEvent, RunLog};
 pub use mipro::{MiproConfig, MiproV2};
+pub use optuna::{BootstrapFewShotWithOptuna, OptunaConfig, OptunaTrial};
 pub use protocol::{
     CallSettings, ExampleOutcome, Job, JobExample, JobId, JobOutput, JobResult, JobSpec, LmRole,
     Optimizer, OptimizerError, RunSignals, Split, Told, TraceStep,

@@ -2,9 +2,10 @@
 
 use super::{CallTimeModule, OptimizerKind, boxed, check_as, config_as, defaults_of, params};
 use crate::{
-    BootstrapConfig, BootstrapFewShot, BootstrapFewShotWithRandomSearch, Copro, CoproConfig, Gepa,
-    GepaConfig, InferRules, InferRulesConfig, LabeledFewShot, LabeledFewShotConfig, MiproConfig,
-    MiproV2, RandomSearchConfig, Simba, SimbaConfig,
+    BootstrapConfig, BootstrapFewShot, BootstrapFewShotWithOptuna,
+    BootstrapFewShotWithRandomSearch, Copro, CoproConfig, Gepa, GepaConfig, InferRules,
+    InferRulesConfig, LabeledFewShot, LabeledFewShotConfig, MiproConfig, MiproV2, OptunaConfig,
+    RandomSearchConfig, Simba, SimbaConfig,
 };
 
 /// Every built-in entry.
@@ -53,6 +54,22 @@ pub(super) fn kinds() -> Vec<OptimizerKind> {
             }),
             module: None,
             restore: Some(boxed::<BootstrapFewShotWithRandomSearch>),
+        },
+        OptimizerKind {
+            name: "bootstrap_few_shot_with_optuna",
+            aliases: &["optuna"],
+            description: "One bootstrapped demo per predictor, chosen by a TPE study over the valset; the best trial wins (DSPy's BootstrapFewShotWithOptuna).",
+            params: params::OPTUNA,
+            defaults: defaults_of::<OptunaConfig>,
+            check: check_as::<OptunaConfig>,
+            build: Some(|i, p| {
+                let c = config_as("bootstrap_few_shot_with_optuna", p)?;
+                Ok(Box::new(BootstrapFewShotWithOptuna::new(
+                    i.student, i.trainset, i.valset, c,
+                )?))
+            }),
+            module: None,
+            restore: Some(boxed::<BootstrapFewShotWithOptuna>),
         },
         OptimizerKind {
             name: "mipro_v2",

@@ -152,6 +152,54 @@ pub(super) const INFER_RULES: &[ParamSpec] = &[
     ),
 ];
 
+/// [`crate::OptunaConfig`].
+pub(super) const OPTUNA: &[ParamSpec] = &[
+    table(
+        "teacher",
+        "table (optional)",
+        "A separate teacher program `{ program, compiled }`; the student teaches when absent.",
+        TEACHER,
+    ),
+    p("teacher_lm", ROLE, "The LM the teacher runs on."),
+    table(
+        "teacher_settings",
+        "table",
+        "Sampling settings of teacher runs: `temperature`, `rollout_id`, `no_cache`.",
+        SETTINGS,
+    ),
+    p(
+        "max_demos",
+        "integer",
+        "Bootstrapped demos per predictor the trials choose one from (DSPy's `compile(max_demos=...)`).",
+    ),
+    p(
+        "max_labeled_demos",
+        "integer",
+        "Maximum demos per predictor in all, labeled ones filling up (all are choices).",
+    ),
+    p("max_rounds", "integer", "Attempts per training example."),
+    p(
+        "num_candidate_programs",
+        "integer",
+        "Trials of the TPE study, each scored on the valset.",
+    ),
+    p(
+        "max_errors",
+        "integer (optional)",
+        "Stop once this many program or metric failures happened (DSPy's default 10 when absent).",
+    ),
+    p(
+        "wave_size",
+        "integer (optional)",
+        "Training examples attempted at once (1 is DSPy's loop; absent: twice the demos still needed).",
+    ),
+    p(
+        "seed",
+        "integer",
+        "Seed of the bootstrap's samplers and of the TPE sampler.",
+    ),
+];
+
 /// [`crate::RandomSearchConfig`].
 pub(super) const RANDOM_SEARCH: &[ParamSpec] = &[
     p(

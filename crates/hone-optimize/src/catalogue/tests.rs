@@ -8,6 +8,7 @@ fn misplaced(kind: &str) -> &'static str {
         "bootstrap_few_shot" => "num_trials",
         "bootstrap_few_shot_with_random_search" => "num_trials",
         "infer_rules" => "num_trials",
+        "bootstrap_few_shot_with_optuna" => "num_rules",
         "mipro_v2" => "num_candidate_programs",
         "gepa" => "auto",
         "copro" => "seed",
@@ -154,7 +155,7 @@ fn a_wrong_value_names_its_key() {
 #[test]
 fn names_and_aliases_resolve_and_unknown_names_suggest() {
     let catalogue = Catalogue::builtin();
-    assert_eq!(catalogue.names().len(), 10);
+    assert_eq!(catalogue.names().len(), 11);
     for (alias, name) in [
         ("random_search", "bootstrap_few_shot_with_random_search"),
         ("labeled", "labeled_few_shot"),
@@ -163,6 +164,7 @@ fn names_and_aliases_resolve_and_unknown_names_suggest() {
         ("knn", "knn_few_shot"),
         ("gepa", "gepa"),
         ("inferrules", "infer_rules"),
+        ("optuna", "bootstrap_few_shot_with_optuna"),
     ] {
         assert_eq!(catalogue.lookup(alias).map(OptimizerKind::name), Ok(name));
     }
@@ -185,7 +187,7 @@ fn the_registry_restores_every_optimizer_and_modules_do_not_build() {
         .filter(|k| k.form() == Form::Optimizer)
         .map(OptimizerKind::name)
         .collect();
-    assert_eq!(restorable.len(), 8);
+    assert_eq!(restorable.len(), 9);
     // A checkpoint comes back as the optimizer that saved it, continuing where it was.
     let student = {
         use hone_core::state::ProgramStructure;
@@ -250,7 +252,7 @@ fn the_registry_restores_every_optimizer_and_modules_do_not_build() {
 fn the_listing_documents_every_parameter_with_its_default() {
     let listing = Catalogue::builtin().to_json();
     let entries = listing.as_array().expect("a list");
-    assert_eq!(entries.len(), 10);
+    assert_eq!(entries.len(), 11);
     let labeled = &entries[0];
     assert_eq!(labeled["name"], "labeled_few_shot");
     assert_eq!(labeled["form"], "optimizer");
