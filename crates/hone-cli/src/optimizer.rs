@@ -254,7 +254,7 @@ mod tests {
         let short = optimizers_help(false);
         let long = optimizers_help(true);
         let catalogue = Catalogue::builtin();
-        assert_eq!(catalogue.kinds().len(), 9);
+        assert_eq!(catalogue.kinds().len(), 11);
         for kind in catalogue.kinds() {
             assert!(short.contains(&format!("\n  {}", kind.name())), "{short}");
             assert!(short.contains(kind.description()));

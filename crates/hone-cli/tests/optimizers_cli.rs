@@ -8,12 +8,14 @@ use std::path::{Path, PathBuf};
 
 use common::{Sim, hone, ok, read, text};
 
-/// The nine kinds, with a key each does not take but another kind does.
+/// The eleven kinds, with a key each does not take but another kind does.
 const KINDS: &[(&str, &str)] = &[
     ("labeled_few_shot", "max_bootstrapped_demos"),
     ("bootstrap_few_shot", "num_trials"),
     ("bootstrap_few_shot_with_random_search", "num_trials"),
+    ("bootstrap_few_shot_with_optuna", "num_rules"),
     ("mipro_v2", "num_candidate_programs"),
+    ("infer_rules", "num_trials"),
     ("gepa", "auto"),
     ("copro", "seed"),
     ("simba", "breadth"),
@@ -57,7 +59,7 @@ fn optimize(program: &Path, run_dir: &Path, base_url: &str) -> std::process::Out
 }
 
 #[test]
-fn help_and_the_listing_name_all_nine_kinds() {
+fn help_and_the_listing_name_all_eleven_kinds() {
     let long = ok(&hone(&["optimize", "--help"]));
     let short = ok(&hone(&["optimize", "-h"]));
     for (kind, _) in KINDS {
@@ -79,8 +81,10 @@ fn help_and_the_listing_name_all_nine_kinds() {
         let params = kind["params"].as_array().map_or(0, Vec::len);
         assert!(params > 0, "{kind}");
     }
-    assert_eq!(v[3]["params"][2]["name"], "num_trials");
-    assert_eq!(v[3]["params"][2]["type"], "integer (optional)");
+    assert_eq!(v[4]["params"][2]["name"], "num_trials");
+    assert_eq!(v[4]["params"][2]["type"], "integer (optional)");
+    assert!(long.contains("      - num_rules: integer = 10. Rules asked for per predictor.\n"));
+    assert!(long.contains("\n  bootstrap_few_shot_with_optuna (also optuna)"));
     let text_listing = ok(&hone(&["optimize", "--list-optimizers"]));
     assert_eq!(
         text_listing.trim(),
@@ -262,6 +266,43 @@ fn ensemble_runs_from_a_program_file() {
         err.contains("`optimizer.programs`") && err.contains("missing.json"),
         "{err}"
     );
+}
+
+/// `kind = "infer_rules"` runs from a program file against `hone sim`: both stages of the
+/// pipeline get the rules the simulated model induced appended to their instructions, the
+/// candidates are scored on the dev split, and the run is recorded under the canonical name.
+#[test]
+fn infer_rules_runs_from_a_program_file() {
+    let sim = Sim::start(&[]);
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = program(
+        tmp.path(),
+        "[optimizer]\nkind = \"infer_rules\"\nnum_candidates = 2\nnum_rules = 3\nmax_bootstrapped_demos = 2\nmax_labeled_demos = 2",
+        "",
+    );
+    let run_dir = tmp.path().join("run");
+    let line = ok(&optimize(&path, &run_dir, &sim.url));
+    let v: serde_json::Value =
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["status"], "done", "{v}");
+    assert_eq!(v["optimizer"], "infer_rules", "{v}");
+    let r = record(&run_dir);
+    assert_eq!(r["optimizer"]["params"]["num_candidates"], 2);
+    let saved: serde_json::Value = serde_json::from_str(&read(&run_dir.join("program.json")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    for stage in ["summarize", "classify.predict"] {
+        let instructions = saved[stage]["signature"]["instructions"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{stage} in {saved}"));
+        assert!(
+            instructions.contains(
+                "\n\nPlease adhere to the following rules when making your prediction:\n1. "
+            ),
+            "{stage}: {instructions}"
+        );
+    }
+    let trials = r["trials"].as_array().map_or(0, Vec::len);
+    assert_eq!(trials, 2, "one scored trial per candidate: {}", r["trials"]);
 }
 
 /// GEPA's stop file (relative to the program file) and its timeout stop `hone optimize`

@@ -5,10 +5,11 @@
 //! [`Optimizer::state`] serializes everything so a run can checkpoint and resume. The caller's
 //! executor runs the jobs — in-process with bounded concurrency, or on workers elsewhere.
 //!
-//! The few-shot family follows DSPy 3.x: [`LabeledFewShot`], [`BootstrapFewShot`] and
-//! [`BootstrapFewShotWithRandomSearch`], with DSPy's parameters, defaults and (thanks to
-//! [`PyRandom`], Python's own generator) DSPy's demo choices. The instruction optimizers are
-//! [`MiproV2`], [`Copro`], [`Gepa`] and [`Simba`]. [`knn`] holds the vector search behind
+//! The few-shot family follows DSPy 3.x: [`LabeledFewShot`], [`BootstrapFewShot`],
+//! [`BootstrapFewShotWithRandomSearch`] and [`BootstrapFewShotWithOptuna`], with DSPy's
+//! parameters, defaults and (thanks to [`PyRandom`], Python's own generator) DSPy's demo
+//! choices. The instruction optimizers are [`MiproV2`], [`Copro`], [`Gepa`], [`Simba`] and
+//! [`InferRules`]. [`knn`] holds the vector search behind
 //! `KNNFewShot`; [`stats`] the evaluation math.
 //!
 //! The [`Catalogue`] registers every optimizer once — name, aliases, description, documented

@@ -39,6 +39,15 @@ ASK_TELL = {
         'kind = "random_search"\nnum_candidate_programs = 2\nmax_bootstrapped_demos = 2\n'
         'max_labeled_demos = 3\nseed = 0',
     ),
+    "optuna": (
+        lambda: hone.BootstrapFewShotWithOptuna(
+            metric=exact_match, max_labeled_demos=2, num_candidate_programs=3, seed=0),
+        'kind = "optuna"\nmax_labeled_demos = 2\nnum_candidate_programs = 3\nseed = 0',
+    ),
+    "infer_rules": (
+        lambda: hone.InferRules(metric=exact_match, num_candidates=2, num_rules=3, max_bootstrapped_demos=2),
+        'kind = "infer_rules"\nnum_candidates = 2\nnum_rules = 3\nmax_bootstrapped_demos = 2',
+    ),
     "mipro": (
         lambda: hone.MIPROv2(metric=exact_match, auto="light", seed=0),
         'kind = "mipro_v2"\nauto = "light"\nseed = 0',

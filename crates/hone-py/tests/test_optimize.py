@@ -28,6 +28,10 @@ OPTIMIZERS = {
     "bootstrap": lambda: hone.BootstrapFewShot(metric=exact, max_bootstrapped_demos=2, max_labeled_demos=2),
     "random_search": lambda: hone.BootstrapFewShotWithRandomSearch(
         metric=exact, num_candidate_programs=2, max_bootstrapped_demos=2, max_labeled_demos=3, seed=0),
+    "optuna": lambda: hone.BootstrapFewShotWithOptuna(
+        metric=exact, max_bootstrapped_demos=2, max_labeled_demos=2, num_candidate_programs=3, seed=0),
+    "infer_rules": lambda: hone.InferRules(
+        metric=exact, num_candidates=2, num_rules=3, max_bootstrapped_demos=2, max_labeled_demos=2),
     "mipro": lambda: hone.MIPROv2(metric=exact, auto="light", seed=0),
     "copro": lambda: hone.COPRO(metric=exact, breadth=2, depth=1),
     "simba": lambda: hone.SIMBA(metric=exact, bsize=4, max_steps=2, num_candidates=2, seed=0),

@@ -280,6 +280,26 @@ class BootstrapFewShotWithRandomSearch(Optimizer):
     kind = "bootstrap_few_shot_with_random_search"
 
 
+class BootstrapFewShotWithOptuna(Optimizer):
+    """One bootstrapped demo per predictor chosen by a TPE study over the valset (DSPy's
+    ``BootstrapFewShotWithOptuna``); ``compile(..., max_demos=N)`` as in DSPy."""
+
+    kind = "bootstrap_few_shot_with_optuna"
+
+    def __init__(self, metric: Callable[..., Any] | None = None, *,
+                 max_bootstrapped_demos: int | None = None, **params: Any) -> None:
+        # DSPy only prints `max_bootstrapped_demos`; the bootstrap takes `compile(max_demos=)`.
+        del max_bootstrapped_demos
+        super().__init__(metric, **params)
+
+
+class InferRules(Optimizer):
+    """Rules induced from the training examples and appended to the instructions; the best
+    of ``num_candidates`` candidates wins (DSPy's ``InferRules``)."""
+
+    kind = "infer_rules"
+
+
 class MIPROv2(Optimizer):
     """Instructions and demo sets proposed by an LM and searched with TPE (DSPy's
     ``MIPROv2``); ``prompt_model`` proposes, ``task_model`` runs the program."""

@@ -1,6 +1,6 @@
 //! Answers to optimizers' meta prompts: instruction proposals (MIPROv2's
 //! grounded proposer, COPRO), dataset and program summaries, GEPA's
-//! reflection prompt and SIMBA's advice.
+//! reflection prompt, SIMBA's advice and InferRules' induced rules.
 
 pub mod instructions;
 
@@ -26,6 +26,7 @@ const META_OUTPUTS: &[&str] = &[
     "program_description",
     "module_description",
     "module_advice",
+    "natural_language_rules",
 ];
 
 /// Whether a DSPy prompt is an optimizer's meta prompt.
@@ -66,6 +67,10 @@ pub fn answer(cfg: &TaskConfig, prompt: &DspyPrompt, draw: &mut Draw) -> Map<Str
                 task_description(task)
             )),
             "discussion" => Value::String(discussion(prompt)),
+            "natural_language_rules" => {
+                let tier = draw_tier(cfg, draw);
+                Value::String(format!("1. {}", propose(task, tier, draw)))
+            }
             "module_advice" => module_advice(cfg, prompt, task, draw),
             _ => {
                 let schema = f.kind.to_schema();
