@@ -2,11 +2,14 @@
 //!
 //! A reference case is a directory of JSON files written by `make_golden.py` (see
 //! `testdata/dspy-golden/README.md`): `signature.json`, `inputs.json`, `demos.json`,
-//! `{chat,json,xml,baml}.messages.json` (those the case was rendered with) and `parse.json`. This module does no IO: the caller reads
+//! `{chat,json,xml,baml,two_step}.messages.json` (those the case was rendered with), for
+//! `two_step` also `two_step.extraction.json` (`{completion, messages}`: the extraction LM's
+//! prompt for a sample answer of the main LM), and `parse.json`. This module does no IO: the caller reads
 //! the files and hands their contents over as a [`CaseFiles`]; [`check_case`] rebuilds the
 //! signature, formats and parses with each adapter and compares byte for byte.
 //!
-//! Checks are named `chat.format`, `json.format`, `xml.format`, `baml.format` and
+//! Checks are named `chat.format`, `json.format`, `xml.format`, `baml.format`,
+//! `two_step.format`, `two_step.extraction` and
 //! `parse[i].chat` (row `i` of `parse.json`, parsed with the adapter it names: `chat`, `json`,
 //! `xml` or `baml`).
 
@@ -15,7 +18,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::adapter::AdapterKind;
+use crate::adapter::{Adapter, AdapterKind};
 use crate::example::Example;
 use crate::message::{Message, Role};
 use crate::pytype::parse_type;
@@ -235,6 +238,9 @@ pub fn check_case(case: &CaseFiles) -> Result<CaseReport, ConformanceError> {
             failure,
         });
     }
+    if let Some(check) = check_extraction(case, &signature)? {
+        checks.push(check);
+    }
     if let Some(rows) = case.json("parse.json")? {
         let rows = rows
             .as_array()
@@ -277,6 +283,44 @@ pub fn check_case(case: &CaseFiles) -> Result<CaseReport, ConformanceError> {
         case: case.name.clone(),
         checks,
     })
+}
+
+/// The `two_step.extraction` check: the extraction LM's prompt (the [`ChatAdapter`] on the
+/// two-step adapter's extraction signature, the main LM's answer as `text`), if the case has
+/// `two_step.extraction.json`.
+///
+/// [`ChatAdapter`]: crate::adapter::ChatAdapter
+fn check_extraction(
+    case: &CaseFiles,
+    signature: &Signature,
+) -> Result<Option<Check>, ConformanceError> {
+    const FILE: &str = "two_step.extraction.json";
+    let Some(reference) = case.json(FILE)? else {
+        return Ok(None);
+    };
+    let completion = reference
+        .get("completion")
+        .and_then(Value::as_str)
+        .ok_or_else(|| case.error(FILE, "`completion` must be a string".into()))?;
+    let expected = reference
+        .get("messages")
+        .ok_or_else(|| case.error(FILE, "`messages` is missing".into()))?;
+    let adapter = AdapterKind::TwoStep.adapter();
+    let actual = match adapter.extraction_signature(signature) {
+        Some(extraction) => {
+            let mut text = Example::new();
+            text.insert(crate::adapter::EXTRACTION_TEXT_FIELD, completion);
+            crate::adapter::ChatAdapter::new().format(&extraction, &[], &text)
+        }
+        None => {
+            return Err(case.error(FILE, "the two-step adapter has no extraction step".into()));
+        }
+    };
+    let failure = compare_format(expected, actual).map_err(|m| case.error(FILE, m))?;
+    Ok(Some(Check {
+        name: "two_step.extraction".into(),
+        failure,
+    }))
 }
 
 /// `None` if the messages match; otherwise the first difference. `Err` if the reference file

@@ -115,6 +115,22 @@ pub enum AdapterError {
         /// The model's class name.
         model: String,
     },
+    /// A two-step adapter's completion was handed to `parse` alone: its outputs come from a
+    /// second LM call on the extraction signature, which the module runtime makes.
+    #[error(
+        "TwoStepAdapter cannot parse the main LM's answer by itself: the fields [{}] come from a \
+         second call in which an extraction LM reads the answer (Adapter::extraction_signature, \
+         formatted and parsed with ChatAdapter). Call the predictor through hone-modules' Predict, \
+         which makes that call, or use a one-call adapter (chat, json, xml, baml).\nLM response: {}",
+        .outputs.join(", "),
+        shorten(.response)
+    )]
+    NeedsExtraction {
+        /// The signature's output fields.
+        outputs: Vec<String>,
+        /// The main LM's completion.
+        response: String,
+    },
     /// A conversation history input is not shaped like DSPy's `History`.
     #[error(
         "input field `{field}` must be a conversation history: an object \
@@ -134,7 +150,9 @@ impl AdapterError {
     pub fn is_parse_error(&self) -> bool {
         !matches!(
             self,
-            AdapterError::InvalidHistory { .. } | AdapterError::RepeatedModel { .. }
+            AdapterError::InvalidHistory { .. }
+                | AdapterError::RepeatedModel { .. }
+                | AdapterError::NeedsExtraction { .. }
         )
     }
 
@@ -143,6 +161,7 @@ impl AdapterError {
         match self {
             AdapterError::InvalidHistory { .. } => "ValidationError",
             AdapterError::RepeatedModel { .. } => "ValueError",
+            AdapterError::NeedsExtraction { .. } => "NotImplementedError",
             _ => "AdapterParseError",
         }
     }

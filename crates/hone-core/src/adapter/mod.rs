@@ -5,7 +5,9 @@
 //! * [`ChatAdapter`]: `[[ ## field ## ]]` sections (DSPy's default);
 //! * [`JsonAdapter`]: a JSON object answer, with a structured-output `response_format`;
 //! * [`XmlAdapter`]: `<field>...</field>` tags, nested XML for lists, dicts and models;
-//! * [`BamlAdapter`]: the JSON adapter with a compact BAML-style schema of each output type.
+//! * [`BamlAdapter`]: the JSON adapter with a compact BAML-style schema of each output type;
+//! * [`TwoStepAdapter`]: a free-form prompt for the main LM, whose answer a second LM call
+//!   (the extraction LM, with the [`ChatAdapter`]) turns into the outputs.
 //!
 //! Adapters do no IO. A call is: [`Adapter::format`] → send the messages (with
 //! [`Adapter::response_format`], if any) → [`Adapter::parse`] the completion. When parsing
@@ -35,6 +37,7 @@ mod json;
 pub mod parts;
 pub mod pyfmt;
 mod render;
+mod two_step;
 mod xml;
 mod xml_tree;
 mod xml_value;
@@ -45,6 +48,7 @@ pub use describe::{field_description_string, format_field_value};
 pub use error::AdapterError;
 pub use history::History;
 pub use json::JsonAdapter;
+pub use two_step::{EXTRACTION_TEXT_FIELD, TwoStepAdapter};
 pub use xml::XmlAdapter;
 
 use serde_json::{Map, Value};
@@ -105,6 +109,15 @@ pub trait Adapter: Send + Sync + std::fmt::Debug {
     fn fallback(&self) -> Option<AdapterKind> {
         None
     }
+
+    /// For an adapter whose outputs come from a second LM call ([`TwoStepAdapter`]), the
+    /// signature of that call: `text` (the first call's completion) in, this signature's
+    /// outputs out, formatted and parsed with [`ChatAdapter`]. The module runtime makes that
+    /// call with the extraction LM; `None` (every one-call adapter): [`Adapter::parse`] reads
+    /// the completion itself.
+    fn extraction_signature(&self, _signature: &Signature) -> Option<Signature> {
+        None
+    }
 }
 
 /// The built-in adapters, by name.
@@ -119,6 +132,9 @@ pub enum AdapterKind {
     Xml,
     /// [`BamlAdapter`].
     Baml,
+    /// [`TwoStepAdapter`] (`two_step`): two LM calls, the second by an extraction LM.
+    #[serde(rename = "two_step")]
+    TwoStep,
 }
 
 impl AdapterKind {
@@ -129,11 +145,24 @@ impl AdapterKind {
             AdapterKind::Json => Box::new(JsonAdapter::new()),
             AdapterKind::Xml => Box::new(XmlAdapter::new()),
             AdapterKind::Baml => Box::new(BamlAdapter::new()),
+            AdapterKind::TwoStep => Box::new(TwoStepAdapter::new()),
         }
     }
 
-    /// All kinds, in the order `chat`, `json`, `xml`, `baml`.
-    pub fn all() -> [AdapterKind; 4] {
+    /// All kinds, in the order `chat`, `json`, `xml`, `baml`, `two_step`.
+    pub fn all() -> [AdapterKind; 5] {
+        [
+            AdapterKind::Chat,
+            AdapterKind::Json,
+            AdapterKind::Xml,
+            AdapterKind::Baml,
+            AdapterKind::TwoStep,
+        ]
+    }
+
+    /// The kinds whose prompt is one LM call (all but `two_step`): the ones a prompt export
+    /// or template can express.
+    pub fn single_call() -> [AdapterKind; 4] {
         [
             AdapterKind::Chat,
             AdapterKind::Json,
@@ -142,13 +171,19 @@ impl AdapterKind {
         ]
     }
 
-    /// The short name: `chat`, `json`, `xml` or `baml`.
+    /// Whether a call with this adapter is two LM calls (the main LM, then an extraction LM).
+    pub fn is_two_step(self) -> bool {
+        matches!(self, AdapterKind::TwoStep)
+    }
+
+    /// The short name: `chat`, `json`, `xml`, `baml` or `two_step`.
     pub fn as_str(self) -> &'static str {
         match self {
             AdapterKind::Chat => "chat",
             AdapterKind::Json => "json",
             AdapterKind::Xml => "xml",
             AdapterKind::Baml => "baml",
+            AdapterKind::TwoStep => "two_step",
         }
     }
 }
@@ -168,8 +203,9 @@ impl std::str::FromStr for AdapterKind {
             "json" | "jsonadapter" => Ok(AdapterKind::Json),
             "xml" | "xmladapter" => Ok(AdapterKind::Xml),
             "baml" | "bamladapter" => Ok(AdapterKind::Baml),
+            "two_step" | "twostep" | "two-step" | "twostepadapter" => Ok(AdapterKind::TwoStep),
             other => Err(format!(
-                "unknown adapter `{other}`: use chat, json, xml or baml"
+                "unknown adapter `{other}`: use chat, json, xml, baml or two_step"
             )),
         }
     }
