@@ -16,6 +16,21 @@ pub enum ExportError {
         /// The adapter's error.
         source: Box<AdapterError>,
     },
+    /// The adapter's call is two LM calls (`two_step`: the main LM's free-form answer, then an
+    /// extraction LM's call that turns it into the outputs), which one prompt template cannot
+    /// express.
+    #[error(
+        "predictor `{predictor}`: the {adapter} adapter makes two LM calls per prediction (the \
+         main LM's free-form answer, then an extraction LM's ChatAdapter call), which an export of \
+         one prompt per predictor cannot express; export with a one-call adapter (chat, json, xml \
+         or baml)"
+    )]
+    TwoCalls {
+        /// The predictor name.
+        predictor: String,
+        /// The adapter's short name.
+        adapter: String,
+    },
     /// The rendered prompt's literal text contains a slot of one of its own input fields, so
     /// `{{name}}` substitution would be ambiguous.
     #[error(

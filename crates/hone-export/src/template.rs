@@ -97,6 +97,12 @@ impl PromptTemplate {
         state: &PredictorState,
         adapter: AdapterKind,
     ) -> Result<Self, ExportError> {
+        if adapter.is_two_step() {
+            return Err(ExportError::TwoCalls {
+                predictor: predictor.to_owned(),
+                adapter: adapter.to_string(),
+            });
+        }
         let sig = &state.signature;
         let history_field = sig
             .inputs

@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 fn jinja_fixture() -> Value {
     let mut cases = Vec::new();
     for (label, program) in common::programs() {
-        for adapter in AdapterKind::all() {
+        for adapter in AdapterKind::single_call() {
             let export = JinjaExport::new(&program, adapter).expect("jinja export");
             for (name, state) in &program.predictors {
                 let template = PromptTemplate::new(name, state, adapter).expect("template");
@@ -145,7 +145,7 @@ fn dspy_fixture() -> Value {
             let mut renders = Vec::new();
             for inputs in common::sample_inputs(&state.signature, 4) {
                 let mut by_adapter = Map::new();
-                for adapter in AdapterKind::all() {
+                for adapter in AdapterKind::single_call() {
                     let t = PromptTemplate::new(name, state, adapter).expect("template");
                     by_adapter.insert(
                         adapter.to_string(),

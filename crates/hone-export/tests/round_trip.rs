@@ -84,7 +84,7 @@ fn check(
 fn every_export_renders_what_the_adapter_sends() {
     let mut checked = 0;
     for (label, program) in common::programs() {
-        for adapter in AdapterKind::all() {
+        for adapter in AdapterKind::single_call() {
             let openai = OpenAiExport::new(&program, adapter).expect("openai export");
             let jinja = JinjaExport::new(&program, adapter).expect("jinja export");
             for (name, state) in &program.predictors {
@@ -135,7 +135,7 @@ proptest! {
     ) {
         let programs = common::programs();
         let (label, program) = &programs[program_index % programs.len()];
-        let adapter = AdapterKind::all()[adapter_index];
+        let adapter = AdapterKind::single_call()[adapter_index];
         let openai = OpenAiExport::new(program, adapter).expect("openai export");
         let jinja = JinjaExport::new(program, adapter).expect("jinja export");
         for (name, state) in &program.predictors {
@@ -219,7 +219,7 @@ fn image_inputs_are_refused_with_a_reason() {
     let state = hone_core::state::PredictorState::new(
         Signature::parse("photo: Image, question -> caption").expect("signature"),
     );
-    for kind in AdapterKind::all() {
+    for kind in AdapterKind::single_call() {
         let e = PromptTemplate::new("describe", &state, kind).expect_err("images have no slot");
         assert!(
             e.to_string()
@@ -227,4 +227,26 @@ fn image_inputs_are_refused_with_a_reason() {
             "{e}"
         );
     }
+}
+
+#[test]
+fn two_step_exports_are_refused_with_a_reason() {
+    let program =
+        ProgramState::from_structure(&hone_core::state::ProgramStructure::single(
+        Signature::parse("question -> answer").expect("signature"),
+    ));
+    let e = OpenAiExport::new(&program, AdapterKind::TwoStep).expect_err("two calls");
+    assert!(
+        e.to_string().contains("makes two LM calls per prediction"),
+        "{e}"
+    );
+    let e = JinjaExport::new(&program, AdapterKind::TwoStep).expect_err("two calls");
+    assert!(e.to_string().contains("two_step adapter"), "{e}");
+    let e = hone_export::parse_output(
+        &Signature::parse("question -> answer").expect("signature"),
+        AdapterKind::TwoStep,
+        "Paris",
+    )
+    .expect_err("parsing needs the extraction call");
+    assert!(e.to_string().contains("extraction LM"), "{e}");
 }
