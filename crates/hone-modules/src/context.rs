@@ -115,6 +115,7 @@ pub(crate) struct Hints {
 pub struct CallContext {
     lm: Option<LmHandle>,
     lm_override: Option<LmHandle>,
+    extraction_lm: Option<LmHandle>,
     adapter: Option<Arc<dyn Adapter>>,
     options: CallOptions,
     trace: Option<TraceSink>,
@@ -129,6 +130,7 @@ impl Default for CallContext {
         CallContext {
             lm: None,
             lm_override: None,
+            extraction_lm: None,
             adapter: None,
             options: CallOptions::default(),
             trace: None,
@@ -145,6 +147,7 @@ impl fmt::Debug for CallContext {
         f.debug_struct("CallContext")
             .field("lm", &self.lm)
             .field("lm_override", &self.lm_override)
+            .field("extraction_lm", &self.extraction_lm)
             .field("adapter", &self.adapter)
             .field("options", &self.options)
             .field("trace", &self.trace.as_ref().map(TraceSink::len))
@@ -175,6 +178,16 @@ impl CallContext {
     /// Sets an LM that every predictor of this call uses, even one with its own LM.
     pub fn with_lm_override(mut self, lm: LmHandle) -> Self {
         self.lm_override = Some(lm);
+        self
+    }
+
+    /// Sets the extraction LM of two-step adapters
+    /// ([`TwoStepAdapter`](hone_core::adapter::TwoStepAdapter)): the LM that turns the main
+    /// LM's free-form answer into the output fields, for predictors with no extraction LM of
+    /// their own ([`Predict::set_extraction_lm`](crate::Predict::set_extraction_lm)). With
+    /// neither, the predictor's own (main) LM extracts too. One-call adapters ignore it.
+    pub fn with_extraction_lm(mut self, lm: LmHandle) -> Self {
+        self.extraction_lm = Some(lm);
         self
     }
 
@@ -253,6 +266,20 @@ impl CallContext {
     /// The LM override.
     pub fn lm_override(&self) -> Option<&LmHandle> {
         self.lm_override.as_ref()
+    }
+
+    /// The extraction LM of two-step adapters set on the context, if any.
+    pub fn extraction_lm(&self) -> Option<&LmHandle> {
+        self.extraction_lm.as_ref()
+    }
+
+    /// Resolves the extraction LM of a predictor whose adapter makes two calls: the
+    /// predictor's `own` extraction LM, then the context's, then `main` (the LM that gave the
+    /// answer, so a two-step call with no extraction LM named asks the same model twice).
+    pub fn resolve_extraction_lm(&self, own: Option<&LmHandle>, main: &LmHandle) -> LmHandle {
+        own.or(self.extraction_lm.as_ref())
+            .unwrap_or(main)
+            .clone()
     }
 
     /// The adapter set on the context, if any.

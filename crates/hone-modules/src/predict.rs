@@ -69,15 +69,22 @@ struct Kept {
 ///    adds the adapter's `response_format`, applies the sampling configuration (context over
 ///    predictor; with `n > 1` and no temperature above 0.15, temperature 0.7, as DSPy);
 /// 4. calls the LM and parses every choice; on a parse failure, retries once with the adapter's
-///    fallback (ChatAdapter → JSONAdapter, as DSPy's `ChatAdapter.__call__`);
+///    fallback (ChatAdapter → JSONAdapter, as DSPy's `ChatAdapter.__call__`). With a two-step
+///    adapter ([`TwoStepAdapter`]) each choice's text is instead sent to the **extraction LM**
+///    (the predictor's own, [`Predict::set_extraction_lm`], else the context's,
+///    [`CallContext::with_extraction_lm`], else the main LM itself) with the [`ChatAdapter`] on
+///    the adapter's extraction signature, no demos and no sampling settings, as DSPy's
+///    `TwoStepAdapter` does; that call falls back to the JSON adapter like any ChatAdapter call;
 /// 5. pushes one [`TraceEntry`] into the call's trace sink, if it has one.
 ///
 /// [`ChatAdapter`]: hone_core::adapter::ChatAdapter
+/// [`TwoStepAdapter`]: hone_core::adapter::TwoStepAdapter
 #[derive(Debug, Clone)]
 pub struct Predict {
     signature: Signature,
     demos: Vec<Example>,
     lm: Option<LmHandle>,
+    extraction_lm: Option<LmHandle>,
     lm_settings: Option<Value>,
     config: Sampling,
     adapter: Option<Arc<dyn Adapter>>,
@@ -99,6 +106,8 @@ struct Attempt {
     response: ChatResponse,
     request: ChatRequest,
     completion: String,
+    /// The usage of the extraction calls of a two-step adapter.
+    extraction_usage: Option<Usage>,
 }
 
 impl Predict {
@@ -119,6 +128,7 @@ impl Predict {
             signature,
             demos: Vec::new(),
             lm: None,
+            extraction_lm: None,
             lm_settings: None,
             config: Sampling::default(),
             adapter: None,
@@ -176,6 +186,24 @@ impl Predict {
     /// Gives the predictor an LM of its own (builder style).
     pub fn with_lm(mut self, lm: LmHandle) -> Self {
         self.lm = Some(lm);
+        self
+    }
+
+    /// The predictor's own extraction LM (for a two-step adapter), if any.
+    pub fn extraction_lm(&self) -> Option<&LmHandle> {
+        self.extraction_lm.as_ref()
+    }
+
+    /// Gives the predictor an extraction LM of its own, used when its adapter makes two calls
+    /// ([`TwoStepAdapter`](hone_core::adapter::TwoStepAdapter)); `None`: the context's, else
+    /// the main LM.
+    pub fn set_extraction_lm(&mut self, lm: Option<LmHandle>) {
+        self.extraction_lm = lm;
+    }
+
+    /// Gives the predictor an extraction LM of its own (builder style).
+    pub fn with_extraction_lm(mut self, lm: LmHandle) -> Self {
+        self.extraction_lm = Some(lm);
         self
     }
 
@@ -313,16 +341,21 @@ impl Predict {
         let (signature, inputs) = self.prepare(inputs, ctx)?;
         let config = self.effective_config(ctx, &lm);
         let adapter = self.adapter_for(ctx);
+        let extraction_lm = ctx.resolve_extraction_lm(self.extraction_lm.as_ref(), &lm);
+        let call = Call {
+            name: &name,
+            lm: &lm,
+            extraction_lm: &extraction_lm,
+            config: &config,
+            ctx,
+        };
 
         let (attempt, used, earlier_usage) = match attempt(
-            &name,
+            &call,
             &*adapter,
-            &lm,
             &signature,
             &self.demos,
             &inputs,
-            &config,
-            ctx,
         )
         .await
         {
@@ -340,17 +373,7 @@ impl Predict {
                     });
                 };
                 let fallback = kind.adapter();
-                match attempt(
-                    &name,
-                    &*fallback,
-                    &lm,
-                    &signature,
-                    &self.demos,
-                    &inputs,
-                    &config,
-                    ctx,
-                )
-                .await
+                match attempt(&call, &*fallback, &signature, &self.demos, &inputs).await
                 {
                     Ok(a) => (a, fallback.name(), usage),
                     Err(AttemptError::Other(e)) => return Err(e),
@@ -368,7 +391,10 @@ impl Predict {
 
         if let Some(sink) = ctx.trace() {
             let info = hone_lm::Lm::describe(&lm);
-            let usage = sum_usage(earlier_usage, attempt.response.usage.clone());
+            let usage = sum_usage(
+                sum_usage(earlier_usage, attempt.response.usage.clone()),
+                attempt.extraction_usage.clone(),
+            );
             sink.push(TraceEntry {
                 predictor: name,
                 signature,
@@ -594,18 +620,30 @@ pub(crate) async fn send(
     })
 }
 
-/// Formats, sends and parses with one adapter.
-#[allow(clippy::too_many_arguments)]
+/// What every attempt of one predictor call shares.
+struct Call<'a> {
+    /// The predictor's name.
+    name: &'a str,
+    /// The LM that answers.
+    lm: &'a LmHandle,
+    /// The LM of a two-step adapter's extraction call.
+    extraction_lm: &'a LmHandle,
+    /// The sampling settings of the answering call.
+    config: &'a Sampling,
+    ctx: &'a CallContext,
+}
+
+/// Formats, sends and parses with one adapter (for a two-step adapter, the parse is the
+/// extraction call; see [`extract`]).
 async fn attempt(
-    name: &str,
+    call: &Call<'_>,
     adapter: &dyn Adapter,
-    lm: &LmHandle,
     signature: &Signature,
     demos: &[Example],
     inputs: &Example,
-    config: &Sampling,
-    ctx: &CallContext,
 ) -> Result<Attempt, AttemptError> {
+    let name = call.name;
+    let lm = call.lm;
     let messages = adapter.format(signature, demos, inputs).map_err(|source| {
         AttemptError::Other(ModuleError::Format {
             predictor: name.to_owned(),
@@ -613,9 +651,9 @@ async fn attempt(
         })
     })?;
     let mut request = ChatRequest::new(messages.iter().map(to_lm_message).collect());
-    config.apply(&mut request);
+    call.config.apply(&mut request);
     set_response_format(&mut request, adapter.response_format(signature));
-    let response = send(name, lm, request.clone(), ctx)
+    let response = send(name, lm, request.clone(), call.ctx)
         .await
         .map_err(AttemptError::Other)?;
     let texts: Vec<String> = response
@@ -631,22 +669,31 @@ async fn attempt(
         }));
     }
     let mut predictions = Vec::with_capacity(texts.len());
-    for text in &texts {
-        match adapter.parse(signature, text) {
-            Ok(p) => predictions.push(p),
-            Err(e) if e.is_parse_error() => {
-                let truncated = response.finish_reasons().contains(&"length");
-                return Err(AttemptError::Parse(Box::new((
-                    e,
-                    response.usage.clone(),
-                    truncated,
-                ))));
-            }
-            Err(source) => {
-                return Err(AttemptError::Other(ModuleError::Format {
-                    predictor: name.to_owned(),
-                    source: Box::new(source),
-                }));
+    let mut extraction_usage = None;
+    if let Some(extraction) = adapter.extraction_signature(signature) {
+        for text in &texts {
+            let (prediction, usage) = extract(call, &extraction, text).await?;
+            predictions.push(prediction);
+            extraction_usage = sum_usage(extraction_usage, usage);
+        }
+    } else {
+        for text in &texts {
+            match adapter.parse(signature, text) {
+                Ok(p) => predictions.push(p),
+                Err(e) if e.is_parse_error() => {
+                    let truncated = response.finish_reasons().contains(&"length");
+                    return Err(AttemptError::Parse(Box::new((
+                        e,
+                        response.usage.clone(),
+                        truncated,
+                    ))));
+                }
+                Err(source) => {
+                    return Err(AttemptError::Other(ModuleError::Format {
+                        predictor: name.to_owned(),
+                        source: Box::new(source),
+                    }));
+                }
             }
         }
     }
@@ -656,5 +703,59 @@ async fn attempt(
         response,
         request,
         completion,
+        extraction_usage,
+    })
+}
+
+/// A two-step adapter's second call: the extraction LM reads the main LM's `text` with the
+/// [`ChatAdapter`](hone_core::adapter::ChatAdapter) on the extraction signature (no demos, no
+/// sampling settings), falling back to the JSON adapter as any ChatAdapter call does. A
+/// failure of both is the predictor's parse error.
+fn extract<'a>(
+    call: &'a Call<'a>,
+    extraction: &'a Signature,
+    text: &'a str,
+) -> BoxFuture<'a, Result<(Prediction, Option<Usage>), AttemptError>> {
+    Box::pin(async move {
+        let mut inputs = Example::new();
+        inputs.insert(hone_core::adapter::EXTRACTION_TEXT_FIELD, text);
+        let plain = Sampling::default();
+        let second = Call {
+            lm: call.extraction_lm,
+            config: &plain,
+            ..*call
+        };
+        let chat = hone_core::adapter::ChatAdapter::new();
+        let (first, usage, truncated) = match attempt(&second, &chat, extraction, &[], &inputs).await
+        {
+            Ok(mut a) => {
+                let usage = a.response.usage.clone();
+                return Ok((a.predictions.swap_remove(0), usage));
+            }
+            Err(AttemptError::Other(e)) => return Err(AttemptError::Other(e)),
+            Err(AttemptError::Parse(failed)) => *failed,
+        };
+        let fallback = chat.fallback().map(|kind| kind.adapter());
+        let Some(fallback) = fallback else {
+            return Err(AttemptError::Other(ModuleError::Parse {
+                predictor: call.name.to_owned(),
+                source: Box::new(first),
+                fallback: None,
+                truncated,
+            }));
+        };
+        match attempt(&second, &*fallback, extraction, &[], &inputs).await {
+            Ok(mut a) => {
+                let usage = sum_usage(usage, a.response.usage.clone());
+                Ok((a.predictions.swap_remove(0), usage))
+            }
+            Err(AttemptError::Other(e)) => Err(AttemptError::Other(e)),
+            Err(AttemptError::Parse(second)) => Err(AttemptError::Other(ModuleError::Parse {
+                predictor: call.name.to_owned(),
+                source: Box::new(first),
+                fallback: Some(Box::new(second.0)),
+                truncated: truncated || second.2,
+            })),
+        }
     })
 }
