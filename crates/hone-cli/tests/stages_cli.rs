@@ -166,3 +166,49 @@ tool_timeout_secs = -1
         "{stderr}"
     );
 }
+
+#[test]
+fn a_two_step_stage_asks_the_task_lm_then_the_extraction_lm() {
+    let sim = hone_sim::SimServer::start_blocking(hone_sim::SimConfig::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("two_step.toml");
+    std::fs::write(
+        &path,
+        r#"[lm.task]
+model = "sim-model"
+temperature = 0.0
+
+[lm.extraction]
+model = "sim-extractor"
+
+[program]
+lm = "task"
+adapter = "two_step"
+
+[[program.stages]]
+name = "classify"
+module = "predict"
+signature = "review -> sentiment: Literal['positive', 'negative']"
+"#,
+    )
+    .expect("program written");
+    let out = command()
+        .arg("run")
+        .arg(&path)
+        .args(["--base-url", &sim.base_url(), "--json"])
+        .args(["--input", "review=I loved this movie, wonderful"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run hone: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let value = stdout
+        .lines()
+        .next()
+        .and_then(|l| serde_json::from_str::<Value>(l).ok());
+    let p = prediction(&out, value);
+    let sentiment = p["sentiment"].as_str().unwrap_or_default();
+    assert!(["positive", "negative"].contains(&sentiment), "{p}");
+    let by_model = sim.stats().requests_by_model;
+    assert_eq!(by_model.get("sim-model"), Some(&1), "{by_model:?}");
+    assert_eq!(by_model.get("sim-extractor"), Some(&1), "{by_model:?}");
+}

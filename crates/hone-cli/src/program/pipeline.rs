@@ -218,9 +218,14 @@ fn stage_prefixed<P>(stage: &str, inner: Vec<(String, P)>) -> Vec<(String, P)> {
     }
 }
 
+/// The LM that extracts the outputs of a stage with `adapter = "two_step"` from the main LM's
+/// answer: `[lm.extraction]`. Without it, the stage's own LM extracts too.
+pub const EXTRACTION_LM: &str = "extraction";
+
 impl Pipeline {
     /// Builds the program's modules; stages that name an LM get it from `lms` (the others
-    /// use the call context's LM).
+    /// use the call context's LM), and `two_step` stages their extraction LM
+    /// ([`EXTRACTION_LM`]).
     pub fn build(program: &Program, lms: Option<&Lms>) -> Result<Pipeline> {
         let mut stages = Vec::new();
         for stage in &program.stages {
@@ -229,6 +234,13 @@ impl Pipeline {
                 let handle: LmHandle = lms.get(lm.get_ref())?;
                 for (_, p) in module.as_module_mut().named_predictors_mut() {
                     p.set_lm(Some(handle.clone()));
+                }
+            }
+            if stage.adapter.is_two_step()
+                && let Some(extraction) = lms.and_then(|l| l.handles.get(EXTRACTION_LM))
+            {
+                for (_, p) in module.as_module_mut().named_predictors_mut() {
+                    p.set_extraction_lm(Some(extraction.clone()));
                 }
             }
             stages.push(RunStage {
