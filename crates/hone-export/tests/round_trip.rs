@@ -231,8 +231,7 @@ fn image_inputs_are_refused_with_a_reason() {
 
 #[test]
 fn two_step_exports_are_refused_with_a_reason() {
-    let program =
-        ProgramState::from_structure(&hone_core::state::ProgramStructure::single(
+    let program = ProgramState::from_structure(&hone_core::state::ProgramStructure::single(
         Signature::parse("question -> answer").expect("signature"),
     ));
     let e = OpenAiExport::new(&program, AdapterKind::TwoStep).expect_err("two calls");

@@ -277,9 +277,7 @@ impl CallContext {
     /// predictor's `own` extraction LM, then the context's, then `main` (the LM that gave the
     /// answer, so a two-step call with no extraction LM named asks the same model twice).
     pub fn resolve_extraction_lm(&self, own: Option<&LmHandle>, main: &LmHandle) -> LmHandle {
-        own.or(self.extraction_lm.as_ref())
-            .unwrap_or(main)
-            .clone()
+        own.or(self.extraction_lm.as_ref()).unwrap_or(main).clone()
     }
 
     /// The adapter set on the context, if any.

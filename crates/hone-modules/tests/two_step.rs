@@ -69,8 +69,8 @@ async fn predict_makes_the_main_call_then_the_extraction_call() {
     let extraction = TwoStepAdapter::new()
         .extraction_signature(&sig)
         .expect("two-step");
-    let text = Example::from_json(json!({"text": "Six sevens are forty-two, so: 42."}))
-        .expect("text");
+    let text =
+        Example::from_json(json!({"text": "Six sevens are forty-two, so: 42."})).expect("text");
     let expected_extraction = ChatAdapter::new()
         .format(&extraction, &[], &text)
         .expect("format");
@@ -114,7 +114,9 @@ async fn without_an_extraction_lm_the_main_lm_extracts() {
 async fn a_predictors_extraction_lm_beats_the_contexts() {
     let main = ScriptedLm::new(|_| "free text".to_owned());
     let answer = |who: &str| {
-        format!("[[ ## reasoning ## ]]\nread it\n\n[[ ## answer ## ]]\n{who}\n\n[[ ## completed ## ]]")
+        format!(
+            "[[ ## reasoning ## ]]\nread it\n\n[[ ## answer ## ]]\n{who}\n\n[[ ## completed ## ]]"
+        )
     };
     let mine = ScriptedLm::new(move |_| answer("mine"));
     let theirs = ScriptedLm::new(move |_| answer("theirs"));

@@ -25,13 +25,13 @@
 
 use serde_json::{Map, Value};
 
+use super::Adapter;
 use super::describe::field_description_string;
 use super::error::AdapterError;
 use super::history::History;
 use super::pyfmt::{py_str, py_strip};
 use super::render::demo_messages;
 use super::render::{Render, missing_value};
-use super::Adapter;
 use crate::example::{Example, Prediction};
 use crate::message::Message;
 use crate::signature::{Field, Signature};
@@ -198,7 +198,10 @@ mod tests {
             .format(&sig, &[], &inputs)
             .expect("format");
         assert_eq!(m[1].content, "question: Why?\n\ncontext: ['a', \"b's\"]");
-        assert!(m[0].content.contains("Specific instructions: Given the fields"));
+        assert!(
+            m[0].content
+                .contains("Specific instructions: Given the fields")
+        );
     }
 
     #[test]
