@@ -150,6 +150,12 @@ pub struct LmInfo {
     pub port: u16,
     /// Sampling defaults applied to requests that leave them unset.
     pub defaults: Sampling,
+    /// Whether the model reasons natively (sends `reasoning_content` and takes
+    /// `reasoning_effort`): what DSPy's `lm.supports_reasoning` answers from LiteLLM's model
+    /// list, declared here (`LmSpec::supports_reasoning`). A `dspy.Reasoning` output field
+    /// (hone-modules' `ChainOfThought::with_native_reasoning`) then comes from the response's
+    /// reasoning instead of the prompt.
+    pub supports_reasoning: bool,
 }
 
 impl LmInfo {

@@ -110,6 +110,11 @@ pub struct LmSpec {
     /// The response cache (default off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheSpec>,
+    /// Whether the model reasons natively: it sends `reasoning_content` and takes
+    /// `reasoning_effort` (default `false`; DSPy asks LiteLLM's model list, hone asks you).
+    /// See [`LmInfo::supports_reasoning`](crate::LmInfo::supports_reasoning).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub supports_reasoning: bool,
 }
 
 /// `cache = true | false | "path"`.
@@ -286,7 +291,9 @@ impl LmSpec {
         for (name, value) in &self.headers {
             http = http.header(name, value);
         }
-        http = http.defaults(self.defaults());
+        http = http
+            .defaults(self.defaults())
+            .supports_reasoning(self.supports_reasoning);
         if let Some(t) = self.timeout_secs {
             http = http.timeout(seconds("timeout_secs", t, model)?);
         }

@@ -43,6 +43,24 @@ impl ChainOfThought {
         })
     }
 
+    /// A chain of thought whose `reasoning` field is DSPy's `dspy.Reasoning` type (DSPy's
+    /// `ChainOfThought(signature, rationale_field_type=dspy.Reasoning)`): with an LM that
+    /// reasons natively the field comes from the response's `reasoning_content` instead of
+    /// the prompt (see [`Predict::set_native_reasoning`]). The default
+    /// [`ChainOfThought::new`] keeps DSPy 3.4's `str` field, which is always parsed from the
+    /// answer, whatever the response carries.
+    ///
+    /// ```
+    /// use hone_modules::ChainOfThought;
+    /// let cot = ChainOfThought::with_native_reasoning("question -> answer").unwrap();
+    /// assert_eq!(cot.predict().native_reasoning(), Some("reasoning"));
+    /// ```
+    pub fn with_native_reasoning(signature: impl IntoSignature) -> Result<Self, SignatureError> {
+        let mut cot = Self::new(signature)?;
+        cot.predict.set_native_reasoning(Some(REASONING.to_owned()));
+        Ok(cot)
+    }
+
     /// Sets the inner predictor's sampling configuration (DSPy's `**config`).
     pub fn with_config(mut self, config: Sampling) -> Self {
         self.predict.set_config(config);
@@ -60,9 +78,12 @@ impl ChainOfThought {
     }
 }
 
+/// The name of the rationale field.
+const REASONING: &str = "reasoning";
+
 /// DSPy's default rationale field: `reasoning`, description `${reasoning}`.
 pub(crate) fn reasoning_field(ty: FieldType) -> Field {
-    Field::new("reasoning", ty).desc("${reasoning}")
+    Field::new(REASONING, ty).desc("${reasoning}")
 }
 
 /// The signature with `rationale` prepended to the outputs.

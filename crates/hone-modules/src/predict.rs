@@ -85,11 +85,23 @@ pub struct Predict {
     demos: Vec<Example>,
     lm: Option<LmHandle>,
     extraction_lm: Option<LmHandle>,
+    native_reasoning: Option<String>,
     lm_settings: Option<Value>,
     config: Sampling,
     adapter: Option<Arc<dyn Adapter>>,
     kept: Kept,
     lenient_inputs: bool,
+}
+
+/// The request parameter that turns native reasoning on.
+const REASONING_EFFORT: &str = "reasoning_effort";
+
+/// How a call treats its `dspy.Reasoning` output field.
+struct NativeReasoning {
+    /// The field.
+    field: String,
+    /// Whether the LM reasons natively, so the field is left out of the prompt.
+    removed: bool,
 }
 
 /// Where a failed attempt went wrong: the answer did not parse, or something else.
@@ -129,6 +141,7 @@ impl Predict {
             demos: Vec::new(),
             lm: None,
             extraction_lm: None,
+            native_reasoning: None,
             lm_settings: None,
             config: Sampling::default(),
             adapter: None,
@@ -205,6 +218,30 @@ impl Predict {
     pub fn with_extraction_lm(mut self, lm: LmHandle) -> Self {
         self.extraction_lm = Some(lm);
         self
+    }
+
+    /// The output field typed as DSPy's `dspy.Reasoning`, if any (see
+    /// [`Predict::set_native_reasoning`]).
+    pub fn native_reasoning(&self) -> Option<&str> {
+        self.native_reasoning.as_deref()
+    }
+
+    /// Marks an output field as DSPy's `dspy.Reasoning` type, which reasoning models fill
+    /// natively, as DSPy 3.4's `Reasoning.adapt_to_native_lm_feature` and
+    /// `parse_lm_response` do:
+    ///
+    /// * when the LM reasons natively ([`LmInfo::supports_reasoning`](hone_lm::LmInfo)) and
+    ///   `reasoning_effort` is not set to `null` (in the call's or predictor's extra sampling
+    ///   parameters, else the LM's), the field is left out of the prompt, the request carries
+    ///   `reasoning_effort` (that setting, default `"low"`), and the field is the response's
+    ///   `reasoning_content` (`null` when it has none). DSPy skips GPT-5 models on the chat
+    ///   completions API (a LiteLLM limitation), and so does this;
+    /// * otherwise the field stays in the prompt and is parsed from the answer, but a response
+    ///   that carries `reasoning_content` still replaces it.
+    ///
+    /// Two-step adapters do neither, as DSPy's `TwoStepAdapter` does not.
+    pub fn set_native_reasoning(&mut self, field: Option<String>) {
+        self.native_reasoning = field;
     }
 
     /// The LM settings read from a saved state (DSPy's `lm.dump_state()`), if any. Loading
@@ -324,6 +361,34 @@ impl Predict {
         config
     }
 
+    /// DSPy's `Reasoning.adapt_to_native_lm_feature` for the field marked with
+    /// [`Predict::set_native_reasoning`]: whether the LM fills it natively (then
+    /// `reasoning_effort` is set in `config` and the field leaves the prompt).
+    fn plan_reasoning(
+        &self,
+        signature: &Signature,
+        lm: &LmHandle,
+        config: &mut Sampling,
+    ) -> Option<NativeReasoning> {
+        let field = self.native_reasoning.as_ref()?;
+        signature.outputs.iter().find(|f| &f.name == field)?;
+        let info = hone_lm::Lm::describe(lm);
+        let effort = config
+            .extra
+            .get(REASONING_EFFORT)
+            .or(info.defaults.extra.get(REASONING_EFFORT))
+            .cloned()
+            .unwrap_or_else(|| Value::String("low".into()));
+        let native = !effort.is_null() && info.supports_reasoning && !info.model.contains("gpt-5");
+        if native {
+            config.extra.insert(REASONING_EFFORT.into(), effort);
+        }
+        Some(NativeReasoning {
+            field: field.clone(),
+            removed: native,
+        })
+    }
+
     /// The adapter of a call.
     pub(crate) fn adapter_for(&self, ctx: &CallContext) -> Arc<dyn Adapter> {
         self.adapter
@@ -339,8 +404,23 @@ impl Predict {
         let name = ctx.predictor_name().to_owned();
         let lm = ctx.resolve_lm(self.lm.as_ref())?;
         let (signature, inputs) = self.prepare(inputs, ctx)?;
-        let config = self.effective_config(ctx, &lm);
+        let mut config = self.effective_config(ctx, &lm);
         let adapter = self.adapter_for(ctx);
+        let native = match adapter.extraction_signature(&signature) {
+            Some(_) => None,
+            None => self.plan_reasoning(&signature, &lm, &mut config),
+        };
+        let prompt_signature = match &native {
+            Some(n) if n.removed => {
+                signature
+                    .without_field(&n.field)
+                    .map_err(|source| ModuleError::Signature {
+                        module: name.clone(),
+                        source,
+                    })?
+            }
+            _ => signature.clone(),
+        };
         let extraction_lm = ctx.resolve_extraction_lm(self.extraction_lm.as_ref(), &lm);
         let call = Call {
             name: &name,
@@ -350,44 +430,55 @@ impl Predict {
             ctx,
         };
 
-        let (attempt, used, earlier_usage) = match attempt(
-            &call,
-            &*adapter,
-            &signature,
-            &self.demos,
-            &inputs,
-        )
-        .await
-        {
-            Ok(a) => (a, adapter.name(), None),
-            Err(AttemptError::Other(e)) => return Err(e),
-            Err(AttemptError::Parse(failed)) => {
-                let (first, usage, truncated) = *failed;
-                let first = Box::new(first);
-                let Some(kind) = adapter.fallback() else {
-                    return Err(ModuleError::Parse {
-                        predictor: name,
-                        source: first,
-                        fallback: None,
-                        truncated,
-                    });
-                };
-                let fallback = kind.adapter();
-                match attempt(&call, &*fallback, &signature, &self.demos, &inputs).await
-                {
-                    Ok(a) => (a, fallback.name(), usage),
-                    Err(AttemptError::Other(e)) => return Err(e),
-                    Err(AttemptError::Parse(second)) => {
+        let (mut attempt, used, earlier_usage) =
+            match attempt(&call, &*adapter, &prompt_signature, &self.demos, &inputs).await {
+                Ok(a) => (a, adapter.name(), None),
+                Err(AttemptError::Other(e)) => return Err(e),
+                Err(AttemptError::Parse(failed)) => {
+                    let (first, usage, truncated) = *failed;
+                    let first = Box::new(first);
+                    let Some(kind) = adapter.fallback() else {
                         return Err(ModuleError::Parse {
                             predictor: name,
                             source: first,
-                            fallback: Some(Box::new(second.0)),
-                            truncated: truncated || second.2,
+                            fallback: None,
+                            truncated,
                         });
+                    };
+                    let fallback = kind.adapter();
+                    match attempt(&call, &*fallback, &prompt_signature, &self.demos, &inputs).await
+                    {
+                        Ok(a) => (a, fallback.name(), usage),
+                        Err(AttemptError::Other(e)) => return Err(e),
+                        Err(AttemptError::Parse(second)) => {
+                            return Err(ModuleError::Parse {
+                                predictor: name,
+                                source: first,
+                                fallback: Some(Box::new(second.0)),
+                                truncated: truncated || second.2,
+                            });
+                        }
                     }
                 }
+            };
+
+        if let Some(native) = &native {
+            for (prediction, choice) in attempt
+                .predictions
+                .iter_mut()
+                .zip(&attempt.response.choices)
+            {
+                match choice.message.reasoning() {
+                    Some(reasoning) => {
+                        prediction.insert(native.field.clone(), reasoning);
+                    }
+                    None if native.removed => {
+                        prediction.insert(native.field.clone(), Value::Null);
+                    }
+                    None => {}
+                }
             }
-        };
+        }
 
         if let Some(sink) = ctx.trace() {
             let info = hone_lm::Lm::describe(&lm);
@@ -726,15 +817,15 @@ fn extract<'a>(
             ..*call
         };
         let chat = hone_core::adapter::ChatAdapter::new();
-        let (first, usage, truncated) = match attempt(&second, &chat, extraction, &[], &inputs).await
-        {
-            Ok(mut a) => {
-                let usage = a.response.usage.clone();
-                return Ok((a.predictions.swap_remove(0), usage));
-            }
-            Err(AttemptError::Other(e)) => return Err(AttemptError::Other(e)),
-            Err(AttemptError::Parse(failed)) => *failed,
-        };
+        let (first, usage, truncated) =
+            match attempt(&second, &chat, extraction, &[], &inputs).await {
+                Ok(mut a) => {
+                    let usage = a.response.usage.clone();
+                    return Ok((a.predictions.swap_remove(0), usage));
+                }
+                Err(AttemptError::Other(e)) => return Err(AttemptError::Other(e)),
+                Err(AttemptError::Parse(failed)) => *failed,
+            };
         let fallback = chat.fallback().map(|kind| kind.adapter());
         let Some(fallback) = fallback else {
             return Err(AttemptError::Other(ModuleError::Parse {

@@ -28,6 +28,7 @@ pub struct HttpLmBuilder {
     key: KeySource,
     headers: Vec<(String, String)>,
     defaults: Sampling,
+    supports_reasoning: bool,
     timeout: Duration,
     connect_timeout: Duration,
 }
@@ -52,6 +53,7 @@ impl HttpLm {
             key: KeySource::None,
             headers: Vec::new(),
             defaults: Sampling::default(),
+            supports_reasoning: false,
             timeout: Duration::from_secs(600),
             connect_timeout: Duration::from_secs(10),
         }
@@ -137,6 +139,13 @@ impl HttpLmBuilder {
     /// Default `seed`.
     pub fn seed(mut self, seed: i64) -> Self {
         self.defaults.seed = Some(seed);
+        self
+    }
+
+    /// Declares that the model reasons natively ([`LmInfo::supports_reasoning`]; default
+    /// `false`).
+    pub fn supports_reasoning(mut self, yes: bool) -> Self {
+        self.supports_reasoning = yes;
         self
     }
 
@@ -233,6 +242,7 @@ impl HttpLmBuilder {
                     host,
                     port,
                     defaults: self.defaults,
+                    supports_reasoning: self.supports_reasoning,
                 },
             }),
         })

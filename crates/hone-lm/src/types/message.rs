@@ -156,6 +156,11 @@ pub struct Message {
     /// For `assistant` messages: a refusal instead of content.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
+    /// For `assistant` messages of reasoning models: the model's reasoning, apart from the
+    /// answer (`reasoning_content`, as DeepSeek's API, LiteLLM and llama.cpp's server with a
+    /// reasoning format send it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_content: Option<String>,
     /// Unknown fields, kept as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -171,6 +176,7 @@ impl Message {
             tool_call_id: None,
             tool_calls: None,
             refusal: None,
+            reasoning_content: None,
             extra: Map::new(),
         }
     }
@@ -201,5 +207,11 @@ impl Message {
     /// The text content, if any (text parts joined).
     pub fn text(&self) -> Option<String> {
         self.content.as_ref().map(Content::text)
+    }
+
+    /// The reasoning the model sent apart from its answer (`reasoning_content`), unless absent
+    /// or empty (DSPy ignores an empty one too).
+    pub fn reasoning(&self) -> Option<&str> {
+        self.reasoning_content.as_deref().filter(|r| !r.is_empty())
     }
 }

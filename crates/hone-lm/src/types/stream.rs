@@ -255,6 +255,16 @@ impl PartialChoice {
     }
 
     fn to_choice(&self) -> Choice {
+        // Reasoning deltas (`reasoning_content`) were joined like any text extra.
+        let mut extra = self.extra.clone();
+        let reasoning_content = match extra.remove("reasoning_content") {
+            Some(Value::String(text)) => Some(text),
+            Some(other) => {
+                extra.insert("reasoning_content".into(), other);
+                None
+            }
+            None => None,
+        };
         Choice {
             index: self.index,
             message: Message {
@@ -264,7 +274,8 @@ impl PartialChoice {
                 tool_call_id: None,
                 tool_calls: (!self.tool_calls.is_empty()).then(|| self.tool_calls.clone()),
                 refusal: self.refusal.clone(),
-                extra: self.extra.clone(),
+                reasoning_content,
+                extra,
             },
             finish_reason: self.finish_reason.clone(),
             logprobs: self.logprobs.clone(),

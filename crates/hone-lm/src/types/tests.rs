@@ -189,3 +189,39 @@ fn embeddings_round_trip() {
         EmbeddingVector::Float(vec![0.5, -1.0])
     );
 }
+
+#[test]
+fn reasoning_content_is_read_from_a_response_message() {
+    let body = serde_json::json!({
+        "id": "x", "object": "chat.completion", "created": 0, "model": "m",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {
+            "role": "assistant", "content": "42", "reasoning_content": "6 * 7 = 42"}}]
+    });
+    let response: ChatResponse = serde_json::from_value(body).expect("a response");
+    let message = &response.choices[0].message;
+    assert_eq!(message.reasoning(), Some("6 * 7 = 42"));
+    assert!(!message.extra.contains_key("reasoning_content"));
+    let empty: Message = serde_json::from_value(
+        serde_json::json!({"role": "assistant", "content": "x", "reasoning_content": ""}),
+    )
+    .expect("a message");
+    assert_eq!(empty.reasoning(), None);
+}
+
+#[test]
+fn streamed_reasoning_deltas_become_the_messages_reasoning() {
+    let mut acc = StreamAccumulator::default();
+    for delta in [
+        json!({"role": "assistant", "reasoning_content": "six times "}),
+        json!({"reasoning_content": "seven"}),
+        json!({"content": "42"}),
+    ] {
+        acc.push(&round_trip::<ChatChunk>(json!({
+            "id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": null}]
+        })));
+    }
+    let resp = acc.finish();
+    assert_eq!(resp.choices[0].message.reasoning(), Some("six times seven"));
+    assert_eq!(resp.text().as_deref(), Some("42"));
+}
