@@ -20,11 +20,21 @@
 //!   as a failure of the setup.
 //! * An accepted result makes a checkpoint due; a run that wrote none by its end writes one,
 //!   so there is always a checkpoint to resume from.
+//! * With [`RunEvents`], the core emits the run's [events](super::events): `run_started` at
+//!   [`DriverCore::start`], then after every result what the optimizer added to its run log
+//!   (`trial_scored`, `candidate_proposed`, `new_best`), and `run_ended` at
+//!   [`DriverCore::end`]. The transport's checkpoint writer emits `checkpoint_written` through
+//!   [`DriverCore::emitter`].
 
-use hone_optimize::{Job, JobId, JobOutput, JobResult, Optimizer, OptimizerError, Told};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hone_optimize::{Job, JobId, JobOutput, JobResult, LogEvent, Optimizer, OptimizerError, Told};
 use serde_json::Value;
 
 use super::StopReason;
+use super::events::{Emitter, EndReason, EventKind, RunEvents};
+use crate::run::JobUsage;
 use crate::checkpoint::Checkpoint;
 use crate::error::DriverError;
 use crate::failures::FailureWatch;
@@ -72,6 +82,10 @@ pub struct DriverCore {
     calls: u64,
     watch: FailureWatch,
     checkpoints: u64,
+    events: Option<(Emitter, RunEvents)>,
+    /// Entries of the optimizer's log already emitted (or there before this session).
+    seen: usize,
+    best: Option<f64>,
 }
 
 impl DriverCore {
@@ -87,6 +101,87 @@ impl DriverCore {
             calls: 0,
             watch: FailureWatch::new(limits.max_errors),
             checkpoints: 0,
+            events: None,
+            seen: 0,
+            best: None,
+        }
+    }
+
+    /// Emits the run's events as `events` says; `elapsed_before` is the wall time of earlier
+    /// sessions, so events carry the run's elapsed time.
+    pub fn with_events(mut self, events: Option<RunEvents>, elapsed_before: Duration) -> Self {
+        self.events = events.map(|e| {
+            (
+                Emitter::new(Arc::clone(&e.observer), elapsed_before),
+                e,
+            )
+        });
+        self
+    }
+
+    /// What emits this run's events, for the checkpoint writer's `checkpoint_written`.
+    pub fn emitter(&self) -> Option<&Emitter> {
+        self.events.as_ref().map(|(e, _)| e)
+    }
+
+    /// The run starts: emits `run_started`. What the optimizer's log holds by now (a
+    /// restored run's earlier sessions) is not emitted again.
+    pub fn start(&mut self, opt: &dyn Optimizer) {
+        let log = opt.log().events();
+        self.seen = log.len();
+        self.best = log
+            .iter()
+            .filter_map(|e| match e {
+                LogEvent::NewBest { score, .. } => Some(*score),
+                _ => None,
+            })
+            .reduce(f64::max);
+        if let Some((emitter, info)) = &self.events {
+            emitter.emit(EventKind::RunStarted {
+                optimizer: opt.name().to_owned(),
+                params: info.params.clone(),
+                trainset: info.trainset,
+                valset: info.valset,
+                resumed: self.base_tells > 0 || self.seen > 0,
+                tells: self.base_tells,
+            });
+        }
+    }
+
+    /// Emits what the optimizer added to its log since the last call.
+    fn emit_log(&mut self, opt: &dyn Optimizer) {
+        let log = opt.log().events();
+        for e in log.iter().skip(self.seen) {
+            if let LogEvent::NewBest { score, .. } = e {
+                self.best = Some(self.best.map_or(*score, |b| b.max(*score)));
+            }
+            if let (Some((emitter, _)), Some(kind)) = (&self.events, EventKind::of_log(e)) {
+                emitter.emit(kind);
+            }
+        }
+        self.seen = log.len();
+    }
+
+    /// The run ends, for `reason` (with `error` when it failed): emits `run_ended` with the
+    /// totals and, when the transport knows it, the usage of the results' LM calls.
+    pub fn end(
+        &mut self,
+        opt: &dyn Optimizer,
+        reason: EndReason,
+        error: Option<String>,
+        usage: Option<JobUsage>,
+    ) {
+        self.emit_log(opt);
+        if let Some((emitter, _)) = &self.events {
+            emitter.emit(EventKind::RunEnded {
+                reason,
+                error,
+                best_score: self.best,
+                tells: self.total_tells(),
+                lm_calls: self.total_lm_calls(),
+                failures: self.watch.failures,
+                usage,
+            });
         }
     }
 
@@ -141,6 +236,7 @@ impl DriverCore {
         let calls = result.lm_calls;
         let errors = FailureWatch::errors_of(&result);
         let told = opt.tell(result)?;
+        self.emit_log(opt);
         if told == Told::Accepted {
             self.tells += 1;
             self.calls += calls;
@@ -166,6 +262,7 @@ impl DriverCore {
             output: JobOutput::Failed { error },
             lm_calls: 0,
         })?;
+        self.emit_log(opt);
         if told == Told::Accepted {
             self.tells += 1;
         }

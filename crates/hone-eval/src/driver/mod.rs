@@ -35,9 +35,11 @@ use crate::executor::Executor;
 use crate::slots::{CallSlots, job_priority};
 
 pub mod core;
+pub mod events;
 mod writer;
 
 pub use self::core::{Applied, DriverCore, Next, RunLimits};
+use events::{EndReason, RunEvents};
 use writer::{Writer, snapshot};
 
 /// Observes a run as results arrive.
@@ -90,6 +92,8 @@ pub struct DriverConfig {
     pub metadata: Value,
     /// Progress observer.
     pub progress: Option<Arc<dyn DriverProgress>>,
+    /// The run's [events](events) and who observes them; none when `None`.
+    pub events: Option<RunEvents>,
     /// Stop with [`DriverError::TooManyErrors`] once this many examples or jobs in a row
     /// failed (see [`FailureWatch`](crate::FailureWatch)); `None` never stops.
     pub max_errors: Option<usize>,
@@ -108,6 +112,7 @@ impl std::fmt::Debug for DriverConfig {
             .field("metadata", &self.metadata)
             .field("max_errors", &self.max_errors)
             .field("elapsed_before", &self.elapsed_before)
+            .field("events", &self.events)
             .finish_non_exhaustive()
     }
 }
@@ -121,6 +126,7 @@ impl Default for DriverConfig {
             stop_after_tells: None,
             metadata: Value::Null,
             progress: None,
+            events: None,
             max_errors: None,
             elapsed_before: Duration::ZERO,
         }
@@ -198,17 +204,56 @@ async fn drive<E: Executor + ?Sized>(
     base_calls: u64,
 ) -> Result<RunReport, DriverError> {
     let started = Instant::now();
-    // Proposer calls first, then older jobs first: optimizers read results in the order they
-    // issued jobs.
-    let slots = CallSlots::new(config.concurrency.max(1));
-    let mut writer = config.checkpoint.clone().map(Writer::spawn);
-    let mut running: JoinSet<hone_optimize::JobResult> = JoinSet::new();
     let name = opt.name().to_owned();
     let limits = RunLimits {
         stop_after_tells: config.stop_after_tells,
         max_errors: config.max_errors,
     };
-    let mut core = DriverCore::new(&name, limits, base_tells, base_calls);
+    let mut core = DriverCore::new(&name, limits, base_tells, base_calls)
+        .with_events(config.events.clone(), config.elapsed_before);
+    core.start(&*opt);
+    let outcome = drive_core(opt, executor, config, &mut core, started).await;
+    match &outcome {
+        Ok(stop) => core.end(&*opt, (*stop).into(), None, None),
+        Err(e) => {
+            let reason = match e {
+                DriverError::Stalled { .. } => EndReason::Stalled,
+                _ => EndReason::Failed,
+            };
+            core.end(&*opt, reason, Some(e.to_string()), None);
+        }
+    }
+    let stop = outcome?;
+    Ok(RunReport {
+        optimizer: name,
+        stop,
+        best: opt.best(),
+        tells: core.tells(),
+        lm_calls: core.lm_calls(),
+        total_tells: core.total_tells(),
+        failures: core.watch().failures,
+        first_error: core.watch().first_error().map(str::to_owned),
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The loop of a run on `core`, up to the last checkpoint written.
+async fn drive_core<E: Executor + ?Sized>(
+    opt: &mut dyn Optimizer,
+    executor: &E,
+    config: &DriverConfig,
+    core: &mut DriverCore,
+    started: Instant,
+) -> Result<StopReason, DriverError> {
+    // Proposer calls first, then older jobs first: optimizers read results in the order they
+    // issued jobs.
+    let slots = CallSlots::new(config.concurrency.max(1));
+    let mut writer = config
+        .checkpoint
+        .clone()
+        .map(|path| Writer::spawn(path, core.emitter().cloned()));
+    let mut running: JoinSet<hone_optimize::JobResult> = JoinSet::new();
+    let name = opt.name().to_owned();
 
     let start = |jobs: Vec<Job>, running: &mut JoinSet<_>| {
         for job in jobs {
@@ -252,7 +297,8 @@ async fn drive<E: Executor + ?Sized>(
             if applied.checkpoint
                 && let Some(w) = &mut writer
             {
-                w.submit(snapshot(&core.checkpoint(&*opt, config.metadata.clone())?)?);
+                let checkpoint = core.checkpoint(&*opt, config.metadata.clone())?;
+                w.submit(snapshot(&checkpoint)?, checkpoint.tells);
             }
             if let Some(p) = &config.progress {
                 p.on_tell(&TellEvent {
@@ -283,21 +329,12 @@ async fn drive<E: Executor + ?Sized>(
     if let Some(mut w) = writer {
         if core.final_checkpoint_due() {
             // Nothing told in this run: still leave a checkpoint to resume from.
-            w.submit(snapshot(&core.checkpoint(&*opt, config.metadata.clone())?)?);
+            let checkpoint = core.checkpoint(&*opt, config.metadata.clone())?;
+            w.submit(snapshot(&checkpoint)?, checkpoint.tells);
         }
         w.finish().await?;
     }
-    Ok(RunReport {
-        optimizer: name,
-        stop,
-        best: opt.best(),
-        tells: core.tells(),
-        lm_calls: core.lm_calls(),
-        total_tells: core.total_tells(),
-        failures: core.watch().failures,
-        first_error: core.watch().first_error().map(str::to_owned),
-        elapsed: started.elapsed(),
-    })
+    Ok(stop)
 }
 
 /// Restores the optimizer saved in the checkpoint at `path` (by name, through `registry`) and

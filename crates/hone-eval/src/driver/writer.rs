@@ -1,5 +1,6 @@
 //! The checkpoint writer of the in-process driver: a task that writes the newest checkpoint it
-//! is handed, atomically, skipping ones superseded while a write ran.
+//! is handed, atomically, skipping ones superseded while a write ran, and emitting
+//! `checkpoint_written` after each write.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,10 +8,12 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::events::{Emitter, EventKind};
 use crate::checkpoint::{Checkpoint, write_atomic};
 use crate::error::DriverError;
 
-type Snapshot = Option<(u64, Arc<Vec<u8>>)>;
+/// (sequence number, bytes, the checkpoint's tells).
+type Snapshot = Option<(u64, Arc<Vec<u8>>, u64)>;
 
 /// Writes the newest snapshot it is handed, skipping ones superseded while a write ran.
 pub(super) struct Writer {
@@ -20,17 +23,18 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn spawn(path: PathBuf) -> Writer {
+    pub(super) fn spawn(path: PathBuf, events: Option<Emitter>) -> Writer {
         let (tx, mut rx) = watch::channel::<Snapshot>(None);
         let task = tokio::spawn(async move {
             let mut written = 0u64;
             loop {
                 let changed = rx.changed().await;
                 let latest = rx.borrow_and_update().clone();
-                if let Some((seq, bytes)) = latest
+                if let Some((seq, bytes, tells)) = latest
                     && seq > written
                 {
                     let target = path.clone();
+                    let size = bytes.len() as u64;
                     tokio::task::spawn_blocking(move || write_atomic(&target, &bytes))
                         .await
                         .map_err(|e| DriverError::CheckpointWrite {
@@ -38,6 +42,13 @@ impl Writer {
                             source: std::io::Error::other(e.to_string()),
                         })??;
                     written = seq;
+                    if let Some(e) = &events {
+                        e.emit(EventKind::CheckpointWritten {
+                            path: path.clone(),
+                            bytes: size,
+                            tells,
+                        });
+                    }
                 }
                 if changed.is_err() {
                     return Ok(());
@@ -47,9 +58,9 @@ impl Writer {
         Writer { tx, seq: 0, task }
     }
 
-    pub(super) fn submit(&mut self, bytes: Vec<u8>) {
+    pub(super) fn submit(&mut self, bytes: Vec<u8>, tells: u64) {
         self.seq += 1;
-        self.tx.send_replace(Some((self.seq, Arc::new(bytes))));
+        self.tx.send_replace(Some((self.seq, Arc::new(bytes), tells)));
     }
 
     pub(super) async fn finish(self) -> Result<(), DriverError> {
