@@ -91,6 +91,9 @@ pub struct CoordinatorConfig {
     pub keep_streams: bool,
     /// Observer.
     pub progress: Option<Arc<dyn CoordinatorProgress>>,
+    /// The run's events (hone-eval's [`RunEvent`](hone_eval::driver::events::RunEvent)s, the
+    /// same as the in-process driver's) and who observes them; none when `None`.
+    pub events: Option<hone_eval::driver::events::RunEvents>,
     /// How long the run's lease lasts without renewal (default 10 s, at least 100 ms): the
     /// longest a restarted coordinator waits for a crashed one's lease.
     pub lease: Duration,
@@ -119,6 +122,7 @@ impl std::fmt::Debug for CoordinatorConfig {
             .field("lease", &self.lease)
             .field("max_errors", &self.max_errors)
             .field("elapsed_before", &self.elapsed_before)
+            .field("events", &self.events)
             .finish_non_exhaustive()
     }
 }
@@ -139,6 +143,7 @@ impl CoordinatorConfig {
             stop_after_tells: None,
             keep_streams: false,
             progress: None,
+            events: None,
             lease: Duration::from_secs(10),
             max_errors: None,
             serves: None,

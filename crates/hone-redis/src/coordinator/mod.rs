@@ -48,6 +48,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
+use hone_eval::driver::events::EndReason;
 use hone_eval::{Checkpoint, DriverCore, JobUsage, Next, RunLimits, StopReason};
 use hone_optimize::{Job, JobId, Optimizer, OptimizerError, Registry};
 use serde_json::Value;
@@ -205,26 +206,25 @@ impl RedisDriver {
             stop_after_tells: self.config.stop_after_tells,
             max_errors: self.config.max_errors,
         };
-        let mut state = RunState::new(
-            DriverCore::new(self.opt.name(), limits, self.base_tells, self.base_calls),
-            started,
-        );
-        self.setup(&mut state).await?;
-        let outcome = self.drive(&reader, &mut state, lease).await;
-        let stop = match outcome {
-            Ok(stop) => stop,
+        let core = DriverCore::new(self.opt.name(), limits, self.base_tells, self.base_calls)
+            .with_events(self.config.events.clone(), self.config.elapsed_before);
+        let mut state = RunState::new(core, started);
+        state.core.start(&*self.opt);
+        let outcome = self.drive_to_end(&reader, &mut state, lease).await;
+        let usage = Some(self.total_usage(&state));
+        match &outcome {
+            Ok(stop) => state.core.end(&*self.opt, (*stop).into(), None, usage),
             Err(e) => {
-                // Keep the newest state for a resume; report the run's own error.
-                if let Err(ce) = self.write_checkpoint(&mut state).await {
-                    tracing::error!(error = %ce, "could not write the checkpoint after an error");
-                }
-                return Err(e);
+                let reason = match e {
+                    Error::Stalled { .. } => EndReason::Stalled,
+                    _ => EndReason::Failed,
+                };
+                state
+                    .core
+                    .end(&*self.opt, reason, Some(e.to_string()), usage);
             }
-        };
-        self.write_checkpoint(&mut state).await?;
-        if stop == StopReason::Done {
-            self.finish().await?;
         }
+        let stop = outcome?;
         Ok(CoordinatorReport {
             run: self.config.run.clone(),
             optimizer: self.opt.name().to_owned(),
@@ -233,11 +233,7 @@ impl RedisDriver {
             tells: state.core.tells(),
             lm_calls: state.core.lm_calls(),
             usage: state.usage.clone(),
-            total_usage: {
-                let mut total = self.base_usage.clone();
-                total.add(&state.usage);
-                total
-            },
+            total_usage: self.total_usage(&state),
             total_tells: state.core.total_tells(),
             published: state.published_count,
             republished: state.republished_count,
@@ -248,6 +244,40 @@ impl RedisDriver {
             first_error: state.core.watch().first_error().map(str::to_owned),
             elapsed: started.elapsed(),
         })
+    }
+
+    /// Worker usage over all sessions: the checkpoint's and this run's.
+    fn total_usage(&self, state: &RunState) -> JobUsage {
+        let mut total = self.base_usage.clone();
+        total.add(&state.usage);
+        total
+    }
+
+    /// Sets the run up, drives it and writes its last checkpoint (after an error too, to keep
+    /// the newest state for a resume).
+    async fn drive_to_end(
+        &mut self,
+        reader: &Redis,
+        state: &mut RunState,
+        lease: &mut Lease,
+    ) -> Result<StopReason, Error> {
+        self.setup(state).await?;
+        let outcome = self.drive(reader, state, lease).await;
+        let stop = match outcome {
+            Ok(stop) => stop,
+            Err(e) => {
+                // Report the run's own error.
+                if let Err(ce) = self.write_checkpoint(state).await {
+                    tracing::error!(error = %ce, "could not write the checkpoint after an error");
+                }
+                return Err(e);
+            }
+        };
+        self.write_checkpoint(state).await?;
+        if stop == StopReason::Done {
+            self.finish().await?;
+        }
+        Ok(stop)
     }
 
     pub(super) fn emit(&self, event: CoordinatorEvent<'_>) {

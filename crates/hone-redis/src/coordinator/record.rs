@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use hone_eval::Checkpoint;
+use hone_eval::driver::events::EventKind;
 use hone_eval::checkpoint::write_atomic;
 use serde_json::{Value, json};
 
@@ -33,8 +34,16 @@ impl RedisDriver {
             path: path.clone(),
             message: format!("could not serialize it: {e}"),
         })?;
-        write_file(path, bytes).await?;
+        let size = bytes.len() as u64;
+        write_file(path.clone(), bytes).await?;
         self.emit(CoordinatorEvent::Checkpointed { tells });
+        if let Some(e) = state.core.emitter() {
+            e.emit(EventKind::CheckpointWritten {
+                path,
+                bytes: size,
+                tells,
+            });
+        }
         Ok(())
     }
 
