@@ -2,8 +2,10 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use hone_cli::run::{Options, Outcome, files};
+use hone_cli::run::{EventLines, Options, Outcome, files};
+use hone_eval::driver::events::RunObserver;
 use serde_json::json;
 
 use super::common::{
@@ -63,6 +65,11 @@ pub struct OptimizeArgs {
     /// longest a restarted coordinator waits for a crashed one.
     #[arg(long, value_name = "SECS", requires = "redis", value_parser = at_least_one)]
     lease_secs: Option<usize>,
+    /// Write the run's events (run_started, trial_scored, new_best, checkpoint_written,
+    /// run_ended, ...) to FILE as JSON lines, one per event, appended; `-` is stdout (not
+    /// with --json). The schema is docs/schema/event.v1.json.
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
     #[command(flatten)]
     errors: ErrorArgs,
     #[command(flatten)]
@@ -85,10 +92,57 @@ pub struct ResumeArgs {
     /// redacted).
     #[arg(long, value_name = "URL")]
     redis: Option<String>,
+    /// Write the run's events (run_started, trial_scored, new_best, checkpoint_written,
+    /// run_ended, ...) to FILE as JSON lines, one per event, appended; `-` is stdout (not
+    /// with --json). The schema is docs/schema/event.v1.json.
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
     #[command(flatten)]
     errors: ErrorArgs,
     #[command(flatten)]
     lm: LmArgs,
+}
+
+/// The `--events` writer: a file appended to, or stdout (`-`) unless stdout carries the
+/// `--json` result.
+fn events_sink(
+    path: Option<&std::path::Path>,
+    out: Output,
+) -> anyhow::Result<Option<Arc<EventLines>>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    if path == std::path::Path::new("-") {
+        if out.json {
+            return Err(hone_cli::Error::Usage(
+                "--events - writes the events to stdout, which carries the --json result; \
+                 give a file (--events FILE) or drop --json"
+                    .into(),
+            )
+            .into());
+        }
+        return Ok(Some(Arc::new(EventLines::new(
+            "stdout",
+            Box::new(std::io::stdout()),
+        ))));
+    }
+    Ok(Some(Arc::new(EventLines::open(path)?)))
+}
+
+/// Runs a session with the `--events` writer and reports a failed write after it.
+fn with_events(
+    mut opts: Options,
+    path: Option<&std::path::Path>,
+    out: Output,
+    run: impl FnOnce(Options) -> anyhow::Result<bool>,
+) -> anyhow::Result<bool> {
+    let sink = events_sink(path, out)?;
+    opts.events = sink.clone().map(|s| s as Arc<dyn RunObserver>);
+    let ok = run(opts)?;
+    if let Some(e) = sink.and_then(|s| s.error()) {
+        anyhow::bail!("{e}; the run itself is unaffected (see run.json)");
+    }
+    Ok(ok)
 }
 
 fn with_progress(mut opts: Options, out: Output) -> (Options, Option<std::sync::Arc<RunSpinner>>) {
@@ -236,16 +290,18 @@ pub fn run(args: &OptimizeArgs, out: Output) -> anyhow::Result<bool> {
             run_id,
         });
     }
-    let (opts, spinner) = with_progress(opts, out);
-    let rt = runtime()?;
-    let outcome = rt.block_on(async {
-        cancel_on_ctrl_c(opts.cancel.clone());
-        hone_cli::run::optimize(program, run_dir, &opts).await
-    });
-    if let Some(s) = spinner {
-        s.finish();
-    }
-    report(&outcome?, out)
+    with_events(opts, args.events.as_deref(), out, |opts| {
+        let (opts, spinner) = with_progress(opts, out);
+        let rt = runtime()?;
+        let outcome = rt.block_on(async {
+            cancel_on_ctrl_c(opts.cancel.clone());
+            hone_cli::run::optimize(program, run_dir, &opts).await
+        });
+        if let Some(s) = spinner {
+            s.finish();
+        }
+        report(&outcome?, out)
+    })
 }
 
 /// Runs `hone resume`.
@@ -256,14 +312,16 @@ pub fn resume(args: &ResumeArgs, out: Output) -> anyhow::Result<bool> {
         url: url.clone(),
         run_id: String::new(),
     });
-    let (opts, spinner) = with_progress(opts, out);
-    let rt = runtime()?;
-    let outcome = rt.block_on(async {
-        cancel_on_ctrl_c(opts.cancel.clone());
-        hone_cli::run::resume(&args.run_dir, &opts).await
-    });
-    if let Some(s) = spinner {
-        s.finish();
-    }
-    report(&outcome?, out)
+    with_events(opts, args.events.as_deref(), out, |opts| {
+        let (opts, spinner) = with_progress(opts, out);
+        let rt = runtime()?;
+        let outcome = rt.block_on(async {
+            cancel_on_ctrl_c(opts.cancel.clone());
+            hone_cli::run::resume(&args.run_dir, &opts).await
+        });
+        if let Some(s) = spinner {
+            s.finish();
+        }
+        report(&outcome?, out)
+    })
 }

@@ -1,4 +1,4 @@
-//! The run's clock: when each result came in (so trials sit on a time axis), and run.json's
+//! The run's clock: when each trial was scored (so trials sit on a time axis), and run.json's
 //! usage kept current while the run goes.
 
 use std::path::PathBuf;
@@ -6,17 +6,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hone_eval::DriverProgress;
-use hone_optimize::{LogEvent, RunLog};
+use hone_eval::driver::events::{EventKind, RunEvent, RunObserver};
 
 use super::{RunRecord, TrialPoint, UsageTotals};
 
-/// Records when each result came in, as (events in the optimizer's log, seconds into the run),
-/// so trials can be placed on a time axis; passes every event on to `inner`.
+/// Records when each trial was scored, from the run's `trial_scored` events (seconds into
+/// the run, earlier sessions included), so trials can be placed on a time axis; keeps
+/// run.json's usage current with every result and passes each result on to `inner`.
 pub(super) struct RunClock {
-    pub(super) started: std::time::Instant,
-    /// Seconds the run took in earlier sessions.
-    pub(super) offset: f64,
-    pub(super) marks: std::sync::Mutex<Vec<(usize, f64)>>,
+    /// Trial number → seconds into the run when it was scored.
+    pub(super) times: std::sync::Mutex<Vec<(u64, f64)>>,
     pub(super) inner: Option<Arc<dyn DriverProgress>>,
     /// Keeps run.json's usage current during the session (so a killed session's spending
     /// is not lost): the record as the session started, and when it was last written.
@@ -53,10 +52,6 @@ impl UsageKeeper {
 
 impl DriverProgress for RunClock {
     fn on_tell(&self, event: &hone_eval::TellEvent<'_>) {
-        let at = self.offset + self.started.elapsed().as_secs_f64();
-        if let Ok(mut marks) = self.marks.lock() {
-            marks.push((event.log_events, at));
-        }
         if let Some(keeper) = &self.usage {
             keeper.keep();
         }
@@ -66,24 +61,32 @@ impl DriverProgress for RunClock {
     }
 }
 
+impl RunObserver for RunClock {
+    fn on_event(&self, event: &RunEvent) {
+        if let EventKind::TrialScored { trial, .. } = event.kind
+            && let Ok(mut times) = self.times.lock()
+        {
+            times.push((trial, event.elapsed_secs));
+        }
+    }
+}
+
 impl RunClock {
-    /// Sets `at_secs` of the trials this session logged: a trial event at log index `j` came
-    /// with the first result after which the log held more than `j` events. Trials of earlier
-    /// sessions keep the times in `earlier`.
-    pub(super) fn stamp(&self, trials: &mut [TrialPoint], log: &RunLog, earlier: &[TrialPoint]) {
-        let marks = self.marks.lock().map(|m| m.clone()).unwrap_or_default();
-        let indices = log
-            .events()
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| matches!(e, LogEvent::Trial { .. }))
-            .map(|(j, _)| j);
-        for (point, j) in trials.iter_mut().zip(indices) {
+    /// Sets `at_secs` of the trials this session scored, from their `trial_scored` events.
+    /// Trials of earlier sessions keep the times in `earlier`.
+    pub(super) fn stamp(&self, trials: &mut [TrialPoint], earlier: &[TrialPoint]) {
+        let times = self.times.lock().map(|m| m.clone()).unwrap_or_default();
+        for point in trials.iter_mut() {
             point.at_secs = earlier
                 .iter()
                 .find(|t| t.trial == point.trial)
                 .and_then(|t| t.at_secs)
-                .or_else(|| marks.iter().find(|(n, _)| *n > j).map(|(_, at)| *at));
+                .or_else(|| {
+                    times
+                        .iter()
+                        .find(|(trial, _)| *trial == point.trial)
+                        .map(|(_, at)| *at)
+                });
         }
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hone_core::state::ProgramState;
+use hone_eval::driver::events::{FanOut, RunEvents};
 use hone_eval::{DriverConfig, StopReason};
 use hone_modules::Module;
 use hone_optimize::{Optimizer, RunLog};
@@ -53,6 +54,7 @@ async fn coordinate(
     options: &Options,
     fresh: Option<Box<dyn Optimizer>>,
     metric: &dyn hone_eval::metric::Metric,
+    events: Option<RunEvents>,
 ) -> std::result::Result<(Driven, RunLog, Option<ProgramState>), String> {
     use hone_redis::{CoordinatorConfig, Redis, RedisDriver, RunId};
     let run = RunId::new(target.run_id.clone()).map_err(|e| e.to_string())?;
@@ -68,6 +70,7 @@ async fn coordinate(
     config.max_errors = Some(options.max_errors());
     config.elapsed_before = earlier_sessions(s.record.elapsed_secs);
     config.serves = Some(s.loaded.serves(metric));
+    config.events = events;
     if let Some(lease) = options.lease {
         config.lease = lease;
     }
@@ -120,9 +123,7 @@ pub(super) async fn drive(
     s.record.status = "running".into();
     s.record.error = None;
     let clock = Arc::new(RunClock {
-        started: std::time::Instant::now(),
-        offset: s.record.elapsed_secs,
-        marks: std::sync::Mutex::new(Vec::new()),
+        times: std::sync::Mutex::new(Vec::new()),
         inner: options.run_progress.clone(),
         usage: Some(UsageKeeper {
             dir: s.dir.clone(),
@@ -134,11 +135,33 @@ pub(super) async fn drive(
         }),
     });
     config.progress = Some(clock.clone());
+    // The run's events: run.json's trial times, and the caller's observer (`--events`).
+    let mut observers = FanOut::new();
+    observers.push(clock.clone());
+    if let Some(o) = &options.events {
+        observers.push(o.clone());
+    }
+    config.events = Some(RunEvents {
+        observer: Arc::new(observers),
+        params: Value::Object(s.choice.params.clone()),
+        trainset: Some(s.dataset.train.len()),
+        valset: Some(s.dataset.dev.len()),
+    });
     config.metadata = json!({"program": s.record.program, "optimizer": s.choice.kind});
     let previous_usage = s.record.usage.clone();
     let result: std::result::Result<(Driven, RunLog, Option<ProgramState>), String> =
         match (&options.redis, fresh) {
-            (Some(target), fresh) => coordinate(target, &s, options, fresh, metric.as_ref()).await,
+            (Some(target), fresh) => {
+                coordinate(
+                    target,
+                    &s,
+                    options,
+                    fresh,
+                    metric.as_ref(),
+                    config.events.clone(),
+                )
+                .await
+            }
             (None, Some(mut opt)) => hone_eval::run_optimizer(opt.as_mut(), &executor, &config)
                 .await
                 .map(|r| (Driven::from(&r), opt.log().clone(), opt.best()))
@@ -206,7 +229,7 @@ pub(super) async fn drive(
         s.record.first_failure = report.first_error.clone();
     }
     let mut trials = trial_points(&log);
-    clock.stamp(&mut trials, &log, &s.record.trials);
+    clock.stamp(&mut trials, &s.record.trials);
     s.record.trials = trials;
     s.record.log = log;
     if report.stop != StopReason::Done {

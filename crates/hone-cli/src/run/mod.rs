@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hone_core::state::ProgramState;
+use hone_eval::driver::events::RunObserver;
 use hone_eval::{CancellationToken, DriverProgress, Progress};
 use hone_modules::Module;
 use serde::{Deserialize, Serialize};
@@ -31,11 +32,13 @@ use crate::program::{LmOverrides, Pipeline};
 
 mod clock;
 mod drive;
+mod events;
 mod loaded;
 mod lock;
 mod record;
 mod session;
 
+pub use events::EventLines;
 pub use loaded::Loaded;
 pub use lock::RunLock;
 pub use record::{LmRecord, RunRecord, ScoreRecord, TrialPoint, UsageTotals, trial_points};
@@ -87,6 +90,9 @@ pub struct Options {
     pub eval_progress: Option<Arc<dyn Progress>>,
     /// Progress of optimizations.
     pub run_progress: Option<Arc<dyn DriverProgress>>,
+    /// Observes an optimization's [events](hone_eval::driver::events) (`--events`), beside
+    /// what run.json takes from them.
+    pub events: Option<Arc<dyn RunObserver>>,
     /// Run the optimization's jobs on `hone worker` processes through Redis (`--redis`).
     pub redis: Option<RedisTarget>,
     /// `--max-errors`: an evaluation stops once this many examples failed, an optimization

@@ -114,8 +114,8 @@ pub struct TrialPoint {
     pub full: bool,
     /// The best full-evaluation score so far (including this trial).
     pub best_so_far: Option<f64>,
-    /// Seconds into the run (over all sessions) when the trial's result came in; absent for
-    /// runs driven over Redis.
+    /// Seconds into the run (over all sessions) when the trial was scored (its
+    /// `trial_scored` event).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_secs: Option<f64>,
 }
