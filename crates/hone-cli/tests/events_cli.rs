@@ -40,8 +40,14 @@ fn record(run_dir: &Path) -> Value {
 
 /// Checks one session's events: the order, the version, rising times and bests.
 fn check_session(session: &[Value]) {
-    assert_eq!(session.first().map(|e| &e["type"]), Some(&"run_started".into()));
-    assert_eq!(session.last().map(|e| &e["type"]), Some(&"run_ended".into()));
+    assert_eq!(
+        session.first().map(|e| &e["type"]),
+        Some(&"run_started".into())
+    );
+    assert_eq!(
+        session.last().map(|e| &e["type"]),
+        Some(&"run_ended".into())
+    );
     assert_eq!(of_type(session, "run_started").len(), 1);
     assert_eq!(of_type(session, "run_ended").len(), 1);
     for e in session {
@@ -83,7 +89,10 @@ fn an_optimization_writes_its_events_as_json_lines() {
     let all = events(&file);
     check_session(&all);
     let started = &all[0];
-    assert_eq!(started["optimizer"], "bootstrap_few_shot_with_random_search");
+    assert_eq!(
+        started["optimizer"],
+        "bootstrap_few_shot_with_random_search"
+    );
     assert_eq!(started["resumed"], false);
     let rec = record(&run_dir);
     assert_eq!(started["trainset"], rec["dataset"]["train"]);
@@ -99,7 +108,10 @@ fn an_optimization_writes_its_events_as_json_lines() {
         assert_eq!(e["candidate"], t["candidate"]);
         assert_eq!(e["score"], t["score"]);
         assert_eq!(e["full"], t["full"]);
-        assert_eq!(e["elapsed_secs"], t["at_secs"], "run.json's times are the events'");
+        assert_eq!(
+            e["elapsed_secs"], t["at_secs"],
+            "run.json's times are the events'"
+        );
     }
     let bests: Vec<f64> = of_type(&all, "new_best")
         .iter()

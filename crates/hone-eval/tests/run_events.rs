@@ -39,8 +39,8 @@ async fn a_run_and_its_resumed_session_emit_the_log_once_between_start_and_end()
         eval_batch_size: 4,
         ..Default::default()
     };
-    let mut opt = BootstrapFewShotWithRandomSearch::new(&student, &train, Some(&val), config)
-        .expect("valid");
+    let mut opt =
+        BootstrapFewShotWithRandomSearch::new(&student, &train, Some(&val), config).expect("valid");
     let dir = tempfile::tempdir().expect("a temp dir");
     let path = dir.path().join("checkpoint.json");
 

@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use hone_core::state::ProgramState;
+use hone_eval::driver::events::{RunEvent, RunEvents, RunObserver};
 use hone_eval::driver::{DriverConfig, StopReason, run_optimizer};
 use hone_eval::{CallSlots, Executor, InProcessExecutor, ProgramFactory, job_priority};
 use hone_modules::{Module, ModuleError};
@@ -147,6 +148,33 @@ pub struct PyRun {
     /// `None` while `drive` runs it.
     optimizer: Arc<Mutex<Option<Box<dyn Optimizer>>>>,
     executor: PyExecutor,
+    /// What `run_started` says: the parameters and dataset sizes the run started with
+    /// (unknown for a restored run).
+    started: (Value, Option<usize>, Option<usize>),
+}
+
+/// A Python callable as the observer of a run's events: each event as a dict of its JSON
+/// (`docs/schema/event.v1.json`). An exception the callable raises goes to Python's
+/// unraisable hook; the run goes on.
+struct PyObserver(Py<PyAny>);
+
+impl RunObserver for PyObserver {
+    fn on_event(&self, event: &RunEvent) {
+        let Ok(value) = serde_json::to_value(event) else {
+            return;
+        };
+        // Never during interpreter shutdown.
+        Python::try_attach(|py| {
+            let call = || -> PyResult<()> {
+                let event = to_python(py, &value)?;
+                self.0.call1(py, (event,))?;
+                Ok(())
+            };
+            if let Err(e) = call() {
+                e.write_unraisable(py, Some(self.0.bind(py)));
+            }
+        });
+    }
 }
 
 impl PyRun {
@@ -203,7 +231,13 @@ pub fn start(
         .build(&inputs, &to_value(params.as_any())?)
         .map_err(optimizer_error)?;
     let executor = executor(student, PyMetric::new(metric_name, metric), lms, ctx)?;
-    Ok(PyRun::new(optimizer, executor, concurrency))
+    let mut run = PyRun::new(optimizer, executor, concurrency);
+    run.started = (
+        to_value(params.as_any())?,
+        Some(trainset.len()),
+        valset.as_ref().map(Vec::len),
+    );
+    Ok(run)
 }
 
 /// Checks `params` against optimizer `kind`'s parameters (names, types, ranges) without
@@ -255,6 +289,7 @@ impl PyRun {
         PyRun {
             optimizer: Arc::new(Mutex::new(Some(optimizer))),
             executor: PyExecutor::new(executor, concurrency),
+            started: (Value::Object(Default::default()), None, None),
         }
     }
 }
@@ -342,9 +377,14 @@ impl PyRun {
     /// Runs the optimizer to its end with hone's driver (jobs concurrent up to the run's
     /// concurrency; a checkpoint after each result when `checkpoint` names a file). The
     /// `Pending` resolves to `(best state JSON or None, stopped)`; cancelling it stops the run
-    /// after writing the checkpoint.
-    #[pyo3(signature = (checkpoint=None))]
-    fn drive(&self, checkpoint: Option<std::path::PathBuf>) -> PyResult<Pending> {
+    /// after writing the checkpoint. `events`, a callable, receives each of the run's events
+    /// as a dict (`docs/schema/event.v1.json`), from the thread that drives the run.
+    #[pyo3(signature = (checkpoint=None, events=None))]
+    fn drive(
+        &self,
+        checkpoint: Option<std::path::PathBuf>,
+        events: Option<Py<PyAny>>,
+    ) -> PyResult<Pending> {
         let slot = self.optimizer.clone();
         let Some(mut optimizer) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() else {
             return Err(crate::error::HoneError::new_err(
@@ -356,6 +396,15 @@ impl PyRun {
         let mut config = DriverConfig::with_concurrency(self.executor.concurrency);
         config.cancel = cancel.clone();
         config.checkpoint = checkpoint;
+        config.events = events.map(|callback| {
+            let (params, trainset, valset) = self.started.clone();
+            RunEvents {
+                observer: Arc::new(PyObserver(callback)),
+                params,
+                trainset,
+                valset,
+            }
+        });
         Ok(Pending::spawn_cancellable(
             async move {
                 // The driver owns the optimizer while it runs, and hands it back at the end.

@@ -129,6 +129,9 @@ mod tests {
             },
         ));
         let e = lines.error().expect("an error");
-        assert!(e.contains("events.jsonl") && e.contains("no space left"), "{e}");
+        assert!(
+            e.contains("events.jsonl") && e.contains("no space left"),
+            "{e}"
+        );
     }
 }

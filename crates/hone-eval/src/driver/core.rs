@@ -34,10 +34,10 @@ use serde_json::Value;
 
 use super::StopReason;
 use super::events::{Emitter, EndReason, EventKind, RunEvents};
-use crate::run::JobUsage;
 use crate::checkpoint::Checkpoint;
 use crate::error::DriverError;
 use crate::failures::FailureWatch;
+use crate::run::JobUsage;
 
 /// The limits of a run that the core enforces.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -110,12 +110,7 @@ impl DriverCore {
     /// Emits the run's events as `events` says; `elapsed_before` is the wall time of earlier
     /// sessions, so events carry the run's elapsed time.
     pub fn with_events(mut self, events: Option<RunEvents>, elapsed_before: Duration) -> Self {
-        self.events = events.map(|e| {
-            (
-                Emitter::new(Arc::clone(&e.observer), elapsed_before),
-                e,
-            )
-        });
+        self.events = events.map(|e| (Emitter::new(Arc::clone(&e.observer), elapsed_before), e));
         self
     }
 

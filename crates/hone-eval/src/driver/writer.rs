@@ -60,7 +60,8 @@ impl Writer {
 
     pub(super) fn submit(&mut self, bytes: Vec<u8>, tells: u64) {
         self.seq += 1;
-        self.tx.send_replace(Some((self.seq, Arc::new(bytes), tells)));
+        self.tx
+            .send_replace(Some((self.seq, Arc::new(bytes), tells)));
     }
 
     pub(super) async fn finish(self) -> Result<(), DriverError> {

@@ -98,16 +98,23 @@ class Run:
         text = self._run.best()
         return None if text is None else self._student._hone_candidate(text)
 
-    def drive(self, checkpoint: str | os.PathLike | None = None) -> Module:
+    def drive(self, checkpoint: str | os.PathLike | None = None, *,
+              events: Callable[[dict[str, Any]], Any] | None = None) -> Module:
         """Runs every remaining step here, concurrently, and returns the best program.
         With ``checkpoint``, the state is written there after each result; Ctrl-C stops the
-        run after writing it (resume with ``Optimizer.resume``)."""
-        report = wait(self._run.drive(os.fspath(checkpoint) if checkpoint else None))
+        run after writing it (resume with ``Optimizer.resume``). ``events`` is called with
+        each of the run's events as a dict -- ``run_started``, ``candidate_proposed``,
+        ``trial_scored``, ``new_best``, ``checkpoint_written``, ``run_ended`` (the JSON of
+        ``hone optimize --events``, docs/schema/event.v1.json) -- from the thread driving
+        the run; keep it quick."""
+        report = wait(self._run.drive(os.fspath(checkpoint) if checkpoint else None, events))
         return self._finish(report)
 
-    async def adrive(self, checkpoint: str | os.PathLike | None = None) -> Module:
+    async def adrive(self, checkpoint: str | os.PathLike | None = None, *,
+                     events: Callable[[dict[str, Any]], Any] | None = None) -> Module:
         """``drive`` on the running event loop."""
-        report = await await_pending(self._run.drive(os.fspath(checkpoint) if checkpoint else None))
+        report = await await_pending(
+            self._run.drive(os.fspath(checkpoint) if checkpoint else None, events))
         return self._finish(report)
 
     def _finish(self, report: dict[str, Any]) -> Module:
@@ -244,19 +251,24 @@ class Optimizer:
 
     def compile(self, student: Module, *, trainset: list[Any], valset: list[Any] | None = None,
                 lm: Any = None, adapter: Any = None, checkpoint: str | os.PathLike | None = None,
-                concurrency: int | None = None, **compile_params: Any) -> Module:
-        """Optimizes ``student`` and returns the optimized copy (the student is unchanged)."""
+                concurrency: int | None = None,
+                events: Callable[[dict[str, Any]], Any] | None = None,
+                **compile_params: Any) -> Module:
+        """Optimizes ``student`` and returns the optimized copy (the student is unchanged).
+        ``events`` receives the run's events as dicts (see ``Run.drive``)."""
         run = self.start(student, trainset=trainset, valset=valset, lm=lm, adapter=adapter,
                          concurrency=concurrency, **compile_params)
-        return run.drive(checkpoint)
+        return run.drive(checkpoint, events=events)
 
     async def acompile(self, student: Module, *, trainset: list[Any], valset: list[Any] | None = None,
                        lm: Any = None, adapter: Any = None, checkpoint: str | os.PathLike | None = None,
-                       concurrency: int | None = None, **compile_params: Any) -> Module:
+                       concurrency: int | None = None,
+                       events: Callable[[dict[str, Any]], Any] | None = None,
+                       **compile_params: Any) -> Module:
         """``compile`` on the running event loop."""
         run = self.start(student, trainset=trainset, valset=valset, lm=lm, adapter=adapter,
                          concurrency=concurrency, **compile_params)
-        return await run.adrive(checkpoint)
+        return await run.adrive(checkpoint, events=events)
 
 
 class LabeledFewShot(Optimizer):

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use hone_eval::Checkpoint;
-use hone_eval::driver::events::EventKind;
 use hone_eval::checkpoint::write_atomic;
+use hone_eval::driver::events::EventKind;
 use serde_json::{Value, json};
 
 use super::{CHECKPOINT_KEY, CoordinatorEvent, RedisDriver, RunState};
