@@ -11,7 +11,7 @@ fn qa() -> Signature {
 }
 
 fn all() -> [Box<dyn Adapter>; 4] {
-    AdapterKind::all().map(AdapterKind::adapter)
+    AdapterKind::single_call().map(AdapterKind::adapter)
 }
 
 #[test]
