@@ -278,7 +278,7 @@ pub(super) const MIPRO: &[ParamSpec] = &[
     p(
         "auto",
         "\"light\" | \"medium\" | \"heavy\" (optional)",
-        "Preset; leave it out and set `num_candidates` and `num_trials` for no preset (DSPy's `auto=None`).",
+        "Preset: light when left out, unless `num_candidates` and `num_trials` are set, which run without one (DSPy's `auto=None`).",
     ),
     p(
         "num_candidates",

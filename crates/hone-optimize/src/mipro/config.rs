@@ -10,9 +10,8 @@ use crate::protocol::LmRole;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MiproConfig {
-    /// Preset (default light); `None` requires `num_candidates` and `num_trials`. A table that
-    /// leaves `auto` out and sets either of those has no preset (TOML cannot write `None`).
-    #[serde(default)]
+    /// Preset. `None` is light, unless `num_candidates` or `num_trials` is set: then the run
+    /// has no preset (DSPy's `auto=None`; TOML cannot write `None`, so a table leaves it out).
     pub auto: Option<AutoLevel>,
     /// Instruction and demo-set candidates per predictor (only without `auto`).
     pub num_candidates: Option<usize>,
@@ -62,7 +61,7 @@ pub struct MiproConfig {
 impl Default for MiproConfig {
     fn default() -> Self {
         MiproConfig {
-            auto: Some(AutoLevel::Light),
+            auto: None,
             num_candidates: None,
             num_trials: None,
             max_bootstrapped_demos: 4,
