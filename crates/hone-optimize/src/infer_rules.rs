@@ -310,11 +310,7 @@ impl InferRules {
             self.start_induction();
             return;
         }
-        let mut routes = Vec::new();
-        for job in run.ask() {
-            routes.push(job.id);
-            self.book.create(job.spec);
-        }
+        let routes = run.ask_into(&mut self.book);
         self.phase = Phase::Bootstrap { routes };
     }
 
@@ -514,13 +510,7 @@ impl StepMachine for InferRules {
                 };
                 if let Some(run) = &mut self.run {
                     for (local, result) in routes.into_iter().zip(results) {
-                        run.tell(
-                            &ctx,
-                            JobResult {
-                                id: local,
-                                ..result
-                            },
-                        )?;
+                        run.tell_as(&ctx, local, result)?;
                     }
                 }
                 self.bootstrap_step();

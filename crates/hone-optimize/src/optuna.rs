@@ -263,11 +263,7 @@ impl BootstrapFewShotWithOptuna {
             self.start_trial();
             return Ok(());
         }
-        let mut routes = Vec::new();
-        for job in run.ask() {
-            routes.push(job.id);
-            self.book.create(job.spec);
-        }
+        let routes = run.ask_into(&mut self.book);
         self.phase = Phase::Bootstrap { routes };
         Ok(())
     }
@@ -366,13 +362,7 @@ impl StepMachine for BootstrapFewShotWithOptuna {
                 };
                 if let Some(run) = &mut self.run {
                     for (local, result) in routes.into_iter().zip(results) {
-                        run.tell(
-                            &ctx,
-                            JobResult {
-                                id: local,
-                                ..result
-                            },
-                        )?;
+                        run.tell_as(&ctx, local, result)?;
                     }
                 }
                 self.bootstrap_step()?;

@@ -26,7 +26,7 @@ use crate::program::{
     StoredProgram, augmented_demo, labeled_demo, reset_copy, same_fields, stable_hash,
 };
 use crate::protocol::{
-    Job, JobExample, JobOutput, JobResult, JobSpec, OptimizerError, Told, TraceStep,
+    Job, JobExample, JobId, JobOutput, JobResult, JobSpec, OptimizerError, Told, TraceStep,
 };
 use crate::pyrandom::PyRandom;
 use crate::rng::OptRng;
@@ -185,6 +185,36 @@ impl BootstrapRun {
     /// issued, unknown for ids it never issued.
     pub fn told_after_end(&self, result: &JobResult) -> Told {
         crate::steps::told_after_end(&self.book, result)
+    }
+
+    /// Hands the run's next wave to an embedding optimizer's `book` and returns the run's own
+    /// ids of those jobs, in the book's order: give each result back with
+    /// [`tell_as`](Self::tell_as) and the id at its place.
+    pub fn ask_into(&mut self, book: &mut JobBook) -> Vec<JobId> {
+        self.ask()
+            .into_iter()
+            .map(|job| {
+                book.create(job.spec);
+                job.id
+            })
+            .collect()
+    }
+
+    /// Records the result of a job an embedding optimizer handed out under its own id;
+    /// `local` is this run's id of the job (from [`ask_into`](Self::ask_into)).
+    pub fn tell_as(
+        &mut self,
+        ctx: &Ctx<'_>,
+        local: JobId,
+        result: JobResult,
+    ) -> Result<Told, OptimizerError> {
+        self.tell(
+            ctx,
+            JobResult {
+                id: local,
+                ..result
+            },
+        )
     }
 
     /// Records a result; applies the wave once it is complete.

@@ -21,13 +21,7 @@ impl MiproV2 {
                         config: &self.boot,
                     };
                     if let Some(run) = &mut self.demo_sets[set].run {
-                        run.tell(
-                            &ctx,
-                            JobResult {
-                                id: local,
-                                ..result
-                            },
-                        )?;
+                        run.tell_as(&ctx, local, result)?;
                     }
                 }
                 Route::Summary => self.summary_result(&result.output),

@@ -61,13 +61,12 @@ impl MiproV2 {
     pub(super) fn setup_step(&mut self) {
         for (i, set) in self.demo_sets.iter_mut().enumerate() {
             if let Some(run) = &mut set.run {
-                for job in run.ask() {
-                    self.routes.push(Route::Boot {
-                        set: i,
-                        local: job.id,
-                    });
-                    self.book.create(job.spec);
-                }
+                let locals = run.ask_into(&mut self.book);
+                self.routes.extend(
+                    locals
+                        .into_iter()
+                        .map(|local| Route::Boot { set: i, local }),
+                );
             }
         }
         if self.summary.stage == Summary::Observe {
